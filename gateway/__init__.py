@@ -1,0 +1,1 @@
+"""Lifeline gateway: the aiohttp service, carrier webhooks, outbound senders and the outbox."""

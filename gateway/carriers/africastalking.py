@@ -1,0 +1,193 @@
+"""Africa's Talking: USSD and SMS webhooks in, SMS out through the official SDK.
+
+Webhook fields: https://developers.africastalking.com/docs/ussd/overview and /docs/sms/notifications.
+Africa's Talking does not sign callbacks, so a shared token in the URL (?token=) guards them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from africastalking.SMS import SMSService
+from aiohttp import web
+
+from gateway.carriers import fields
+from gateway.carriers.base import Failure, SendError, Sent
+from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport, UssdSessionEnded
+from gateway.phones import to_e164
+
+NAME = "africastalking"
+
+# Delivery report statuses → internal status.
+DELIVERY_STATUS = {
+    "Sent": DeliveryStatus.SENT,  # left Africa's Talking for the network
+    "Submitted": DeliveryStatus.SENT,  # accepted by the network operator
+    "Buffered": DeliveryStatus.SENT,  # queued by the operator (handset off or out of range)
+    "Success": DeliveryStatus.DELIVERED,
+    "Rejected": DeliveryStatus.FAILED,  # refused by the operator (blacklist, credit, ...)
+    "Failed": DeliveryStatus.UNDELIVERED,
+    "Expired": DeliveryStatus.UNDELIVERED,
+}
+
+USSD_END_STATUS = {"Success": "completed", "Incomplete": "incomplete", "Failed": "failed"}
+
+# Per-recipient statusCode inside a 2xx send answer → what to do.
+# https://developers.africastalking.com/docs/sms/sending/bulk
+ACCEPTED_CODES = {100, 101, 102}  # Processed, Sent, Queued
+RECIPIENT_CODES = {403, 404, 406, 409}  # InvalidPhoneNumber, UnsupportedNumberType, UserInBlacklist, DoNotDisturb
+PROVIDER_CODES = {401, 402, 405}  # RiskHold, InvalidSenderId, InsufficientBalance
+# Everything else (407 CouldNotRoute, 500 InternalServerError, 501 GatewayError, 502 RejectedByGateway) is retried.
+
+MAX_USSD_TEXT = 2000
+MAX_SMS_TEXT = 10_000
+
+
+def verify(query: Mapping[str, str], callback_token: str | None) -> None:
+    """Refuses a callback without the configured ?token= (when one is configured)."""
+    if callback_token is None:
+        return
+    given = query.get("token", "")
+    if not hmac.compare_digest(given.encode("utf-8"), callback_token.encode("utf-8")):
+        raise web.HTTPForbidden(text="bad or missing token\n")
+
+
+def parse_ussd(form: Mapping[str, str]) -> Inbound:
+    """One USSD hop: text is empty on the first hop, then every input so far joined by '*'."""
+    session_id = fields.required(form, "sessionId")
+    text = fields.text(form, "text", MAX_USSD_TEXT).strip()
+    return Inbound(
+        carrier=NAME,
+        channel=Channel.USSD,
+        # The same hop retried carries the same text; a new hop always adds input.
+        external_id=f"{session_id}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}",
+        phone=to_e164(fields.required(form, "phoneNumber", 32)),
+        text=text,
+        service=fields.required(form, "serviceCode", 32),
+        session_id=session_id,
+    )
+
+
+def parse_ussd_end(form: Mapping[str, str]) -> UssdSessionEnded:
+    """The end-of-session notification."""
+    status = fields.required(form, "status", 32)
+    if status not in USSD_END_STATUS:
+        raise BadRequest(f"unknown USSD session status {status!r}")
+    return UssdSessionEnded(
+        carrier=NAME,
+        session_id=fields.required(form, "sessionId"),
+        status=USSD_END_STATUS[status],
+        hops=fields.integer(form, "hopsCount"),
+        duration_ms=fields.integer(form, "durationInMillis"),
+        error=fields.optional(form, "errorMessage", 255),
+    )
+
+
+def parse_inbound(form: Mapping[str, str]) -> Inbound:
+    """An incoming SMS."""
+    return Inbound(
+        carrier=NAME,
+        channel=Channel.SMS,
+        external_id=fields.required(form, "id"),
+        phone=to_e164(fields.required(form, "from", 32)),
+        text=fields.text(form, "text", MAX_SMS_TEXT).strip(),
+        service=fields.required(form, "to", 32),
+    )
+
+
+def parse_status(form: Mapping[str, str]) -> StatusReport:
+    """A delivery report."""
+    status = fields.required(form, "status", 32)
+    if status not in DELIVERY_STATUS:
+        raise BadRequest(f"unknown delivery status {status!r}")
+    return StatusReport(
+        carrier=NAME,
+        provider_message_id=fields.required(form, "id"),
+        status=DELIVERY_STATUS[status],
+        error=fields.optional(form, "failureReason", 255),
+    )
+
+
+def format_ussd(text: str, ends: bool) -> web.Response:
+    """The screen: 'CON ...' waits for input, 'END ...' closes the session."""
+    return web.Response(text=("END " if ends else "CON ") + text, content_type="text/plain")
+
+
+class _SMSService(SMSService):
+    """The SDK's SMS service pointed at a configurable host, over a keep-alive session per thread.
+
+    The SDK has no host setting and calls requests.post afresh each time; it builds every URL
+    from _baseUrl, and routes each call through _make_request, so both are adapted here. Our own
+    _make_request also keeps the HTTP status, which the SDK's exception drops.
+    """
+
+    def __init__(self, username: str, api_key: str, api_url: str):
+        super().__init__(username, api_key)
+        self._baseUrl = api_url + "/version1"
+        self._local = threading.local()
+
+    def _make_request(self, url, method, headers, data, params, callback=None, timeout=None):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        try:
+            response = session.request(method, url, headers=headers, data=data, params=params, timeout=timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise SendError(Failure.RETRY, f"{type(exc).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise SendError(Failure.RETRY, f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise SendError(Failure.PROVIDER, f"HTTP {response.status_code}: {response.text[:120]}")
+        try:
+            return json.loads(response.text)
+        except ValueError:
+            raise SendError(Failure.RETRY, f"unreadable answer (HTTP {response.status_code})") from None
+
+
+class AfricasTalkingSender:
+    name = NAME
+
+    def __init__(self, username: str, api_key: str, api_url: str, sender_id: str | None, timeout: float):
+        self._service = _SMSService(username, api_key, api_url)
+        self._sender_id = sender_id
+        self._timeout = (3.05, timeout)
+        # The SDK is synchronous (requests): it runs on these threads, never on the event loop.
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="africastalking")
+
+    async def send(self, to: str, body: str) -> Sent:
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self._executor, self._send_blocking, to, body)
+        return _read_answer(answer)
+
+    def _send_blocking(self, to: str, body: str):
+        try:
+            return self._service.send(body, [to], sender_id=self._sender_id, timeout=self._timeout)
+        except ValueError as exc:  # the SDK's local number check
+            raise SendError(Failure.RECIPIENT, str(exc)) from None
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_answer(answer) -> Sent:
+    """Reads the per-recipient result: a failure for one number arrives inside a 2xx answer."""
+    try:
+        recipient = answer["SMSMessageData"]["Recipients"][0]
+        code = int(recipient["statusCode"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        message = answer.get("SMSMessageData", {}).get("Message", "") if isinstance(answer, dict) else ""
+        raise SendError(Failure.PROVIDER, f"no recipient in answer: {str(message)[:120]}") from None
+    if code in ACCEPTED_CODES:
+        return Sent(provider_message_id=recipient.get("messageId") or None)
+    detail = f"{code} {recipient.get('status', '')}".strip()
+    if code in RECIPIENT_CODES:
+        raise SendError(Failure.RECIPIENT, detail)
+    if code in PROVIDER_CODES:
+        raise SendError(Failure.PROVIDER, detail)
+    raise SendError(Failure.RETRY, detail)

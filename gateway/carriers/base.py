@@ -1,0 +1,39 @@
+"""What every sender promises: send one SMS, or fail with a reason that says what to do next."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Failure(enum.StrEnum):
+    RETRY = "retry"  # connection failed, timed out, throttled (429), carrier 5xx: try again later
+    PROVIDER = "provider"  # this provider refused (credentials, account, bad request): try another
+    RECIPIENT = "recipient"  # no provider can deliver (invalid number, opted out): give up
+
+
+class SendError(Exception):
+    """A send that did not go through, classified."""
+
+    def __init__(self, failure: Failure, detail: str):
+        super().__init__(f"{failure.value}: {detail}")
+        self.failure = failure
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The carrier took the message."""
+
+    provider_message_id: str | None
+
+
+class Sender(Protocol):
+    name: str
+
+    async def send(self, to: str, body: str) -> Sent:
+        """Sends one SMS; raises SendError."""
+
+    async def close(self) -> None:
+        """Releases connections and threads."""

@@ -1,0 +1,137 @@
+"""Twilio: signed SMS webhooks in, SMS out through the official SDK's aiohttp client.
+
+Webhooks: https://www.twilio.com/docs/messaging/guides/webhook-request
+Signatures: https://www.twilio.com/docs/usage/webhooks/webhooks-security
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+from aiohttp import web
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from gateway.carriers import fields
+from gateway.carriers.base import Failure, SendError, Sent
+from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport
+from gateway.phones import to_e164
+
+NAME = "twilio"
+
+# MessageStatus → internal status. Inbound-only statuses (receiving, received) are not ours to report.
+DELIVERY_STATUS = {
+    "accepted": DeliveryStatus.QUEUED,
+    "scheduled": DeliveryStatus.QUEUED,
+    "queued": DeliveryStatus.QUEUED,
+    "sending": DeliveryStatus.QUEUED,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "partially_delivered": DeliveryStatus.SENT,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+}
+
+# Error codes that mean no provider will reach this recipient.
+# https://www.twilio.com/docs/api/errors
+RECIPIENT_ERRORS = {
+    21211,  # invalid 'To' number
+    21408,  # no permission to send to this region
+    21610,  # recipient replied STOP (opted out)
+    21612,  # 'To' number cannot be reached from this 'From'
+    21614,  # 'To' number is not a mobile number
+}
+THROTTLED_ERRORS = {20429, 14107}  # too many requests; SMS send rate exceeded
+
+MAX_BODY = 1600  # Twilio's own limit on an inbound Body
+
+
+def verify(url: str, form: Mapping[str, str], signature: str | None, auth_token: str | None) -> None:
+    """Refuses a request whose X-Twilio-Signature does not match (or when no auth token is configured)."""
+    if not auth_token or not signature or not RequestValidator(auth_token).validate(url, form, signature):
+        raise web.HTTPForbidden(text="invalid Twilio signature\n")
+
+
+def parse_inbound(form: Mapping[str, str]) -> Inbound:
+    """An incoming SMS; any other field Twilio adds is ignored (but was signed over)."""
+    sid = fields.optional(form, "MessageSid", 64) or fields.required(form, "SmsSid", 64)
+    return Inbound(
+        carrier=NAME,
+        channel=Channel.SMS,
+        external_id=sid,
+        phone=to_e164(fields.required(form, "From", 32)),
+        text=fields.text(form, "Body", MAX_BODY).strip(),
+        service=fields.required(form, "To", 32),
+    )
+
+
+def parse_status(form: Mapping[str, str]) -> StatusReport:
+    """A status callback for a message we sent."""
+    status = fields.required(form, "MessageStatus", 32).lower()
+    if status not in DELIVERY_STATUS:
+        raise BadRequest(f"unknown MessageStatus {status!r}")
+    error = fields.optional(form, "ErrorCode", 16)
+    return StatusReport(
+        carrier=NAME,
+        provider_message_id=fields.required(form, "MessageSid", 64),
+        status=DELIVERY_STATUS[status],
+        error=f"twilio {error}" if error else None,
+    )
+
+
+def format_reply() -> web.Response:
+    """Empty TwiML: the answer leaves through the outbox, recorded and retried like every SMS."""
+    return web.Response(text=str(MessagingResponse()), content_type="application/xml")
+
+
+class TwilioSender:
+    """Sends through the SDK's aiohttp client; create it inside the running loop, close it on shutdown."""
+
+    name = NAME
+
+    def __init__(
+        self, account_sid: str, auth_token: str, from_: str, api_url: str, status_url: str | None, timeout: float
+    ):
+        self._http = AsyncTwilioHttpClient()
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        # The SDK rewrites the host from TWILIO_REGION / TWILIO_EDGE (read from os.environ even when
+        # given an empty environment): clear both so TWILIO_API_URL is the one host used.
+        self._client.region = None
+        self._client.edge = None
+        self._client.api.base_url = api_url
+        self._from = from_
+        self._status_url = status_url
+        self._timeout = timeout
+
+    async def send(self, to: str, body: str) -> Sent:
+        try:
+            async with asyncio.timeout(self._timeout):
+                message = await self._client.messages.create_async(
+                    to=to, from_=self._from, body=body, status_callback=self._status_url
+                )
+        except TwilioRestException as exc:
+            raise _classify(exc) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SendError(Failure.RETRY, type(exc).__name__) from None
+        except TwilioException as exc:  # an answer the SDK could not read
+            raise SendError(Failure.RETRY, str(exc)[:120]) from None
+        return Sent(provider_message_id=message.sid)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+def _classify(exc: TwilioRestException) -> SendError:
+    detail = f"HTTP {exc.status} code {exc.code}"
+    if exc.code in RECIPIENT_ERRORS:
+        return SendError(Failure.RECIPIENT, detail)
+    if exc.status == 429 or exc.code in THROTTLED_ERRORS or exc.status >= 500:
+        return SendError(Failure.RETRY, detail)
+    return SendError(Failure.PROVIDER, detail)

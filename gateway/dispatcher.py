@@ -1,0 +1,168 @@
+"""Sends what the outbox holds: claims due messages, sends each through the first healthy provider,
+and records the outcome. Woken at once by whoever enqueues; otherwise sleeps until the next due time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+
+from gateway.carriers.base import Failure, Sender, SendError
+from gateway.metrics import Metrics
+from gateway.phones import mask
+from gateway.policy import OutboxPolicy
+from gateway.retry import plan_retry
+from store import outbox
+from store.db import Store
+from store.models import OutboxMessage
+
+log = logging.getLogger("lifeline.dispatcher")
+
+# Other processes may enqueue or crash: look at the store at least this often even when not woken.
+IDLE_POLL_SECONDS = 2.0
+# A provider that just failed with a retryable error is passed over for this long.
+UNHEALTHY_SECONDS = 30.0
+
+
+class ProviderHealth:
+    """Which providers failed recently (per process: health is a local observation)."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self._clock = clock
+        self._failed_at: dict[str, float] = {}
+
+    def failed(self, provider: str) -> None:
+        self._failed_at[provider] = self._clock()
+
+    def succeeded(self, provider: str) -> None:
+        self._failed_at.pop(provider, None)
+
+    def healthy(self, provider: str) -> bool:
+        failed_at = self._failed_at.get(provider)
+        return failed_at is None or self._clock() - failed_at >= UNHEALTHY_SECONDS
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        policy: OutboxPolicy,
+        clock: Callable[[], float],
+        metrics: Metrics,
+        rng: Callable[[], float] = random.random,
+    ):
+        self._store = store
+        self._senders = senders
+        self._policy = policy
+        self._clock = clock
+        self._metrics = metrics
+        self._rng = rng
+        self._health = ProviderHealth(clock)
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task] = set()
+
+    def wake(self) -> None:
+        """Something was enqueued (or a test moved the clock): look at the outbox now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Runs until cancelled; in-flight sends are given a moment to finish on the way out."""
+        try:
+            while True:
+                self._wake.clear()
+                free = self._policy.concurrency - len(self._in_flight)
+                claimed = []
+                if free > 0:
+                    claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
+                    for message in claimed:
+                        task = asyncio.create_task(self._send(message))
+                        self._in_flight.add(task)
+                        task.add_done_callback(self._finished)
+                if free > 0 and len(claimed) == free:
+                    continue  # there may be more due right now
+                await self._sleep(full=free <= 0 or bool(claimed))
+        finally:
+            await self._drain()
+
+    async def _sleep(self, full: bool) -> None:
+        timeout = IDLE_POLL_SECONDS
+        if not full:
+            wake_at = await self._store.run(outbox.next_wake_at)
+            if wake_at is not None:
+                timeout = min(timeout, max(0.0, wake_at - self._clock()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        self._wake.set()  # a slot is free
+        if not task.cancelled() and task.exception() is not None:
+            log.error("send task crashed", exc_info=task.exception())
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        # Whatever does not finish keeps its lease and is re-sent after a restart.
+        _, pending = await asyncio.wait(self._in_flight, timeout=self._policy.send_timeout_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def _choose(self, message: OutboxMessage) -> tuple[int, str | None]:
+        """The position in the route to use: the planned one, or the next healthy one after it."""
+        route = message.route.split(",")
+        usable = [i for i in range(len(route)) if route[i] in self._senders]
+        if not usable:
+            return message.provider_index, None
+        ordered = sorted(usable, key=lambda i: (i - message.provider_index) % len(route))
+        for index in ordered:
+            if self._health.healthy(route[index]):
+                return index, route[index]
+        return ordered[0], route[ordered[0]]
+
+    async def _send(self, message: OutboxMessage) -> None:
+        index, provider = self._choose(message)
+        route_length = len(message.route.split(","))
+        if provider is None:
+            error = SendError(Failure.PROVIDER, f"no configured provider in route {message.route}")
+            await self._failed(message, index, route_length, None, error)
+            return
+        try:
+            sent = await self._senders[provider].send(message.to, message.body)
+        except SendError as error:
+            await self._failed(message, index, route_length, provider, error)
+            return
+        except Exception as exc:  # a sender bug must not lose the message: retry it
+            log.exception("unexpected error from %s", provider)
+            await self._failed(message, index, route_length, provider, SendError(Failure.RETRY, repr(exc)[:120]))
+            return
+        self._health.succeeded(provider)
+        recorded = await self._store.run(
+            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
+        )
+        self._metrics.sends.labels(provider=provider, result="sent").inc()
+        if not recorded:
+            log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+
+    async def _failed(
+        self, message: OutboxMessage, index: int, route_length: int, provider: str | None, error: SendError
+    ) -> None:
+        now = self._clock()
+        if error.failure is Failure.RETRY and provider is not None:
+            self._health.failed(provider)
+        step = plan_retry(message.attempts, index, route_length, error.failure, now, self._policy, self._rng())
+        label = provider or "none"
+        if step.give_up:
+            await self._store.run(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
+            self._metrics.sends.labels(provider=label, result="failed").inc()
+            log.warning("message %s to %s failed for good: %s", message.id, mask(message.to), error)
+        else:
+            await self._store.run(
+                outbox.reschedule, message.id, message.claim_token, step.provider_index, step.due_at, error.detail, now
+            )
+            self._metrics.sends.labels(provider=label, result=error.failure.value).inc()
+            log.info("message %s to %s will be retried: %s", message.id, mask(message.to), error)

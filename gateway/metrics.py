@@ -1,0 +1,65 @@
+"""Prometheus metrics: counters of this process, plus outbox totals read from the store (all processes)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
+
+# The *_created series double the output and tell an operator nothing here.
+disable_created_metrics()
+
+
+class Metrics:
+    """One registry per application, so several apps in one process (tests) never share counts."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.inbound = Counter(
+            "lifeline_inbound", "Webhooks received, by carrier and kind", ["carrier", "kind"], registry=self.registry
+        )
+        self.sends = Counter(
+            "lifeline_send_attempts",
+            "Send attempts by provider and result",
+            ["provider", "result"],
+            registry=self.registry,
+        )
+        self.webhook_latency = Histogram(
+            "lifeline_webhook_seconds",
+            "Time to answer a webhook",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.outbox_messages = Gauge(
+            "lifeline_outbox_messages",
+            "Outbound messages by provider and status (all processes)",
+            ["provider", "status"],
+            registry=self.registry,
+        )
+        self.outbox_segments = Gauge(
+            "lifeline_outbox_segments",
+            "SMS segments of outbound messages by provider and status (all processes)",
+            ["provider", "status"],
+            registry=self.registry,
+        )
+        self.outbox_backlog = Gauge("lifeline_outbox_backlog", "Messages waiting to leave", registry=self.registry)
+        self.outbox_oldest = Gauge(
+            "lifeline_outbox_oldest_pending_seconds",
+            "Age of the oldest message waiting to leave",
+            registry=self.registry,
+        )
+
+    def set_outbox(self, totals: list[tuple[str, str, int, int]], waiting: int, oldest_age: float) -> None:
+        """Replaces the outbox gauges with fresh figures from the store."""
+        self.outbox_messages.clear()
+        self.outbox_segments.clear()
+        for provider, status, messages, segments in totals:
+            self.outbox_messages.labels(provider=provider, status=status).set(messages)
+            self.outbox_segments.labels(provider=provider, status=status).set(segments)
+        self.outbox_backlog.set(waiting)
+        self.outbox_oldest.set(oldest_age)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,40 @@
+"""Phone numbers: normalised to E.164 at the edge, masked in every log line."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from gateway.messages import BadRequest
+
+# Where a carrier sends a number without '+', read it as a number in this region first.
+DEFAULT_REGION = "US"
+
+
+def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """The number in E.164 form; BadRequest if it is not a possible phone number."""
+    text = (raw or "").strip()
+    if not text or len(text) > 32:
+        raise BadRequest("phone number missing or too long")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    # Carriers sometimes drop the '+' of an international number (254711..., 52155...):
+    # read it as national first, then as international.
+    candidates = [text] if text.startswith("+") else [text, "+" + text]
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise BadRequest("not a possible phone number")
+
+
+def mask(phone: str | None) -> str:
+    """+15555550142 → +1******0142: enough to tell numbers apart in a log, not enough to call."""
+    if not phone:
+        return "-"
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    head = 2 if phone.startswith("+") else 1
+    return phone[:head] + "*" * (len(phone) - head - 4) + phone[-4:]

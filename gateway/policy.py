@@ -1,0 +1,64 @@
+"""Deployment policy from config/policy.yaml: limits operators tune without touching code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+
+class PolicyError(ValueError):
+    """config/policy.yaml cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    max_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    lease_seconds: float = 60.0
+    send_timeout_seconds: float = 15.0
+    concurrency: int = 16
+    transliterate: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    default_language: str = "es"
+    outbox: OutboxPolicy = OutboxPolicy()
+
+
+def load_policy(config_dir: Path) -> Policy:
+    """Reads policy.yaml from the config directory; missing keys keep their defaults."""
+    path = config_dir / "policy.yaml"
+    if not path.exists():
+        return Policy()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{path}: must be a mapping")
+    outbox = _build(OutboxPolicy, raw.get("outbox") or {}, f"{path}: outbox")
+    if outbox.send_timeout_seconds >= outbox.lease_seconds:
+        raise PolicyError(f"{path}: outbox.send_timeout_seconds must be below outbox.lease_seconds")
+    if outbox.max_attempts < 1 or outbox.concurrency < 1:
+        raise PolicyError(f"{path}: outbox.max_attempts and outbox.concurrency must be at least 1")
+    return Policy(default_language=str(raw.get("default_language", "es")), outbox=outbox)
+
+
+def _build(cls, raw: dict, where: str):
+    known = {f.name for f in fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise PolicyError(f"{where}.{key}: unknown key")
+        default = getattr(cls, key)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise PolicyError(f"{where}.{key}: must be true or false")
+        elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise PolicyError(f"{where}.{key}: must be a non-negative number")
+        values[key] = type(default)(value)
+    return cls(**values)

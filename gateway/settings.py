@@ -1,0 +1,115 @@
+"""Settings from the environment: fixed names that operators and other tools depend on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+KNOWN_PROVIDERS = ("console", "africastalking", "twilio")
+AT_DEFAULT_API_URL = "https://api.africastalking.com"
+TWILIO_DEFAULT_API_URL = "https://api.twilio.com"
+
+
+class SettingsError(ValueError):
+    """An invalid setting; the message starts with the variable's name."""
+
+    def __init__(self, variable: str, problem: str):
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///lifeline.db"
+    config_dir: Path = Path("config")
+    menus_dir: Path = Path("menus")
+    secret_key: str | None = None
+    key_file: Path = Path("lifeline.key")
+    sms_providers: tuple[str, ...] = ("console",)
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_sender_id: str | None = None
+    at_api_url: str = AT_DEFAULT_API_URL
+    at_callback_token: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = TWILIO_DEFAULT_API_URL
+    public_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Reads and validates every setting; raises SettingsError naming the first bad variable."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        settings = cls(
+            database_url=get("DATABASE_URL") or cls.database_url,
+            config_dir=Path(get("LIFELINE_CONFIG") or cls.config_dir),
+            menus_dir=Path(get("LIFELINE_MENUS") or cls.menus_dir),
+            secret_key=get("LIFELINE_SECRET_KEY"),
+            key_file=Path(get("LIFELINE_KEY_FILE") or cls.key_file),
+            sms_providers=tuple(p.strip().lower() for p in (get("SMS_PROVIDERS") or "console").split(",") if p.strip()),
+            at_username=get("AT_USERNAME"),
+            at_api_key=get("AT_API_KEY"),
+            at_sender_id=get("AT_SENDER_ID"),
+            at_api_url=(get("AT_API_URL") or AT_DEFAULT_API_URL).rstrip("/"),
+            at_callback_token=get("AT_CALLBACK_TOKEN"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_from=get("TWILIO_FROM"),
+            twilio_api_url=(get("TWILIO_API_URL") or TWILIO_DEFAULT_API_URL).rstrip("/"),
+            public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raises SettingsError for the first setting that cannot work."""
+        scheme = urlsplit(self.database_url).scheme
+        if scheme not in ("sqlite", "postgres", "postgresql"):
+            raise SettingsError("DATABASE_URL", "must start with sqlite:/// or postgresql://")
+        for name, path in (("LIFELINE_CONFIG", self.config_dir), ("LIFELINE_MENUS", self.menus_dir)):
+            if not path.is_dir():
+                raise SettingsError(name, f"{path} is not a directory")
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise SettingsError("LIFELINE_SECRET_KEY", "must be at least 32 characters")
+        if not self.sms_providers:
+            raise SettingsError("SMS_PROVIDERS", "lists no provider")
+        for provider in self.sms_providers:
+            if provider not in KNOWN_PROVIDERS:
+                raise SettingsError(
+                    "SMS_PROVIDERS", f"unknown provider {provider!r}; known: {', '.join(KNOWN_PROVIDERS)}"
+                )
+        if len(set(self.sms_providers)) != len(self.sms_providers):
+            raise SettingsError("SMS_PROVIDERS", "lists a provider twice")
+        if "africastalking" in self.sms_providers:
+            for name, value in (("AT_USERNAME", self.at_username), ("AT_API_KEY", self.at_api_key)):
+                if not value:
+                    raise SettingsError(name, "is required when SMS_PROVIDERS includes africastalking")
+        if "twilio" in self.sms_providers:
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+                ("TWILIO_FROM", self.twilio_from),
+            ):
+                if not value:
+                    raise SettingsError(name, "is required when SMS_PROVIDERS includes twilio")
+        for name, url in (
+            ("AT_API_URL", self.at_api_url),
+            ("TWILIO_API_URL", self.twilio_api_url),
+            ("PUBLIC_URL", self.public_url),
+        ):
+            if url is not None and not _is_http_url(url):
+                raise SettingsError(name, f"{url!r} is not an http(s) URL")
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -1,0 +1,48 @@
+"""Message texts per language, from templates/<lang>.yaml, looked up by dotted key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class TextsError(ValueError):
+    """A template file cannot be used; the message names the file."""
+
+
+class Texts:
+    def __init__(self, by_language: dict[str, dict[str, str]], default_language: str):
+        if default_language not in by_language:
+            raise TextsError(f"no templates/{default_language}.yaml for the default language")
+        self._by_language = by_language
+        self.default_language = default_language
+
+    @classmethod
+    def load(cls, directory: Path, default_language: str) -> Texts:
+        """Reads every <lang>.yaml in the directory."""
+        by_language = {}
+        for path in sorted(directory.glob("*.yaml")):
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise TextsError(f"{path}: invalid YAML: {exc}") from exc
+            if not isinstance(raw, dict):
+                raise TextsError(f"{path}: must be a mapping of keys to texts")
+            by_language[path.stem] = dict(_flatten(raw))
+        return cls(by_language, default_language)
+
+    def say(self, language: str | None, key: str) -> str:
+        """The text for key in the language, else in the default language."""
+        texts = self._by_language.get(language or "", {})
+        if key in texts:
+            return texts[key]
+        return self._by_language[self.default_language][key]
+
+
+def _flatten(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", str(value)

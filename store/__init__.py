@@ -1,0 +1,1 @@
+"""Lifeline store: peewee models and the queries handlers need."""

@@ -1,0 +1,77 @@
+"""The one database, chosen from DATABASE_URL, and the single hop off the event loop for each transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+
+import peewee
+from playhouse.db_url import connect as connect_url
+
+T = TypeVar("T")
+
+# Models bind to this proxy; open_database() points it at SQLite or PostgreSQL.
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers never block the writer
+    "synchronous": "normal",  # durable at every checkpoint, safe in WAL mode
+    "busy_timeout": 5000,  # other processes wait for the lock instead of failing
+    "foreign_keys": 1,
+}
+
+
+def open_database(url: str) -> peewee.Database:
+    """Connects the model proxy to the database named by url (sqlite:///path or postgresql://...)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path) or ":memory:"
+        db = peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    else:
+        db = connect_url(url.replace("postgres://", "postgresql://", 1))
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    """True when the open database is PostgreSQL (claims use FOR UPDATE SKIP LOCKED there)."""
+    return isinstance(database.obj, peewee.PostgresqlDatabase)
+
+
+def inserted_one(query: peewee.Insert) -> bool:
+    """Runs an INSERT ... ON CONFLICT DO NOTHING; True if it added the row.
+
+    The row count is the one answer both databases give alike (SQLite keeps a stale lastrowid).
+    """
+    return database.execute(query).rowcount == 1
+
+
+class Store:
+    """Runs each transaction on a worker thread, so queries never block the event loop.
+
+    SQLite gets one thread: it has a single writer anyway, and one thread means no SQLITE_BUSY
+    inside the process. PostgreSQL gets a small pool, one connection per thread.
+    """
+
+    def __init__(self, threads: int | None = None):
+        if threads is None:
+            threads = 8 if is_postgres() else 1
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
+
+    async def run(self, fn: Callable[..., T], *args) -> T:
+        """Runs fn(*args) inside one atomic transaction, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _atomically, fn, args)
+
+    def close(self) -> None:
+        """Waits for running transactions, then closes every thread's connection."""
+        self._executor.shutdown(wait=True)
+        database.close()
+
+
+def _atomically(fn: Callable[..., T], args: tuple) -> T:
+    # peewee opens one connection per worker thread on first use and keeps it.
+    with database.atomic():
+        return fn(*args)

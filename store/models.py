@@ -1,0 +1,109 @@
+"""Tables. Times are UTC epoch seconds (float): one representation on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import peewee
+
+from store.crypto import EncryptedField
+from store.db import database
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Person(BaseModel):
+    """Someone who has written or dialled in; found by the keyed hash of their number."""
+
+    phone_hash = peewee.CharField(max_length=64, unique=True)
+    phone = EncryptedField()
+    name = EncryptedField(null=True)
+    language = peewee.CharField(max_length=8, null=True)
+    created_at = peewee.DoubleField()
+    last_seen_at = peewee.DoubleField()
+
+
+class InboundMessage(BaseModel):
+    """One webhook from a carrier, kept to answer a retried webhook the same way, once."""
+
+    carrier = peewee.CharField(max_length=32)
+    external_id = peewee.CharField(max_length=128)
+    channel = peewee.CharField(max_length=8)
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    text = EncryptedField()
+    reply = EncryptedField(null=True)  # the USSD screen shown (SMS answers leave through the outbox)
+    reply_ends = peewee.BooleanField(default=True)
+    received_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("carrier", "external_id"), True),)
+
+
+class UssdSessionEnd(BaseModel):
+    """The carrier's end-of-session notification: how a USSD session ended, for operators."""
+
+    carrier = peewee.CharField(max_length=32)
+    session_id = peewee.CharField(max_length=128)
+    status = peewee.CharField(max_length=16)
+    hops = peewee.IntegerField(null=True)
+    duration_ms = peewee.IntegerField(null=True)
+    error_message = peewee.CharField(max_length=255, null=True)
+    recorded_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("carrier", "session_id"), True),)
+
+
+class OutboxMessage(BaseModel):
+    """One outbound SMS, written in the transaction that caused it; the dispatcher sends it."""
+
+    idempotency_key = peewee.CharField(max_length=255, unique=True)
+    to = EncryptedField()
+    to_hash = peewee.CharField(max_length=64, index=True)
+    body = EncryptedField()
+    encoding = peewee.CharField(max_length=8)
+    segments = peewee.IntegerField()
+    route = peewee.CharField(max_length=128)  # providers to try, in order, comma-joined
+    provider_index = peewee.IntegerField(default=0)  # position in route of the next attempt
+    status = peewee.CharField(max_length=16)
+    attempts = peewee.IntegerField(default=0)
+    due_at = peewee.DoubleField()
+    lease_until = peewee.DoubleField(null=True)
+    claim_token = peewee.CharField(max_length=32, null=True)
+    provider = peewee.CharField(max_length=32, null=True)
+    provider_message_id = peewee.CharField(max_length=128, null=True)
+    last_error = peewee.CharField(max_length=255, null=True)
+    created_at = peewee.DoubleField()
+    sent_at = peewee.DoubleField(null=True)
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = (
+            (("status", "due_at"), False),
+            (("provider", "provider_message_id"), False),
+        )
+
+
+class DeliveryReport(BaseModel):
+    """A carrier's status report, kept once per (message, status) even if it arrives before the send is recorded."""
+
+    provider = peewee.CharField(max_length=32)
+    provider_message_id = peewee.CharField(max_length=128)
+    status = peewee.CharField(max_length=16)
+    error = peewee.CharField(max_length=255, null=True)
+    received_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("provider", "provider_message_id", "status"), True),)
+
+
+class SchemaVersion(BaseModel):
+    """Which migrations have run."""
+
+    version = peewee.IntegerField(primary_key=True)
+    applied_at = peewee.DoubleField()
+
+
+MODELS = [Person, InboundMessage, UssdSessionEnd, OutboxMessage, DeliveryReport]

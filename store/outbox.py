@@ -1,0 +1,207 @@
+"""Outbox queries: enqueue in the caller's transaction, claim with a lease, record what the carrier said."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import peewee
+
+from store.crypto import lookup_hash
+from store.db import inserted_one, is_postgres
+from store.models import DeliveryReport, OutboxMessage
+
+PENDING = "pending"  # waiting for its due time
+SENDING = "sending"  # claimed by a dispatcher until lease_until
+SENT = "sent"  # accepted by a carrier
+DELIVERED = "delivered"  # the carrier reported the handset got it
+UNDELIVERED = "undelivered"  # the carrier accepted it but could not deliver it
+FAILED = "failed"  # given up: permanent error or attempts exhausted
+CANCELLED = "cancelled"  # withdrawn before it left
+
+# A report may only move a message forward: a late "sent" never undoes "delivered".
+_RANK = {PENDING: 0, SENDING: 1, SENT: 2, UNDELIVERED: 3, FAILED: 3, DELIVERED: 4, CANCELLED: 5}
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """An SMS to enqueue: shape already measured, route already chosen."""
+
+    idempotency_key: str
+    to: str
+    body: str
+    encoding: str
+    segments: int
+    route: tuple[str, ...]
+
+
+def enqueue(message: NewMessage, now: float) -> bool:
+    """Adds a message unless one with the same idempotency key exists; True if added."""
+    return inserted_one(
+        OutboxMessage.insert(
+            idempotency_key=message.idempotency_key,
+            to=message.to,
+            to_hash=lookup_hash(message.to),
+            body=message.body,
+            encoding=message.encoding,
+            segments=message.segments,
+            route=",".join(message.route),
+            status=PENDING,
+            due_at=now,
+            created_at=now,
+            updated_at=now,
+        ).on_conflict_ignore()
+    )
+
+
+def claim_due(limit: int, now: float, lease_seconds: float) -> list[OutboxMessage]:
+    """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
+    token = uuid.uuid4().hex
+    due = (OutboxMessage.status == PENDING) & (OutboxMessage.due_at <= now)
+    stale = (OutboxMessage.status == SENDING) & (OutboxMessage.lease_until < now)
+    candidates = OutboxMessage.select(OutboxMessage.id).where(due | stale).order_by(OutboxMessage.due_at).limit(limit)
+    if is_postgres():
+        # Other processes skip the rows this one is claiming instead of waiting for them.
+        candidates = candidates.for_update(skip_locked=True)
+    claimed = (
+        OutboxMessage.update(
+            status=SENDING,
+            claim_token=token,
+            lease_until=now + lease_seconds,
+            attempts=OutboxMessage.attempts + 1,
+            updated_at=now,
+        )
+        .where(OutboxMessage.id.in_(candidates))
+        .execute()
+    )
+    if not claimed:
+        return []
+    return list(OutboxMessage.select().where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id))
+
+
+def next_wake_at() -> float | None:
+    """When the next message falls due (or a claim goes stale), if any is waiting."""
+    pending = OutboxMessage.select(peewee.fn.MIN(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING).scalar()
+    leased = (
+        OutboxMessage.select(peewee.fn.MIN(OutboxMessage.lease_until)).where(OutboxMessage.status == SENDING).scalar()
+    )
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
+
+
+def _claimed(message_id: int, token: str):
+    return (OutboxMessage.id == message_id) & (OutboxMessage.claim_token == token) & (OutboxMessage.status == SENDING)
+
+
+def mark_sent(message_id: int, token: str, provider: str, provider_message_id: str | None, now: float) -> bool:
+    """Records the carrier's acceptance, then applies any report that raced ahead of it."""
+    updated = (
+        OutboxMessage.update(
+            status=SENT,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+            updated_at=now,
+        )
+        .where(_claimed(message_id, token))
+        .execute()
+    )
+    if updated and provider_message_id:
+        early = DeliveryReport.select().where(
+            (DeliveryReport.provider == provider) & (DeliveryReport.provider_message_id == provider_message_id)
+        )
+        for report in early:
+            _advance(provider, provider_message_id, report.status, report.error, now)
+    return bool(updated)
+
+
+def reschedule(message_id: int, token: str, provider_index: int, due_at: float, error: str, now: float) -> bool:
+    """Puts a claimed message back to wait for its next attempt."""
+    return bool(
+        OutboxMessage.update(
+            status=PENDING,
+            provider_index=provider_index,
+            due_at=due_at,
+            lease_until=None,
+            claim_token=None,
+            last_error=error[:255],
+            updated_at=now,
+        )
+        .where(_claimed(message_id, token))
+        .execute()
+    )
+
+
+def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
+    """Gives up on a claimed message."""
+    return bool(
+        OutboxMessage.update(status=FAILED, provider=provider, lease_until=None, last_error=error[:255], updated_at=now)
+        .where(_claimed(message_id, token))
+        .execute()
+    )
+
+
+def record_report(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> bool:
+    """Stores a carrier status report once and applies it; False for a duplicate."""
+    new = inserted_one(
+        DeliveryReport.insert(
+            provider=provider,
+            provider_message_id=provider_message_id,
+            status=status,
+            error=(error or None) and error[:255],
+            received_at=now,
+        ).on_conflict_ignore()
+    )
+    if not new:
+        return False
+    _advance(provider, provider_message_id, status, error, now)
+    return True
+
+
+def _advance(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> None:
+    if status not in _RANK:
+        return  # "queued" at the carrier tells nothing new about a message it has accepted
+    lower = [s for s, rank in _RANK.items() if rank < _RANK[status]]
+    changes = {OutboxMessage.status: status, OutboxMessage.updated_at: now}
+    if error:
+        changes[OutboxMessage.last_error] = error[:255]
+    OutboxMessage.update(changes).where(
+        (OutboxMessage.provider == provider)
+        & (OutboxMessage.provider_message_id == provider_message_id)
+        & (OutboxMessage.status.in_(lower))
+    ).execute()
+
+
+@dataclass(frozen=True)
+class Backlog:
+    waiting: int
+    oldest_age_seconds: float
+
+
+def backlog(now: float) -> Backlog:
+    """How many messages wait to leave, and how long the oldest has waited."""
+    row = (
+        OutboxMessage.select(peewee.fn.COUNT(OutboxMessage.id), peewee.fn.MIN(OutboxMessage.created_at))
+        .where(OutboxMessage.status.in_([PENDING, SENDING]))
+        .tuples()
+        .get()
+    )
+    count, oldest = row
+    return Backlog(waiting=count, oldest_age_seconds=max(0.0, now - oldest) if oldest is not None else 0.0)
+
+
+def totals_by_provider_and_status() -> list[tuple[str, str, int, int]]:
+    """(provider, status, messages, segments) for /metrics; provider is 'none' before the first attempt."""
+    query = (
+        OutboxMessage.select(
+            peewee.fn.COALESCE(OutboxMessage.provider, "none"),
+            OutboxMessage.status,
+            peewee.fn.COUNT(OutboxMessage.id),
+            peewee.fn.SUM(OutboxMessage.segments),
+        )
+        .group_by(peewee.fn.COALESCE(OutboxMessage.provider, "none"), OutboxMessage.status)
+        .tuples()
+    )
+    return [(p, s, int(n), int(seg or 0)) for p, s, n, seg in query]

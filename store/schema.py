@@ -1,0 +1,33 @@
+"""Creates or migrates the schema at start-up: numbered steps, each run once, in order."""
+
+from __future__ import annotations
+
+import time
+
+from store.db import database, is_postgres
+from store.models import MODELS, SchemaVersion
+
+
+def _v1_initial() -> None:
+    database.create_tables(MODELS)
+
+
+# Append new steps; never edit one that has shipped.
+MIGRATIONS = [(1, _v1_initial)]
+
+
+def migrate() -> list[int]:
+    """Applies the steps this database has not seen; returns their numbers."""
+    applied = []
+    with database.atomic():
+        if is_postgres():
+            # Several processes may start at once: one migrates, the others wait for it.
+            database.execute_sql("SELECT pg_advisory_xact_lock(7400413)")
+        database.create_tables([SchemaVersion])
+        done = {row.version for row in SchemaVersion.select()}
+        for version, step in MIGRATIONS:
+            if version not in done:
+                step()
+                SchemaVersion.create(version=version, applied_at=time.time())
+                applied.append(version)
+    return applied

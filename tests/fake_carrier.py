@@ -1,0 +1,517 @@
+"""A fake carrier: a real HTTP server on loopback that speaks Africa's Talking's and Twilio's send APIs.
+
+The official SDKs talk to it through their base-URL settings, so code under test is exercised over
+real HTTP instead of mocks. Each provider answers from a FIFO script of behaviours ("ok" once the
+script runs out), records every request it receives, and can stop listening and listen again.
+
+Wire formats:
+  Africa's Talking  https://developers.africastalking.com/docs/sms/sending/bulk
+  Twilio            https://www.twilio.com/docs/messaging/api/message-resource
+                    https://www.twilio.com/docs/usage/twilios-response (error JSON)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import functools
+import json
+import math
+import re
+import secrets
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from aiohttp import web
+
+AFRICASTALKING = "africastalking"
+TWILIO = "twilio"
+PROVIDERS = (AFRICASTALKING, TWILIO)
+
+OK = "ok"
+RECIPIENT_FAILED = "recipient_failed"
+OPTED_OUT = "opted_out"
+HANG = "hang"
+SERVER_ERROR = 500
+THROTTLED = 429
+BEHAVIOURS = frozenset({OK, RECIPIENT_FAILED, OPTED_OUT, HANG, SERVER_ERROR, THROTTLED})
+
+# Outcomes recorded for requests refused before the script is consulted (they consume no entry).
+UNAUTHORIZED = "unauthorized"
+INVALID = "invalid"
+NOT_FOUND = "not_found"
+
+# Africa's Talking per-recipient statusCode → status word, inside a 2xx answer.
+AT_STATUS = {
+    100: "Processed",
+    101: "Success",  # documented as "Sent"; the live API writes "Success" in the status field
+    102: "Queued",
+    401: "RiskHold",
+    402: "InvalidSenderId",
+    403: "InvalidPhoneNumber",
+    404: "UnsupportedNumberType",
+    405: "InsufficientBalance",
+    406: "UserInBlacklist",
+    407: "CouldNotRoute",
+    409: "DoNotDisturbRejection",
+    500: "InternalServerError",
+    501: "GatewayError",
+    502: "RejectedByGateway",
+}
+AT_RECIPIENT_CODE = {OK: 101, RECIPIENT_FAILED: 403, OPTED_OUT: 406}
+AT_COST_PER_PART = 0.8  # KES, what a Kenyan number costs per SMS part
+AT_PATH = "/version1/messaging"
+
+# Twilio error code → (HTTP status, message); answered as {"code", "message", "more_info", "status"}.
+TWILIO_ERRORS = {
+    20003: (401, "Authenticate"),
+    20404: (404, "The requested resource was not found"),
+    20429: (429, "Too Many Requests"),
+    20500: (500, "Internal Server Error"),
+    21211: (400, "The 'To' number {to} is not a valid phone number."),
+    21602: (400, "Message body is required."),
+    21603: (400, "A 'From' phone number is required."),
+    21604: (400, "A 'To' phone number is required."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+}
+TWILIO_BEHAVIOUR_ERROR = {SERVER_ERROR: 20500, THROTTLED: 20429, RECIPIENT_FAILED: 21211, OPTED_OUT: 21610}
+TWILIO_API_VERSION = "2010-04-01"
+TWILIO_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+# GSM 03.38: the basic set costs one septet a character, the extension table two (escape + char).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+# (single-part limit, per-part limit once concatenated) in units of the encoding.
+GSM7_LIMITS = (160, 153)
+UCS2_LIMITS = (70, 67)
+
+# Long enough for a normal answer to finish, short so that stop() never lingers.
+SHUTDOWN_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request that reached a send handler, and what the fake answered."""
+
+    provider: str
+    to: str
+    body: str
+    sender: str | None
+    form: dict
+    answered: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One message the fake accepted and gave an id (one per recipient for Africa's Talking)."""
+
+    provider: str
+    to: str
+    body: str
+    sender: str | None
+    form: dict
+    id: str
+
+
+def segments(body: str) -> int:
+    """How many SMS parts the body takes, as a carrier counts them."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in body):
+        units = len(body) + sum(ch in GSM7_EXTENSION for ch in body)
+        single, part = GSM7_LIMITS
+    else:
+        units = len(body.encode("utf-16-le")) // 2  # UCS-2 counts UTF-16 code units
+        single, part = UCS2_LIMITS
+    return 1 if units <= single else math.ceil(units / part)
+
+
+def json_response(payload: Any, status: int, headers: Mapping[str, str] | None = None) -> web.Response:
+    """JSON with Content-Type exactly application/json: the Africa's Talking SDK parses nothing else."""
+    # A bytes body keeps aiohttp from appending "; charset=utf-8" (which text= would add).
+    return web.Response(
+        body=json.dumps(payload).encode("utf-8"), status=status, content_type="application/json", headers=headers
+    )
+
+
+def twilio_error(code: int, **details: str) -> web.Response:
+    """Twilio's error JSON for one of TWILIO_ERRORS."""
+    status, message = TWILIO_ERRORS[code]
+    payload = {
+        "code": code,
+        "message": message.format(**details),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
+    return json_response(payload, status, headers)
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """(login, password) from an HTTP Basic Authorization header; None when absent or malformed."""
+    # By hand rather than aiohttp.BasicAuth, which aiohttp 3.14 deprecates.
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, colon, password = base64.b64decode(encoded, validate=True).decode("latin1").partition(":")
+    except binascii.Error:
+        return None
+    return (login, password) if colon else None
+
+
+def at_recipient(number: str, code: int, parts: int) -> dict:
+    """One entry of SMSMessageData.Recipients; failures carry cost "0" and messageId "None" as the live API does."""
+    accepted = code in (100, 101, 102)
+    return {
+        "statusCode": code,
+        "number": number,
+        "cost": f"KES {AT_COST_PER_PART * parts:.4f}" if accepted else "0",
+        "status": AT_STATUS[code],
+        "messageParts": parts if accepted else 0,
+        "messageId": f"ATXid_{secrets.token_hex(16)}" if accepted else "None",
+    }
+
+
+def at_summary(recipients: list[dict]) -> str:
+    """The top-level Message, e.g. "Sent to 1/1 Total Cost: KES 0.8000"."""
+    sent = [r for r in recipients if r["messageId"] != "None"]
+    total = sum(float(r["cost"].split()[1]) for r in sent)
+    cost = f"KES {total:.4f}" if sent else "0"
+    return f"Sent to {len(sent)}/{len(recipients)} Total Cost: {cost}"
+
+
+def rfc2822_now() -> str:
+    """Twilio's timestamp format, e.g. "Mon, 16 Aug 2010 03:45:01 +0000"."""
+    return format_datetime(datetime.now(UTC).replace(microsecond=0))
+
+
+class FakeCarrier:
+    """Africa's Talking and Twilio on one loopback port, scripted per provider, recording everything."""
+
+    def __init__(
+        self,
+        at_username: str = "sandbox-user",
+        at_api_key: str = "at-test-key",
+        twilio_sid: str = "AC" + "0123456789abcdef" * 2,
+        twilio_token: str = "test-token",
+    ):
+        self.at_username = at_username
+        self.at_api_key = at_api_key
+        self.twilio_sid = twilio_sid
+        self.twilio_token = twilio_token
+        self.received: list[Received] = []
+        self.accepted: list[Accepted] = []
+        # script() and the waiters are touched from other threads in in_thread() mode.
+        self._lock = threading.Lock()
+        self._scripts: dict[str, deque] = {provider: deque() for provider in PROVIDERS}
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._hanging: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._port: int | None = None
+        self._thread_id: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Starts listening on a free loopback port."""
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        app = web.Application()
+        app.router.add_post(AT_PATH, self._africastalking)
+        app.router.add_post(TWILIO_PATH, self._twilio)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await self._runner.setup()
+        await self._listen(0)
+
+    async def stop(self) -> None:
+        """Drops every connection (hung ones too) and stops; safe to call twice."""
+        if self._runner is None:
+            return
+        await self._on_own_loop(self._stop)
+
+    async def __aenter__(self) -> FakeCarrier:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
+    @classmethod
+    @contextlib.contextmanager
+    def in_thread(cls, **kwargs) -> Iterator[FakeCarrier]:
+        """Runs a carrier on its own loop in a background thread, for synchronous code and benchmarks."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="fake-carrier", daemon=True)
+        thread.start()
+        fake = cls(**kwargs)
+        try:
+            asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=10)
+            yield fake
+        finally:
+            asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+
+    def call_blocking(self, coroutine_function: Callable[..., Awaitable], *args, timeout: float | None = 30) -> Any:
+        """From synchronous code in another thread, runs e.g. refuse, accept or wait_for on the fake's loop."""
+        if self._loop is None:
+            raise RuntimeError("the fake carrier is not running")
+        if threading.get_ident() == self._thread_id:
+            raise RuntimeError("call_blocking from the fake's own loop would deadlock; await instead")
+        return asyncio.run_coroutine_threadsafe(coroutine_function(*args), self._loop).result(timeout)
+
+    @property
+    def url(self) -> str:
+        """Base URL for both SDKs, e.g. http://127.0.0.1:PORT."""
+        if self._port is None:
+            raise RuntimeError("the fake carrier is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    # -- control -----------------------------------------------------------------------------
+
+    def script(self, provider: str, *behaviours: str | int) -> None:
+        """Queues behaviours for the provider's next requests, one consumed per request."""
+        if provider not in PROVIDERS:
+            raise ValueError(f"unknown provider {provider!r}; expected one of {PROVIDERS}")
+        unknown = [b for b in behaviours if b not in BEHAVIOURS]
+        if unknown:
+            raise ValueError(f"unknown behaviours {unknown!r}; expected some of {sorted(map(str, BEHAVIOURS))}")
+        with self._lock:
+            self._scripts[provider].extend(behaviours)
+
+    async def refuse(self) -> None:
+        """Stops listening and drops open connections (hung ones too), so every connect is refused."""
+        await self._on_own_loop(self._refuse)
+
+    async def accept(self) -> None:
+        """Listens again on the same port after refuse()."""
+        await self._on_own_loop(self._accept)
+
+    def accepted_to(self, number: str) -> list[Accepted]:
+        """The accepted messages addressed to number, in arrival order."""
+        return [message for message in self.accepted if message.to == number]
+
+    async def wait_for(self, n: int, timeout: float = 5) -> list[Accepted]:
+        """Waits until at least n messages were accepted; works from any loop or thread."""
+        future = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if len(self.accepted) >= n:
+                return list(self.accepted)
+            self._waiters.append((n, future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"fake carrier accepted {len(self.accepted)} of {n} messages within {timeout}s; "
+                f"received: {[(r.provider, r.to, r.answered) for r in self.received]}"
+            ) from None
+        finally:
+            with self._lock:
+                self._waiters = [(m, f) for m, f in self._waiters if f is not future]
+        return list(self.accepted)
+
+    # -- server plumbing ---------------------------------------------------------------------
+
+    async def _on_own_loop(self, coroutine_function: Callable[[], Awaitable]) -> Any:
+        """Runs a server operation on the fake's loop, whichever loop the caller is on."""
+        if self._loop is None:
+            raise RuntimeError("the fake carrier is not started")
+        if asyncio.get_running_loop() is self._loop:
+            return await coroutine_function()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine_function(), self._loop))
+
+    async def _listen(self, port: int) -> None:
+        """Opens the listening socket (port 0 picks a free one, remembered for accept())."""
+        self._site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await self._site.start()
+        self._port = self._runner.addresses[0][1]
+
+    async def _stop(self) -> None:
+        """stop(), on the fake's loop."""
+        if self._runner is None:
+            return
+        self._release_hanging()
+        runner, self._runner, self._site = self._runner, None, None
+        await runner.cleanup()
+
+    async def _refuse(self) -> None:
+        """refuse(), on the fake's loop."""
+        if self._site is None:
+            return
+        await self._site.stop()
+        self._site = None
+        # Keep-alive clients would otherwise keep reaching a carrier that is "down".
+        self._release_hanging()
+        self._runner.server.pre_shutdown()
+        await self._runner.server.shutdown(SHUTDOWN_TIMEOUT)
+
+    async def _accept(self) -> None:
+        """accept(), on the fake's loop."""
+        if self._site is None:
+            await self._listen(self._port)
+
+    def _release_hanging(self) -> None:
+        """Drops hung requests without an answer (cancelling the handler closes its connection)."""
+        for task in list(self._hanging):
+            task.cancel()
+
+    async def _hang(self) -> web.Response:
+        """Never answers; the request stays open until the fake stops or refuses."""
+        task = asyncio.current_task()
+        self._hanging.add(task)
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            self._hanging.discard(task)
+        raise AssertionError("unreachable: a hung request only ends by cancellation")
+
+    def _next(self, provider: str) -> str | int:
+        """The provider's next scripted behaviour, "ok" when the script is empty."""
+        with self._lock:
+            script = self._scripts[provider]
+            return script.popleft() if script else OK
+
+    def _record(self, provider: str, to: str, body: str, sender: str | None, form: dict, answered: str) -> None:
+        """Notes a request at arrival, before any answer (so hung requests are counted too)."""
+        self.received.append(Received(provider, to, body, sender, form, answered))
+
+    def _accept_message(self, message: Accepted) -> None:
+        """Records an accepted message and wakes the waiters it satisfies (on whatever loop they wait)."""
+        with self._lock:
+            self.accepted.append(message)
+            ready = [(n, f) for n, f in self._waiters if n <= len(self.accepted)]
+            self._waiters = [(n, f) for n, f in self._waiters if n > len(self.accepted)]
+        for _, future in ready:
+            future.get_loop().call_soon_threadsafe(_resolve, future)
+
+    # -- Africa's Talking --------------------------------------------------------------------
+
+    async def _africastalking(self, request: web.Request) -> web.StreamResponse:
+        """POST /version1/messaging: form username, to (comma-joined), message, [from], header apiKey."""
+        form = dict(await request.post())
+        to, body, sender = form.get("to", ""), form.get("message", ""), form.get("from")
+        record = functools.partial(self._record, AFRICASTALKING, to, body, sender, form)
+        if request.headers.get("apiKey") != self.at_api_key or form.get("username") != self.at_username:
+            record(UNAUTHORIZED)
+            return web.Response(status=401, text="The supplied authentication is invalid")
+        if not to or not body:
+            record(INVALID)
+            return web.Response(status=400, text="Request is missing required form field 'to' or 'message'")
+        behaviour = self._next(AFRICASTALKING)
+        record(str(behaviour))
+        if behaviour == HANG:
+            return await self._hang()
+        if behaviour == SERVER_ERROR:
+            return web.Response(status=500, text="Internal Server Error")
+        if behaviour == THROTTLED:
+            return web.Response(status=429, text="Too Many Requests")
+        return self._at_answer(form, [n.strip() for n in to.split(",") if n.strip()], behaviour)
+
+    def _at_answer(self, form: dict, numbers: list[str], behaviour: str) -> web.Response:
+        """HTTP 201 with one Recipient per number; per-number failures live inside this 2xx answer."""
+        body, sender, parts = form["message"], form.get("from"), segments(form["message"])
+        recipients = []
+        for number in numbers:
+            code = AT_RECIPIENT_CODE[behaviour] if E164.match(number) else 403
+            recipient = at_recipient(number, code, parts)
+            recipients.append(recipient)
+            if recipient["messageId"] != "None":
+                self._accept_message(Accepted(AFRICASTALKING, number, body, sender, form, recipient["messageId"]))
+        payload = {"SMSMessageData": {"Message": at_summary(recipients), "Recipients": recipients}}
+        return json_response(payload, 201)
+
+    # -- Twilio ------------------------------------------------------------------------------
+
+    async def _twilio(self, request: web.Request) -> web.StreamResponse:
+        """POST /2010-04-01/Accounts/{AccountSid}/Messages.json: Basic auth, form To, From|MessagingServiceSid, Body."""
+        form = dict(await request.post())
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender = form.get("From") or form.get("MessagingServiceSid")
+        record = functools.partial(self._record, TWILIO, to, body, sender, form)
+        if not self._twilio_authorized(request):
+            record(UNAUTHORIZED)
+            return twilio_error(20003)
+        if request.match_info["account_sid"] != self.twilio_sid:
+            record(NOT_FOUND)
+            return twilio_error(20404)
+        invalid = self._twilio_invalid(form)
+        if invalid:
+            record(INVALID)
+            return twilio_error(invalid, to=to)
+        behaviour = self._next(TWILIO)
+        record(str(behaviour))
+        if behaviour == HANG:
+            return await self._hang()
+        if behaviour in TWILIO_BEHAVIOUR_ERROR:
+            return twilio_error(TWILIO_BEHAVIOUR_ERROR[behaviour], to=to)
+        return self._twilio_answer(form)
+
+    def _twilio_authorized(self, request: web.Request) -> bool:
+        """HTTP Basic with AccountSid:AuthToken."""
+        return basic_credentials(request.headers.get("Authorization", "")) == (self.twilio_sid, self.twilio_token)
+
+    @staticmethod
+    def _twilio_invalid(form: dict) -> int | None:
+        """Twilio's error code for a missing or malformed parameter, if any."""
+        if not form.get("To"):
+            return 21604
+        if not E164.match(form["To"]):
+            return 21211
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return 21603
+        if not form.get("Body"):
+            return 21602
+        return None
+
+    def _twilio_answer(self, form: dict) -> web.Response:
+        """HTTP 201 with the Message resource as Twilio returns it on create."""
+        sid = "SM" + secrets.token_hex(16)
+        service_sid = form.get("MessagingServiceSid")
+        uri = f"/{TWILIO_API_VERSION}/Accounts/{self.twilio_sid}/Messages/{sid}"
+        now = rfc2822_now()
+        resource = {
+            "account_sid": self.twilio_sid,
+            "api_version": TWILIO_API_VERSION,
+            "body": form["Body"],
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": service_sid,
+            "num_media": "0",
+            # Through a Messaging Service without From, Twilio has not picked a sender yet.
+            "num_segments": str(segments(form["Body"])) if form.get("From") else "0",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued" if form.get("From") else "accepted",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": form["To"],
+            "uri": f"{uri}.json",
+        }
+        sender = form.get("From") or service_sid
+        self._accept_message(Accepted(TWILIO, form["To"], form["Body"], sender, form, sid))
+        return json_response(resource, 201)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    """Completes a waiter unless it already timed out."""
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,326 @@
+"""The fake carrier against the real SDKs: if these pass, the gateway's tests talk to something SDK-shaped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+
+import africastalking
+import aiohttp
+import pytest
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from tests.fake_carrier import FakeCarrier, segments
+
+pytestmark = [
+    pytest.mark.asyncio,
+    # AsyncTwilioHttpClient uses aiohttp APIs deprecated in 3.14 (BasicAuth): third-party, not ours.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:twilio.*"),
+]
+
+PERSON = "+15555550142"
+OTHER = "+15555550143"
+TWILIO_FROM = "+15555550100"
+HEX32 = "[0-9a-f]{32}"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # requests honours proxy variables and would send loopback traffic through a proxy.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def at_service(fake: FakeCarrier, api_key: str | None = None) -> africastalking.SMSService:
+    """The Africa's Talking SDK pointed at the fake."""
+    service = africastalking.SMSService(fake.at_username, api_key or fake.at_api_key)
+    service._baseUrl = fake.url + "/version1"  # the SDK builds every URL from this
+    return service
+
+
+async def at_send(service, *recipients: str, **options):
+    """The SDK's synchronous send, off the event loop (the fake serves on it)."""
+    return await asyncio.to_thread(service.send, "hola", list(recipients or [PERSON]), **options)
+
+
+@contextlib.asynccontextmanager
+async def twilio_client(fake: FakeCarrier, token: str | None = None, **http_options):
+    """The Twilio SDK with its aiohttp client, pointed at the fake."""
+    http = AsyncTwilioHttpClient(**http_options)  # its ClientSession must be made inside the running loop
+    try:
+        client = Client(fake.twilio_sid, token or fake.twilio_token, http_client=http, environment={})
+        client.api.base_url = fake.url
+        yield client
+    finally:
+        await http.close()
+
+
+async def twilio_send(client: Client, to: str = PERSON, body: str = "hola", **options):
+    return await client.messages.create_async(to=to, from_=TWILIO_FROM, body=body, **options)
+
+
+# -- Africa's Talking ------------------------------------------------------------------------
+
+
+async def test_africastalking_ok_answers_like_the_live_api():
+    async with FakeCarrier() as fake:
+        answer = await at_send(at_service(fake))
+    [recipient] = answer["SMSMessageData"]["Recipients"]  # a dict: the SDK saw exactly application/json
+    assert answer["SMSMessageData"]["Message"] == "Sent to 1/1 Total Cost: KES 0.8000"
+    assert (recipient["statusCode"], recipient["status"], recipient["number"]) == (101, "Success", PERSON)
+    assert recipient["cost"] == "KES 0.8000"
+    assert re.fullmatch("ATXid_" + HEX32, recipient["messageId"])
+    [sms] = fake.accepted
+    assert (sms.provider, sms.to, sms.body, sms.id) == ("africastalking", PERSON, "hola", recipient["messageId"])
+    [request] = fake.received
+    assert request.answered == "ok"
+    assert request.form == {"username": fake.at_username, "to": PERSON, "message": "hola", "bulkSMSMode": "1"}
+
+
+async def test_africastalking_content_type_is_exactly_json():
+    async with FakeCarrier() as fake:
+        response = await asyncio.to_thread(
+            requests.post,
+            fake.url + "/version1/messaging",
+            data={"username": fake.at_username, "to": PERSON, "message": "hola", "bulkSMSMode": 1},
+            headers={"apiKey": fake.at_api_key, "Accept": "application/json"},
+        )
+    assert response.status_code == 201
+    assert response.headers["Content-Type"] == "application/json"
+
+
+async def test_africastalking_several_recipients_and_sender_id():
+    async with FakeCarrier() as fake:
+        answer = await at_send(at_service(fake), PERSON, OTHER, sender_id="LIFELINE", enqueue=True)
+    assert answer["SMSMessageData"]["Message"] == "Sent to 2/2 Total Cost: KES 1.6000"
+    assert [m.to for m in fake.accepted] == [PERSON, OTHER]
+    assert fake.accepted_to(OTHER)[0].sender == "LIFELINE"
+    [request] = fake.received
+    assert (request.to, request.sender, request.form["enqueue"]) == (f"{PERSON},{OTHER}", "LIFELINE", "1")
+
+
+async def test_africastalking_scripted_errors_raise_then_ok():
+    async with FakeCarrier() as fake:
+        fake.script("africastalking", 500, 429, "ok")
+        service = at_service(fake)
+        for _ in range(2):
+            with pytest.raises(africastalking.Service.AfricasTalkingException):
+                await at_send(service)
+        assert (await at_send(service))["SMSMessageData"]["Recipients"][0]["status"] == "Success"
+        assert (await at_send(service))["SMSMessageData"]["Recipients"][0]["status"] == "Success"  # script empty
+    assert [r.answered for r in fake.received] == ["500", "429", "ok", "ok"]
+    assert len(fake.accepted) == 2
+
+
+@pytest.mark.parametrize(
+    "behaviour,code,status", [("recipient_failed", 403, "InvalidPhoneNumber"), ("opted_out", 406, "UserInBlacklist")]
+)
+async def test_africastalking_recipient_failure_inside_a_2xx_answer(behaviour, code, status):
+    async with FakeCarrier() as fake:
+        fake.script("africastalking", behaviour)
+        answer = await at_send(at_service(fake))
+    [recipient] = answer["SMSMessageData"]["Recipients"]
+    assert (recipient["statusCode"], recipient["status"], recipient["messageId"]) == (code, status, "None")
+    assert answer["SMSMessageData"]["Message"] == "Sent to 0/1 Total Cost: 0"
+    assert fake.accepted == []
+    assert [r.answered for r in fake.received] == [behaviour]
+
+
+async def test_africastalking_wrong_key_is_401_and_consumes_no_script():
+    async with FakeCarrier() as fake:
+        fake.script("africastalking", 500)
+        with pytest.raises(africastalking.Service.AfricasTalkingException, match="authentication"):
+            await at_send(at_service(fake, api_key="wrong"))
+        with pytest.raises(africastalking.Service.AfricasTalkingException):
+            await at_send(at_service(fake))
+    assert [r.answered for r in fake.received] == ["unauthorized", "500"]
+
+
+# -- Twilio ----------------------------------------------------------------------------------
+
+
+async def test_twilio_ok_returns_the_message_resource():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        callback = "https://lifeline.example.org/twilio/status"
+        message = await twilio_send(client, status_callback=callback)
+    assert re.fullmatch("SM" + HEX32, message.sid)
+    assert (message.account_sid, message.to, message.from_) == (fake.twilio_sid, PERSON, TWILIO_FROM)
+    assert (message.body, message.status, message.direction) == ("hola", "queued", "outbound-api")
+    assert (message.num_segments, message.num_media) == ("1", "0")
+    assert message.date_created.tzinfo is not None  # parsed from RFC 2822
+    assert (message.error_code, message.error_message, message.price) == (None, None, None)
+    assert message.uri == f"/2010-04-01/Accounts/{fake.twilio_sid}/Messages/{message.sid}.json"
+    [sms] = fake.accepted
+    assert (sms.provider, sms.id, sms.to, sms.sender) == ("twilio", message.sid, PERSON, TWILIO_FROM)
+    assert fake.received[0].form["StatusCallback"] == callback
+
+
+async def test_twilio_messaging_service_without_from():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        service_sid = "MG" + "1" * 32
+        message = await client.messages.create_async(to=PERSON, messaging_service_sid=service_sid, body="hola")
+    assert (message.status, message.from_, message.messaging_service_sid) == ("accepted", None, service_sid)
+    assert fake.accepted[0].sender == service_sid
+
+
+@pytest.mark.parametrize(
+    "behaviour,status,code",
+    [("opted_out", 400, 21610), ("recipient_failed", 400, 21211), (429, 429, 20429), (500, 500, 20500)],
+)
+async def test_twilio_scripted_errors_raise_with_twilio_codes(behaviour, status, code):
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script("twilio", behaviour)
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio_send(client)
+        assert (raised.value.status, raised.value.code) == (status, code)
+        assert (await twilio_send(client)).sid.startswith("SM")  # the script is used up
+    assert [r.answered for r in fake.received] == [str(behaviour), "ok"]
+    assert len(fake.accepted) == 1
+
+
+async def test_twilio_opted_out_error_body_is_twilios():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script("twilio", "opted_out")
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio_send(client)
+    assert raised.value.msg.endswith("Attempt to send to unsubscribed recipient")  # the SDK prefixes its own words
+    assert raised.value.uri.endswith("/Messages.json")
+
+
+async def test_twilio_wrong_token_is_20003():
+    async with FakeCarrier() as fake, twilio_client(fake, token="wrong") as client:
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio_send(client)
+    assert (raised.value.status, raised.value.code) == (401, 20003)
+    assert [r.answered for r in fake.received] == ["unauthorized"]
+
+
+async def test_twilio_invalid_number_is_21211_without_using_the_script():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script("twilio", 500)
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio_send(client, to="5550142")
+    assert raised.value.code == 21211
+    assert [r.answered for r in fake.received] == ["invalid"]
+
+
+@pytest.mark.parametrize(
+    "body,parts",
+    [
+        ("hola", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("ж" * 70, 1),
+        ("ж" * 71, 2),
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),
+    ],
+)
+async def test_segments_follow_gsm7_and_ucs2(body, parts):
+    assert segments(body) == parts
+
+
+# -- outages ---------------------------------------------------------------------------------
+
+
+async def test_refuse_then_accept_on_the_same_url():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        url = fake.url
+        await twilio_send(client)  # leaves a keep-alive connection that refuse() must drop too
+        await fake.refuse()
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await twilio_send(client)
+        with pytest.raises(requests.ConnectionError):
+            await at_send(at_service(fake))
+        await fake.accept()
+        assert fake.url == url
+        await twilio_send(client)
+        await at_send(at_service(fake))
+    assert [m.provider for m in fake.accepted] == ["twilio", "twilio", "africastalking"]
+
+
+async def test_hang_lets_the_client_time_out_and_stop_stays_prompt():
+    fake = FakeCarrier()
+    await fake.start()
+    try:
+        fake.script("twilio", "hang")
+        fake.script("africastalking", "hang")
+        async with twilio_client(fake) as client:
+            # AsyncTwilioHttpClient ignores its timeout= argument (twilio 9.13), so a caller bounds the
+            # call itself, as the gateway does.
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(twilio_send(client), 0.3)
+        started = time.monotonic()
+        with pytest.raises(requests.Timeout):
+            await asyncio.wait_for(at_send(at_service(fake), timeout=(1, 0.3)), 5)
+        assert time.monotonic() - started < 2  # the SDK's own read timeout fired, not the safety net
+        assert [r.answered for r in fake.received] == ["hang", "hang"]
+        assert fake.accepted == []
+    finally:
+        started = time.monotonic()
+        await fake.stop()
+        assert time.monotonic() - started < 1.5
+    await fake.stop()  # idempotent
+
+
+async def test_stop_drops_a_request_still_hanging():
+    async with FakeCarrier() as fake:
+        fake.script("twilio", "hang")
+        async with twilio_client(fake) as client:
+            pending = asyncio.ensure_future(twilio_send(client))
+            while not fake.received:  # the request must be in the handler before stopping
+                await asyncio.sleep(0.01)
+            started = time.monotonic()
+            await fake.stop()
+            assert time.monotonic() - started < 1.5
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await asyncio.wait_for(pending, 5)
+
+
+# -- waiting and threads ---------------------------------------------------------------------
+
+
+async def test_wait_for_wakes_on_acceptance_and_times_out_with_context():
+    async with FakeCarrier() as fake:
+        waiting = asyncio.ensure_future(fake.wait_for(2, timeout=5))
+        await at_send(at_service(fake), PERSON, OTHER)
+        assert [m.to for m in await waiting] == [PERSON, OTHER]
+        assert len(await fake.wait_for(1)) == 2  # already satisfied: returns at once
+        with pytest.raises(TimeoutError, match="accepted 2 of 3"):
+            await fake.wait_for(3, timeout=0.1)
+
+
+async def test_in_thread_serves_synchronous_callers_and_other_loops():
+    with FakeCarrier.in_thread() as fake:
+        fake.script("africastalking", 500)  # from this thread, consumed on the fake's
+        service = at_service(fake)
+        with pytest.raises(africastalking.Service.AfricasTalkingException):
+            service.send("hola", [PERSON])
+        waiting = asyncio.ensure_future(fake.wait_for(1))  # waits on this loop, woken from the fake's
+        service.send("hola", [PERSON])
+        await waiting
+        await fake.refuse()  # from another loop: run on the fake's own
+        with pytest.raises(requests.ConnectionError):
+            service.send("hola", [PERSON])
+        await asyncio.to_thread(fake.call_blocking, fake.accept)
+        service.send("hola", [OTHER])
+        assert await asyncio.to_thread(fake.call_blocking, fake.wait_for, 2)
+        async with twilio_client(fake) as client:
+            await twilio_send(client)
+    assert [r.answered for r in fake.received] == ["500", "ok", "ok", "ok"]
+    assert [m.to for m in fake.accepted] == [PERSON, OTHER, PERSON]
+
+
+async def test_script_rejects_unknown_names():
+    fake = FakeCarrier()
+    with pytest.raises(ValueError):
+        fake.script("vonage", "ok")
+    with pytest.raises(ValueError):
+        fake.script("twilio", 503)

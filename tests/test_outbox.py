@@ -1,0 +1,178 @@
+"""The outbox end to end: webhook in, SMS out through the real SDKs to the fake carrier, reports back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway import keys
+from store import outbox
+from store.models import DeliveryReport, OutboxMessage
+from tests import payloads
+from tests.conftest import PERSON, in_store
+
+PUBLIC = "https://lifeline.example.org"
+
+
+async def settled(client, predicate, timeout: float = 5.0):
+    """Waits (woken by the dispatcher's own progress) until the stored messages satisfy predicate."""
+    async with asyncio.timeout(timeout):
+        while True:
+            rows = await in_store(client, lambda: list(OutboxMessage.select().order_by(OutboxMessage.id)))
+            if rows and predicate(rows):
+                return rows
+            await asyncio.sleep(0.02)
+
+
+async def sms_in(client, text: str = "hola", phone: str = PERSON, message_id: str | None = None):
+    response = await client.post("/africastalking/sms", data=payloads.at_sms(phone, text, message_id))
+    assert response.status == 200
+
+
+async def test_provider_500_three_times_then_ok_delivers_once(start, fake):
+    client = await start("africastalking")
+    fake.script("africastalking", 500, 500, 500, "ok")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert row.attempts == 4
+    assert [r.answered for r in fake.received] == ["500", "500", "500", "ok"]
+    assert len(fake.accepted) == 1
+
+
+async def test_twilio_throttled_then_ok(start, fake):
+    client = await start("twilio")
+    fake.script("twilio", 429, "ok")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert (row.provider, row.attempts) == ("twilio", 2)
+    assert row.provider_message_id == fake.accepted[0].id
+
+
+async def test_provider_down_fails_over_to_the_next(start, fake):
+    client = await start("africastalking,twilio")
+    fake.script("africastalking", 500)
+    await sms_in(client)  # arrived through Africa's Talking: tried there first
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert row.provider == "twilio"
+    assert [r.provider for r in fake.received] == ["africastalking", "twilio"]
+
+
+async def test_unreachable_provider_fails_over(start, fake, make_settings):
+    # Africa's Talking points at a port where nothing listens: connection refused.
+    client = await start("africastalking,twilio", AT_API_URL="http://127.0.0.1:9")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert row.provider == "twilio"
+    assert fake.accepted[0].to == PERSON
+
+
+async def test_refused_connections_then_recovery(start, fake):
+    client = await start("twilio")
+    await fake.refuse()
+    await sms_in(client)
+    await settled(client, lambda rows: rows[0].attempts >= 2)
+    await fake.accept()
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert len(fake.accepted) == 1
+
+
+@pytest.mark.parametrize("provider,code", [("twilio", "21610"), ("africastalking", "406")])
+async def test_opted_out_recipient_fails_at_once_without_retry(start, fake, provider, code):
+    client = await start(provider)
+    fake.script(provider, "opted_out")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.FAILED)
+    assert row.attempts == 1
+    assert code in row.last_error
+    assert len(fake.received) == 1
+
+
+async def test_per_recipient_failure_inside_a_2xx_answer_is_a_failure(start, fake):
+    client = await start("africastalking")
+    fake.script("africastalking", "recipient_failed")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.FAILED)
+    assert "403" in row.last_error
+    assert fake.accepted == []
+
+
+async def test_attempts_are_bounded_and_failure_shows_in_metrics(start, fake):
+    client = await start("africastalking")
+    fake.script("africastalking", *[500] * 10)
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.FAILED)
+    assert row.attempts == 4  # max_attempts in the test policy
+    assert len(fake.received) == 4
+    metrics = await (await client.get("/metrics")).text()
+    assert 'lifeline_outbox_messages{provider="africastalking",status="failed"} 1.0' in metrics
+    assert 'lifeline_send_attempts_total{provider="africastalking",result="failed"} 1.0' in metrics
+
+
+async def test_delivery_reports_move_status_forward_only_and_duplicates_change_nothing(start, fake):
+    client = await start("africastalking")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    message_id = row.provider_message_id
+    assert message_id.startswith("ATXid_")
+    for status in ("Success", "Success", "Sent"):
+        response = await client.post("/africastalking/delivery", data=payloads.at_delivery(message_id, status))
+        assert response.status == 200
+    [row] = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert row.status == outbox.DELIVERED
+    assert await in_store(client, DeliveryReport.select().count) == 2  # Success once, Sent once
+
+
+async def test_twilio_status_callbacks_update_the_message(start, fake):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert fake.received[0].form["StatusCallback"] == PUBLIC + "/twilio/status"
+    form = payloads.twilio_status(row.provider_message_id, "undelivered", ErrorCode="30003")
+    headers = payloads.twilio_signature(fake.twilio_token, PUBLIC + "/twilio/status", form)
+    assert (await client.post("/twilio/status", data=form, headers=headers)).status == 204
+    [row] = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert row.status == outbox.UNDELIVERED
+    assert row.last_error == "twilio 30003"
+
+
+async def test_report_arriving_before_the_send_is_recorded_is_applied_afterwards(start, fake):
+    client = await start("africastalking")
+    store = client.app[keys.STORE]
+    now = client.app[keys.CLOCK]()
+    await store.run(outbox.record_report, "africastalking", "ATXid_early", "delivered", None, now)
+    await store.run(
+        outbox.enqueue,
+        outbox.NewMessage("early-1", PERSON, "hola", "gsm7", 1, ("africastalking",)),
+        now,
+    )
+    [claimed] = await store.run(outbox.claim_due, 10, now + 1, 60)
+    assert await store.run(outbox.mark_sent, claimed.id, claimed.claim_token, "africastalking", "ATXid_early", now)
+    [row] = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert row.status == outbox.DELIVERED
+
+
+async def test_twilio_region_and_edge_cannot_move_the_api_host(start, fake, monkeypatch):
+    monkeypatch.setenv("TWILIO_REGION", "au1")
+    monkeypatch.setenv("TWILIO_EDGE", "sydney")
+    client = await start("twilio")
+    await sms_in(client)
+    await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert fake.accepted[0].provider == "twilio"
+
+
+async def test_every_message_records_encoding_and_segments(start, fake):
+    client = await start("console")
+    await sms_in(client, "hola")
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    assert (row.encoding, row.segments) == ("gsm7", 1)
+    assert len(row.body) <= 160
+
+
+@pytest.mark.parametrize("text", ["", "1", "1*2*3"], ids=["first", "one", "deep"])
+async def test_ussd_answer_is_given_only_after_the_outbox_row_is_committed(start, fake, text):
+    client = await start("africastalking")
+    response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session=f"c-{text}"))
+    assert response.status == 200
+    rows = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert len(rows) == (1 if text == "1" else 0)

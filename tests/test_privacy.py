@@ -1,0 +1,56 @@
+"""Personal data at rest and in logs: a known number never appears in clear."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from store.db import database
+from store.models import MODELS
+from tests import payloads
+from tests.conftest import PERSON, SECRET, in_store
+from tests.test_outbox import settled
+
+DIGITS = PERSON.lstrip("+")  # 15555550142
+SECRET_WORDS = "Maria Lopez en la calle Hidalgo"
+
+
+def raw_database_text(url: str) -> str:
+    """Everything the database holds, as the bytes on disk (SQLite) or every column of every row."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return "".join(p.read_bytes().decode("latin-1") for p in path.parent.glob(path.name + "*"))
+    rows = []
+    for model in MODELS:
+        cursor = database.execute_sql(f'SELECT * FROM "{model._meta.table_name}"')
+        rows.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(rows)
+
+
+async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, database_url, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, SECRET_WORDS))
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, ""))
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1"))
+    await settled(client, lambda rows: len(rows) == 2 and all(r.status == "sent" for r in rows))
+
+    text = await in_store(client, raw_database_text, database_url)
+    assert len(text) > 1000  # the dump really holds the tables
+    for clear in (DIGITS, "5555550142", "Maria Lopez", "Hidalgo", "mensaje recibido"):
+        assert clear not in text, clear
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "+1******0142" in logged
+    assert "5550142" not in logged
+    assert SECRET not in logged
+
+
+async def test_console_provider_masks_numbers_in_the_logged_text(start, caplog):
+    caplog.set_level(logging.INFO)
+    client = await start("console")
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "hola"))
+    await settled(client, lambda rows: rows[0].status == "sent")
+    console_lines = [r.getMessage() for r in caplog.records if r.name == "lifeline.console"]
+    assert console_lines and all("5550142" not in line for line in console_lines)
+    assert "Lifeline: mensaje recibido" in console_lines[0]

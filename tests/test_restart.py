@@ -1,0 +1,125 @@
+"""A real `serve` process killed with SIGKILL between accepting and sending: after a restart every
+accepted message reaches the carrier exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+
+import aiohttp
+import pytest
+import yaml
+
+from tests import payloads
+from tests.conftest import ROOT
+
+PEOPLE = [f"+1555555{n:04d}" for n in range(100, 112)]  # fictional +1 555-555-01xx numbers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`python run.py serve` as an operator starts it."""
+
+    def __init__(self, env: dict, cwd):
+        self.env = env
+        self.cwd = cwd
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "run.py"),
+            "serve",
+            "--port",
+            str(self.port),
+            cwd=self.cwd,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    async with session.get(self.url + "/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+
+    async def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+@pytest.mark.parametrize("carrier_state", ["refusing", "hanging"])
+async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_once(
+    fake, database_url, config_dir, tmp_path, carrier_state
+):
+    # Retries slow enough that the first process cannot use up a message's attempts before it dies.
+    policy_file = config_dir / "policy.yaml"
+    policy = yaml.safe_load(policy_file.read_text())
+    policy["outbox"].update(max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
+    policy_file.write_text(yaml.safe_dump(policy))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "LIFELINE_CONFIG": str(config_dir),
+        "LIFELINE_MENUS": str(ROOT / "menus"),
+        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
+        "SMS_PROVIDERS": "africastalking",
+        "AT_USERNAME": fake.at_username,
+        "AT_API_KEY": fake.at_api_key,
+        "AT_API_URL": fake.url,
+    }
+    if carrier_state == "refusing":
+        await fake.refuse()
+    else:
+        fake.script("africastalking", *["hang"] * len(PEOPLE))
+
+    async with aiohttp.ClientSession() as session:
+        first = Server(env, tmp_path)
+        await first.start(session)
+        try:
+            for phone in PEOPLE:
+                async with session.post(first.url + "/africastalking/sms", data=payloads.at_sms(phone, "hola")) as r:
+                    assert r.status == 200
+        finally:
+            await first.kill()
+
+        if carrier_state == "refusing":
+            await fake.accept()
+        second = Server(env, tmp_path)
+        await second.start(session)
+        try:
+            await fake.wait_for(len(PEOPLE), timeout=30)
+            # Let leases of the killed process expire and any duplicate show up before counting.
+            async with asyncio.timeout(30):
+                while True:
+                    async with session.get(second.url + "/healthz") as response:
+                        health = await response.json()
+                    if health["outbox"]["waiting"] == 0:
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            await second.stop()
+
+    delivered = Counter(message.to for message in fake.accepted)
+    assert delivered == Counter(PEOPLE)  # every accepted SMS reached the carrier, each exactly once

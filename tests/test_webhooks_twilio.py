@@ -1,0 +1,120 @@
+"""Twilio webhooks, signed the way Twilio signs them (the twilio package's RequestValidator)."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.models import InboundMessage, OutboxMessage
+from tests import payloads
+from tests.conftest import PERSON, in_store
+
+PUBLIC = "https://lifeline.example.org"
+
+
+def signed(fake, path: str, form: dict, token: str | None = None) -> dict:
+    return payloads.twilio_signature(token or fake.twilio_token, PUBLIC + path, form)
+
+
+SMS_CASES = [
+    ("valid", payloads.twilio_sms(PERSON, "hola"), "sign", 200),
+    (
+        "extra fields Twilio adds later",
+        payloads.twilio_sms(PERSON, "hola", AddOns='{"status":"ok"}', NewField="x"),
+        "sign",
+        200,
+    ),
+    ("emoji and accents", payloads.twilio_sms(PERSON, "¿Qué hago? 🙏"), "sign", 200),
+    ("no signature", payloads.twilio_sms(PERSON, "hola"), None, 403),
+    ("forged signature", payloads.twilio_sms(PERSON, "hola"), "forged", 403),
+    ("signed with another token", payloads.twilio_sms(PERSON, "hola"), "other-token", 403),
+    ("body changed after signing", payloads.twilio_sms(PERSON, "hola"), "tamper", 403),
+    ("missing From", {k: v for k, v in payloads.twilio_sms(PERSON, "x").items() if k != "From"}, "sign", 400),
+    (
+        "missing MessageSid and SmsSid",
+        {k: v for k, v in payloads.twilio_sms(PERSON, "x").items() if "Sid" not in k or k == "AccountSid"},
+        "sign",
+        400,
+    ),
+    ("invalid From", payloads.twilio_sms("+999", "x"), "sign", 400),
+    ("Body over 1600 characters", payloads.twilio_sms(PERSON, "a" * 1601), "sign", 400),
+]
+
+
+@pytest.mark.parametrize("label,form,signing,status", SMS_CASES, ids=[c[0] for c in SMS_CASES])
+async def test_twilio_sms_webhook(start, fake, label, form, signing, status):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    headers = {}
+    posted = dict(form)
+    if signing == "sign":
+        headers = signed(fake, "/twilio/sms", form)
+    elif signing == "forged":
+        headers = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    elif signing == "other-token":
+        headers = signed(fake, "/twilio/sms", form, token="other-token")
+    elif signing == "tamper":
+        headers = signed(fake, "/twilio/sms", form)
+        posted["Body"] = "ALERTA"
+    response = await client.post("/twilio/sms", data=posted, headers=headers)
+    body = await response.text()
+    assert response.status == status, body
+    if status == 200:
+        assert response.content_type == "application/xml"
+        assert "<Response" in body and "<Message" not in body  # the answer leaves through the outbox
+        await fake.wait_for(1)
+        [sms] = fake.accepted
+        assert (sms.provider, sms.to, sms.sender) == ("twilio", PERSON, "+15555550100")
+    else:
+        assert await in_store(client, InboundMessage.select().count) == 0
+
+
+async def test_signature_over_the_url_seen_when_no_public_url(start, fake):
+    client = await start("twilio")
+    form = payloads.twilio_sms(PERSON, "hola")
+    url = str(client.make_url("/twilio/sms"))
+    response = await client.post(
+        "/twilio/sms", data=form, headers=payloads.twilio_signature(fake.twilio_token, url, form)
+    )
+    assert response.status == 200
+
+
+async def test_twilio_webhook_refused_when_no_auth_token_is_configured(start, fake):
+    # With only the console provider there is no Twilio token: nothing can be verified, so nothing is accepted.
+    client = await start("console", TWILIO_AUTH_TOKEN="", TWILIO_ACCOUNT_SID="", PUBLIC_URL=PUBLIC)
+    form = payloads.twilio_sms(PERSON, "hola")
+    response = await client.post("/twilio/sms", data=form, headers=signed(fake, "/twilio/sms", form))
+    assert response.status == 403
+
+
+async def test_retried_twilio_webhook_is_processed_once(start, fake):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    form = payloads.twilio_sms(PERSON, "hola", sid="SM" + "a" * 32)
+    for _ in range(3):
+        response = await client.post("/twilio/sms", data=form, headers=signed(fake, "/twilio/sms", form))
+        assert response.status == 200
+    await fake.wait_for(1)
+    assert await in_store(client, OutboxMessage.select().count) == 1
+    assert len(fake.accepted) == 1
+
+
+STATUS_CASES = [
+    ("queued", "queued", 204),
+    ("sent", "sent", 204),
+    ("delivered", "delivered", 204),
+    ("undelivered", "undelivered", 204),
+    ("failed", "failed", 204),
+    ("unknown status", "exploded", 400),
+]
+
+
+@pytest.mark.parametrize("label,status_word,http_status", STATUS_CASES, ids=[c[0] for c in STATUS_CASES])
+async def test_twilio_status_callback_shape(start, fake, label, status_word, http_status):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    form = payloads.twilio_status("SM" + "b" * 32, status_word)
+    response = await client.post("/twilio/status", data=form, headers=signed(fake, "/twilio/status", form))
+    assert response.status == http_status
+
+
+async def test_twilio_status_callback_needs_a_signature(start, fake):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    response = await client.post("/twilio/status", data=payloads.twilio_status("SM" + "b" * 32, "delivered"))
+    assert response.status == 403
