@@ -34,9 +34,10 @@ from store import outbox  # noqa: E402
 from store.crypto import configure_vault  # noqa: E402
 from store.db import Store, database, open_database  # noqa: E402
 from store.schema import migrate  # noqa: E402
+from tests.fake_carrier import FakeCarrier  # noqa: E402
 
-AT_USER, AT_KEY = "bench-user", "bench-key"
-TWILIO_SID, TWILIO_TOKEN = "AC" + "b" * 32, "bench-token"
+# The fake carrier process runs with its default credentials.
+CARRIER = FakeCarrier()
 
 
 def free_port() -> int:
@@ -143,8 +144,8 @@ def build_sender(name: str, carrier_url: str | None, timeout: float):
     if name == "console":
         return ConsoleSender()
     if name == "twilio":
-        return TwilioSender(TWILIO_SID, TWILIO_TOKEN, "+15555550100", carrier_url, None, timeout)
-    return AfricasTalkingSender(AT_USER, AT_KEY, carrier_url, None, timeout)
+        return TwilioSender(CARRIER.twilio_sid, CARRIER.twilio_token, "+15555550100", carrier_url, None, timeout)
+    return AfricasTalkingSender(CARRIER.at_username, CARRIER.at_api_key, carrier_url, None, timeout)
 
 
 async def null_dispatch(sender, messages: int, concurrency: int) -> float:
@@ -170,8 +171,9 @@ async def real_dispatch(sender, messages: int, policy: OutboxPolicy, db_path: st
     def fill():
         for n in range(messages):
             outbox.enqueue(
-                outbox.NewMessage(f"bench-{n}", f"+1555555{n % 10000:04d}", "Lifeline bench message", "gsm7", 1,
-                                  (sender.name,)),
+                outbox.NewMessage(
+                    f"bench-{n}", f"+1555555{n % 10000:04d}", "Lifeline bench message", "gsm7", 1, (sender.name,)
+                ),
                 now,
             )
 
@@ -201,8 +203,10 @@ async def bench_dispatch(messages: int) -> list[tuple]:
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
     async with aiohttp.ClientSession() as session:
         carrier = await spawn(
-            [sys.executable, "-m", "tests.fake_carrier", "--port", str(port)], {**env, "BENCH_CWD": str(ROOT)},
-            carrier_url + "/", session,
+            [sys.executable, "-m", "tests.fake_carrier", "--port", str(port)],
+            {**env, "BENCH_CWD": str(ROOT)},
+            carrier_url + "/",
+            session,
         )
     try:
         for name, count in (("console", messages), ("twilio", messages), ("africastalking", messages // 2)):
@@ -216,7 +220,12 @@ async def bench_dispatch(messages: int) -> list[tuple]:
                 await sender.close()
             rows.append((f"dispatch to {name}: null dispatcher", f"{ceiling:,.0f} msg/s", f"{count} messages", "1.00x"))
             rows.append(
-                (f"dispatch to {name}: SQLite outbox", f"{rate:,.0f} msg/s", f"{count} messages", f"{rate / ceiling:.2f}x")
+                (
+                    f"dispatch to {name}: SQLite outbox",
+                    f"{rate:,.0f} msg/s",
+                    f"{count} messages",
+                    f"{rate / ceiling:.2f}x",
+                )
             )
     finally:
         await stop(carrier)

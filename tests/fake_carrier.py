@@ -225,8 +225,8 @@ class FakeCarrier:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Starts listening on a free loopback port."""
+    async def start(self, port: int = 0) -> None:
+        """Starts listening on a loopback port (a free one by default)."""
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
         app = web.Application()
@@ -234,7 +234,7 @@ class FakeCarrier:
         app.router.add_post(TWILIO_PATH, self._twilio)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self._runner.setup()
-        await self._listen(0)
+        await self._listen(port)
 
     async def stop(self) -> None:
         """Drops every connection (hung ones too) and stops; safe to call twice."""
@@ -515,3 +515,21 @@ def _resolve(future: asyncio.Future) -> None:
     """Completes a waiter unless it already timed out."""
     if not future.done():
         future.set_result(None)
+
+
+async def _serve_forever(port: int) -> None:
+    fake = FakeCarrier()
+    await fake.start(port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.stop()
+
+
+if __name__ == "__main__":
+    # `python -m tests.fake_carrier --port P`: the fake in its own process, for bench/.
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fake Africa's Talking and Twilio send APIs on loopback")
+    parser.add_argument("--port", type=int, required=True)
+    asyncio.run(_serve_forever(parser.parse_args().port))

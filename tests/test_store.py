@@ -1,0 +1,121 @@
+"""The store: WAL on SQLite, migrations once, the key file, and several dispatchers sharing one outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+from collections import Counter
+
+from gateway import keys
+from gateway.carriers.twilio import TwilioSender
+from gateway.dispatcher import Dispatcher
+from gateway.metrics import Metrics
+from gateway.policy import OutboxPolicy
+from store import outbox
+from store.db import Store, database, is_postgres
+from store.models import OutboxMessage, SchemaVersion
+from store.schema import migrate
+from tests import payloads
+from tests.conftest import PERSON, in_store
+from tests.test_outbox import settled
+
+
+async def test_sqlite_runs_in_wal_mode(start, database_url):
+    client = await start("console")
+    if database_url.startswith("sqlite"):
+        mode = await in_store(client, lambda: database.execute_sql("PRAGMA journal_mode").fetchone()[0])
+        assert mode == "wal"
+    else:
+        assert is_postgres()
+
+
+async def test_migrations_run_once(start):
+    client = await start("console")
+    assert await in_store(client, migrate) == []  # start-up already applied them
+    assert await in_store(client, SchemaVersion.select().count) == 1
+
+
+async def test_without_a_secret_key_serve_creates_a_private_key_file_once(start, tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    key_file = tmp_path / "own.key"
+    client = await start("console", LIFELINE_SECRET_KEY="", LIFELINE_KEY_FILE=str(key_file))
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "hola"))
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert len(key_file.read_text().strip()) >= 32
+    created = [r for r in caplog.records if "created" in r.getMessage() and "LIFELINE_SECRET_KEY" in r.getMessage()]
+    assert len(created) == 1
+    await client.close()
+
+    caplog.clear()
+    again = await start("console", LIFELINE_SECRET_KEY="", LIFELINE_KEY_FILE=str(key_file))
+    assert not [r for r in caplog.records if "LIFELINE_SECRET_KEY" in r.getMessage()]
+    # The same key reads what the first run stored.
+    rows = await in_store(again, lambda: list(OutboxMessage.select()))
+    assert rows[0].to == PERSON
+
+
+async def test_two_dispatchers_share_one_outbox_and_send_each_message_once(start, fake):
+    client = await start("twilio")
+    app_store = client.app[keys.STORE]
+    now = client.app[keys.CLOCK]()
+    count = 120
+
+    def fill():
+        for n in range(count):
+            outbox.enqueue(outbox.NewMessage(f"shared-{n}", f"+1555555{n:04d}", "hola", "gsm7", 1, ("twilio",)), now)
+
+    # Two more dispatchers, each with its own store threads, as two more server processes would have.
+    policy = OutboxPolicy(concurrency=8, lease_seconds=30, send_timeout_seconds=5)
+    extra = []
+    for _ in range(2):
+        other_store = Store()
+        sender = TwilioSender(fake.twilio_sid, fake.twilio_token, "+15555550100", fake.url, None, 5)
+        extra.append(
+            (
+                other_store,
+                sender,
+                Dispatcher(other_store, {"twilio": sender}, policy, client.app[keys.CLOCK], Metrics()),
+            )
+        )
+    tasks = [asyncio.create_task(d.run()) for _, _, d in extra]
+    try:
+        await app_store.run(fill)
+        client.app[keys.DISPATCHER].wake()
+        for _, _, d in extra:
+            d.wake()
+        await fake.wait_for(count, timeout=20)
+        await settled(client, lambda rows: len(rows) == count and all(r.status == outbox.SENT for r in rows), 20)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for other_store, sender, _ in extra:
+            await sender.close()
+            other_store.close()
+    assert Counter(m.to for m in fake.accepted) == Counter(f"+1555555{n:04d}" for n in range(count))
+
+
+async def test_a_provider_that_just_failed_is_passed_over(start, fake):
+    client = await start("africastalking,twilio")
+    fake.script("africastalking", 500)
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "uno"))
+    await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "dos"))
+    rows = await settled(client, lambda rows: len(rows) == 2 and rows[1].status == outbox.SENT)
+    # The second message went straight to Twilio: Africa's Talking failed moments ago.
+    assert [r.provider for r in fake.received] == ["africastalking", "twilio", "twilio"]
+    assert rows[1].attempts == 1
+
+
+async def test_healthz_reports_backlog_and_oldest_age(start, fake, clock):
+    client = await start("twilio")
+    fake.script("twilio", "hang")
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "hola"))
+    health = await (await client.get("/healthz")).json()
+    assert health["ok"] is True and health["database"] == "ok"
+    assert health["outbox"]["waiting"] == 1
+    clock.advance(90)
+    health = await (await client.get("/healthz")).json()
+    assert health["outbox"]["oldest_pending_seconds"] >= 90
