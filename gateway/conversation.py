@@ -70,7 +70,7 @@ class Conversation:
     def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool]:
         earlier = inbound_store.already_received(message.carrier, message.external_id)
         if earlier is not None:
-            return Answer(earlier.reply, earlier.reply_ends, repeated=True), False
+            return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
         language = person.language or self._policy.default_language
 

@@ -70,26 +70,29 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Runs until cancelled; in-flight sends are given a moment to finish on the way out."""
+        # Claim in batches: one round trip for several messages, not one per freed slot.
+        batch = max(1, self._policy.concurrency // 4)
         try:
             while True:
                 self._wake.clear()
                 free = self._policy.concurrency - len(self._in_flight)
-                claimed = []
-                if free > 0:
+                look_ahead = False
+                if free >= batch:
                     claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
                     for message in claimed:
                         task = asyncio.create_task(self._send(message))
                         self._in_flight.add(task)
                         task.add_done_callback(self._finished)
-                if free > 0 and len(claimed) == free:
-                    continue  # there may be more due right now
-                await self._sleep(full=free <= 0 or bool(claimed))
+                    if len(claimed) == free:
+                        continue  # there may be more due right now
+                    look_ahead = True  # nothing else is due now: sleep until something is
+                await self._sleep(look_ahead)
         finally:
             await self._drain()
 
-    async def _sleep(self, full: bool) -> None:
+    async def _sleep(self, look_ahead: bool) -> None:
         timeout = IDLE_POLL_SECONDS
-        if not full:
+        if look_ahead:
             wake_at = await self._store.run(outbox.next_wake_at)
             if wake_at is not None:
                 timeout = min(timeout, max(0.0, wake_at - self._clock()))

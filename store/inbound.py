@@ -2,46 +2,80 @@
 
 from __future__ import annotations
 
-from store.crypto import lookup_hash
+from dataclasses import dataclass
+
+from store.crypto import lookup_hash, vault
 from store.db import inserted_one
-from store.models import InboundMessage, Person, UssdSessionEnd
+from store.models import UssdSessionEnd
+from store.sql import Statement
 
 
-def already_received(carrier: str, external_id: str) -> InboundMessage | None:
-    """The earlier record of this carrier message, if it was already processed."""
-    return InboundMessage.get_or_none((InboundMessage.carrier == carrier) & (InboundMessage.external_id == external_id))
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """What a carrier message was answered the first time it came in."""
+
+    text: str | None
+    ends: bool
 
 
-def touch_person(phone: str, now: float) -> Person:
+@dataclass(frozen=True)
+class KnownPerson:
+    id: int
+    language: str | None
+
+
+_EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrier = {p} AND external_id = {p}")
+
+# One round trip whether the person is new or known.
+_TOUCH_PERSON = Statement(
+    """INSERT INTO person (phone_hash, phone, created_at, last_seen_at) VALUES ({p}, {p}, {p}, {p})
+    ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
+    RETURNING id, language"""
+)
+
+_RECORD = Statement(
+    """INSERT INTO inbound_message
+    (carrier, external_id, channel, person_id, text, reply, reply_ends, received_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"""
+)
+
+
+def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:
+    """The first answer to this carrier message, if it was already processed."""
+    row = _EARLIER.one(carrier, external_id)
+    if row is None:
+        return None
+    reply, ends = row
+    return EarlierAnswer(text=vault().decrypt(reply) if reply is not None else None, ends=bool(ends))
+
+
+def touch_person(phone: str, now: float) -> KnownPerson:
     """The person with this E.164 number, created on first contact; marks them seen now."""
-    phone_hash = lookup_hash(phone)
-    person = Person.get_or_none(Person.phone_hash == phone_hash)
-    if person is None:
-        return Person.create(phone_hash=phone_hash, phone=phone, created_at=now, last_seen_at=now)
-    Person.update(last_seen_at=now).where(Person.id == person.id).execute()
-    return person
+    person_id, language = _TOUCH_PERSON.one(lookup_hash(phone), vault().encrypt(phone), now, now)
+    return KnownPerson(id=person_id, language=language)
 
 
 def record_inbound(
     carrier: str,
     external_id: str,
     channel: str,
-    person: Person,
+    person: KnownPerson,
     text: str,
     reply: str | None,
     reply_ends: bool,
     now: float,
 ) -> None:
     """Keeps the message and its answer; raises IntegrityError if another request recorded it first."""
-    InboundMessage.create(
-        carrier=carrier,
-        external_id=external_id,
-        channel=channel,
-        person=person,
-        text=text,
-        reply=reply,
-        reply_ends=reply_ends,
-        received_at=now,
+    encrypt = vault().encrypt
+    _RECORD.execute(
+        carrier,
+        external_id,
+        channel,
+        person.id,
+        encrypt(text),
+        encrypt(reply) if reply is not None else None,
+        reply_ends,
+        now,
     )
 
 

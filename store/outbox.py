@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import peewee
 
-from store.crypto import lookup_hash
+from store.crypto import lookup_hash, vault
 from store.db import inserted_one, is_postgres
 from store.models import DeliveryReport, OutboxMessage
+from store.sql import Statement
 
 PENDING = "pending"  # waiting for its due time
 SENDING = "sending"  # claimed by a dispatcher until lease_until
@@ -35,48 +36,62 @@ class NewMessage:
     route: tuple[str, ...]
 
 
+_ENQUEUE = Statement(
+    """INSERT INTO outbox_message
+    (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, attempts,
+     due_at, created_at, updated_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, 0, {p}, {p}, {p})
+    ON CONFLICT (idempotency_key) DO NOTHING"""
+)
+
+_CLAIM = """UPDATE outbox_message
+    SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p}
+    WHERE id IN (
+        SELECT id FROM outbox_message
+        WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
+        ORDER BY due_at LIMIT {p} %s)
+    RETURNING *"""
+_CLAIM_SQLITE = Statement(_CLAIM % "")
+# Other processes skip the rows this one is claiming instead of waiting for them.
+_CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
+
+_MARK_SENT = Statement(
+    """UPDATE outbox_message
+    SET status = {p}, provider = {p}, provider_message_id = {p}, sent_at = {p}, lease_until = NULL,
+        last_error = NULL, updated_at = {p}
+    WHERE id = {p} AND claim_token = {p} AND status = {p}"""
+)
+
+_EARLY_REPORTS = Statement(
+    "SELECT status, error FROM delivery_report WHERE provider = {p} AND provider_message_id = {p}"
+)
+
+
 def enqueue(message: NewMessage, now: float) -> bool:
     """Adds a message unless one with the same idempotency key exists; True if added."""
-    return inserted_one(
-        OutboxMessage.insert(
-            idempotency_key=message.idempotency_key,
-            to=message.to,
-            to_hash=lookup_hash(message.to),
-            body=message.body,
-            encoding=message.encoding,
-            segments=message.segments,
-            route=",".join(message.route),
-            status=PENDING,
-            due_at=now,
-            created_at=now,
-            updated_at=now,
-        ).on_conflict_ignore()
+    encrypt = vault().encrypt
+    cursor = _ENQUEUE.execute(
+        message.idempotency_key,
+        encrypt(message.to),
+        lookup_hash(message.to),
+        encrypt(message.body),
+        message.encoding,
+        message.segments,
+        ",".join(message.route),
+        PENDING,
+        now,
+        now,
+        now,
     )
+    return cursor.rowcount == 1
 
 
 def claim_due(limit: int, now: float, lease_seconds: float) -> list[OutboxMessage]:
     """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
+    statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
     token = uuid.uuid4().hex
-    due = (OutboxMessage.status == PENDING) & (OutboxMessage.due_at <= now)
-    stale = (OutboxMessage.status == SENDING) & (OutboxMessage.lease_until < now)
-    candidates = OutboxMessage.select(OutboxMessage.id).where(due | stale).order_by(OutboxMessage.due_at).limit(limit)
-    if is_postgres():
-        # Other processes skip the rows this one is claiming instead of waiting for them.
-        candidates = candidates.for_update(skip_locked=True)
-    claimed = (
-        OutboxMessage.update(
-            status=SENDING,
-            claim_token=token,
-            lease_until=now + lease_seconds,
-            attempts=OutboxMessage.attempts + 1,
-            updated_at=now,
-        )
-        .where(OutboxMessage.id.in_(candidates))
-        .execute()
-    )
-    if not claimed:
-        return []
-    return list(OutboxMessage.select().where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id))
+    rows = statement.rows(OutboxMessage, SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit)
+    return sorted(rows, key=lambda row: row.id)
 
 
 def next_wake_at() -> float | None:
@@ -95,25 +110,10 @@ def _claimed(message_id: int, token: str):
 
 def mark_sent(message_id: int, token: str, provider: str, provider_message_id: str | None, now: float) -> bool:
     """Records the carrier's acceptance, then applies any report that raced ahead of it."""
-    updated = (
-        OutboxMessage.update(
-            status=SENT,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            sent_at=now,
-            lease_until=None,
-            last_error=None,
-            updated_at=now,
-        )
-        .where(_claimed(message_id, token))
-        .execute()
-    )
+    updated = _MARK_SENT.execute(SENT, provider, provider_message_id, now, now, message_id, token, SENDING).rowcount
     if updated and provider_message_id:
-        early = DeliveryReport.select().where(
-            (DeliveryReport.provider == provider) & (DeliveryReport.provider_message_id == provider_message_id)
-        )
-        for report in early:
-            _advance(provider, provider_message_id, report.status, report.error, now)
+        for status, error in _EARLY_REPORTS.execute(provider, provider_message_id).fetchall():
+            _advance(provider, provider_message_id, status, error, now)
     return bool(updated)
 
 
