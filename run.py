@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the web service and the outbox dispatcher")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    commands.add_parser("check", help="check menus, keywords and templates; report SMS sizes")
     args = parser.parse_args(argv)
 
     load_dotenv()
@@ -23,15 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     from aiohttp import web
 
     from gateway.access_log import AccessLog
-    from gateway.app import create_app
+    from gateway.app import CheckFailed, create_app
     from gateway.policy import PolicyError
     from gateway.settings import Settings, SettingsError
-    from gateway.texts import TextsError
 
     try:
         settings = Settings.from_env()
+        if args.command == "check":
+            return run_check(settings)
         app = create_app(settings)
-    except (SettingsError, PolicyError, TextsError) as exc:
+    except (SettingsError, PolicyError, CheckFailed) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
     web.run_app(
@@ -42,6 +44,23 @@ def main(argv: list[str] | None = None) -> int:
         print=lambda line: logging.getLogger("lifeline").info(line.strip()),
     )
     return 0
+
+
+def run_check(settings) -> int:
+    """Prints the template sizes, then warnings and errors; exit 1 on any error."""
+    from gateway.app import TEMPLATES_DIR
+    from gateway.engine.check import check
+    from gateway.policy import load_policy
+
+    report = check(settings.menus_dir, TEMPLATES_DIR, load_policy(settings.config_dir).default_language)
+    for language, key, encoding, units, segments in report.templates:
+        print(f"{language}  {key:<28} {encoding}  {units:>4} units  {segments} segment{'s' if segments > 1 else ''}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    return 1 if report.errors else 0
 
 
 if __name__ == "__main__":

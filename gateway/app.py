@@ -13,12 +13,13 @@ from aiohttp import web
 from gateway import keys
 from gateway.conversation import Conversation
 from gateway.dispatcher import Dispatcher
+from gateway.engine.check import check, load_all
+from gateway.engine.engine import Engine
 from gateway.keyfile import load_secret
 from gateway.metrics import Metrics
 from gateway.policy import load_policy
 from gateway.senders import build_senders
 from gateway.settings import Settings
-from gateway.texts import Texts
 from gateway.webhooks import add_routes, edge
 from store.crypto import configure_vault
 from store.db import Store, open_database
@@ -30,10 +31,18 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAX_BODY_BYTES = 64 * 1024
 
 
+class CheckFailed(ValueError):
+    """The menus, keywords or templates have errors: the service refuses to start on them."""
+
+
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
     """The service, ready for web.run_app or a test client; files are read here, connections at start-up."""
     policy = load_policy(settings.config_dir)
-    texts = Texts.load(TEMPLATES_DIR, policy.default_language)
+    report = check(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
+    if report.errors:
+        raise CheckFailed(f"{len(report.errors)} error(s) in menus or templates (run.py check): {report.errors[0]}")
+    loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
+    texts = loaded.texts
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -52,9 +61,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
                 stack.push_async_callback(sender.close)
             dispatcher = Dispatcher(store, senders, policy.outbox, clock, app[keys.METRICS])
             app[keys.STORE] = store
-            app[keys.SENDERS] = senders
             app[keys.DISPATCHER] = dispatcher
-            app[keys.CONVERSATION] = Conversation(store, texts, policy, settings.sms_providers, clock, dispatcher.wake)
+            engine = Engine(loaded.flows)
+            app[keys.CONVERSATION] = Conversation(
+                store, texts, policy, settings.sms_providers, clock, dispatcher.wake, engine, loaded.keywords
+            )
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(_stop, task)
             yield

@@ -1,26 +1,34 @@
-"""The one entry point for everything a person sends: de-duplicate, decide, and commit the
-decision together with the SMS it causes, before the carrier gets its answer."""
+"""The one entry point for everything a person sends: de-duplicate, run the flow, and commit the
+new state together with the SMS it causes, before the carrier gets its answer."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import peewee
+import phonenumbers
 
 from gateway import encoding
+from gateway.engine.engine import Context, Engine, Session, Step
+from gateway.engine.keywords import Ambiguous, Keywords, Match, carrier_word
+from gateway.engine.render import sms_text, ussd_screen
 from gateway.messages import Channel, Inbound
 from gateway.phones import mask
 from gateway.policy import Policy
 from gateway.texts import Texts
-from handlers import help
-from handlers.outcome import Outcome
+from handlers.outcome import Outgoing, Request
+from handlers.registry import HANDLERS
 from store import inbound as inbound_store
-from store import outbox
+from store import outbox, sessions
+from store.crypto import lookup_hash
 from store.db import Store
 
 log = logging.getLogger("lifeline.conversation")
+
+# Action screens leading to action screens: a flow error must not spin forever.
+MAX_ACTIONS_PER_INPUT = 10
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,18 @@ class Answer:
     repeated: bool  # this carrier message was already processed: nothing was done again
 
 
+@dataclass
+class Turn:
+    """One inbound message being handled: who, in which language, and the SMS it causes."""
+
+    message: Inbound
+    person: inbound_store.KnownPerson
+    language: str
+    context: Context
+    now: float
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+
 class Conversation:
     def __init__(
         self,
@@ -41,6 +61,8 @@ class Conversation:
         providers: tuple[str, ...],
         clock: Callable[[], float],
         wake_dispatcher: Callable[[], None],
+        engine: Engine,
+        keywords: Keywords,
     ):
         self._store = store
         self._texts = texts
@@ -48,6 +70,8 @@ class Conversation:
         self._providers = providers
         self._clock = clock
         self._wake_dispatcher = wake_dispatcher
+        self._engine = engine
+        self._keywords = keywords
 
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
@@ -72,35 +96,143 @@ class Conversation:
         if earlier is not None:
             return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
-        language = person.language or self._policy.default_language
-
-        def say(key: str) -> str:
-            return self._texts.say(language, key)
-
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(message.phone)) or "US"
+        turn = Turn(
+            message=message,
+            person=person,
+            language=person.language or self._policy.country_languages.get(region) or self._policy.default_language,
+            context=Context(facts=frozenset({"has_language"} if person.language else ()), region=region),
+            now=now,
+        )
         if message.channel is Channel.USSD:
-            outcome = help.ussd(message.text, message.phone, say)
+            text, ends = self._ussd(turn)
         else:
-            outcome = help.sms(message.text, message.phone, say)
-        screen = outcome.screen
+            self._sms(turn)
+            text, ends = None, True
         inbound_store.record_inbound(
-            message.carrier,
-            message.external_id,
-            message.channel.value,
-            person,
-            message.text,
-            screen.text if screen else None,
-            screen.ends if screen else True,
-            now,
+            message.carrier, message.external_id, message.channel.value, person, message.text, text, ends, now
         )
-        self._enqueue(outcome, f"{message.carrier}:{message.external_id}", message.carrier, now)
-        return Answer(screen.text if screen else None, screen.ends if screen else True, repeated=False), bool(
-            outcome.outgoing
-        )
+        self._enqueue(turn.outgoing, f"{message.carrier}:{message.external_id}", message.carrier, now)
+        return Answer(text, ends, repeated=False), bool(turn.outgoing)
 
-    def _enqueue(self, outcome: Outcome, cause: str, preferred: str, now: float) -> None:
-        """Writes the outcome's SMS to the outbox, in the caller's transaction."""
+    # -- USSD -----------------------------------------------------------------------------------
+
+    def _ussd(self, turn: Turn) -> tuple[str, bool]:
+        """One hop: the carrier sends every input so far; only the new ones are applied."""
+        message, now, conversation = turn.message, turn.now, self._policy.conversation
+        key = f"ussd:{message.carrier}:{message.session_id}"
+        prefix = f"ussd:{message.carrier}:"
+        inputs = message.text.split("*") if message.text else []
+        stored = sessions.load(key, now)
+        if stored is not None:
+            step, consumed = Step(Session.from_json(stored.state)), stored.consumed
+        else:
+            consumed = 0
+            dropped = None
+            if not inputs:  # a plain dial; a dial with options (*384*123*1#) is urgent, never delayed
+                since = now - conversation.ussd_resume_minutes * 60
+                dropped = sessions.dropped_ussd_session(lookup_hash(message.phone), prefix, since, now)
+            if dropped is not None:
+                dropped_key, state = dropped
+                sessions.close(dropped_key, now)  # offered once, never again
+                step = self._engine.offer_resume(Session.from_json(state))
+            else:
+                step = self._run(self._engine.home(turn.context), turn)
+        for text in inputs[consumed:]:
+            step = self._run(self._engine.answer(step.session, text, turn.context), turn)
+        if step.show is None:
+            step = self._engine.show(step.session, turn.context)
+        screen = ussd_screen(step.show, self._say(turn))
+        sessions.save(
+            key,
+            lookup_hash(message.phone),
+            "ussd",
+            step.session.to_json(),
+            len(inputs),
+            step.session.ended,
+            now,
+            now + conversation.ussd_session_minutes * 60,
+        )
+        return screen, step.show.ends
+
+    # -- SMS ------------------------------------------------------------------------------------
+
+    def _sms(self, turn: Turn) -> None:
+        """A keyword starts a flow; a reply answers the question the last SMS asked; anything else gets help."""
+        message, now = turn.message, turn.now
+        key = f"sms:{lookup_hash(message.phone)}"
+        reserved = carrier_word(message.text)
+        if reserved == "opt_out":
+            # The carrier confirms the opt-out itself; from now on nothing is sent to this number.
+            outbox.opt_out(message.phone, now)
+            sessions.forget(key)
+            return
+        if reserved == "opt_in":
+            outbox.opt_in(message.phone)
+            return
+        match = None if reserved else self._keywords.match(message.text)
+        pending = sessions.load(key, now) if match is None and not reserved else None
+        if isinstance(match, Match):
+            if not turn.person.language:
+                turn.language = match.language  # answer in the language of the word they used
+            target, data = self._entry(match)
+            step = self._run(self._engine.begin(target, turn.context, data), turn)
+        elif pending is not None and not isinstance(match, Ambiguous):
+            step = self._run(self._engine.answer(Session.from_json(pending.state), message.text, turn.context), turn)
+        else:
+            turn.outgoing.append(Outgoing(message.phone, self._help(turn)))
+            return
+        if step.show is None:
+            step = self._engine.show(step.session, turn.context)
+        turn.outgoing.append(Outgoing(message.phone, sms_text(step.show, self._say(turn))))
+        if step.show.ends:
+            sessions.forget(key)
+        else:
+            expires = now + self._policy.conversation.sms_pending_minutes * 60
+            sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
+
+    def _entry(self, match: Match) -> tuple[str, dict]:
+        keyword = match.keyword
+        if keyword.argument and match.argument:
+            return keyword.start, {keyword.argument: match.argument}
+        return keyword.start_without_argument or keyword.start, {}
+
+    def _help(self, turn: Turn) -> str:
+        words = ", ".join(self._keywords.listed(turn.language, self._texts.default_language))
+        return self._texts.say(turn.language, "help.sms", {"keywords": words})
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def _run(self, step: Step, turn: Turn) -> Step:
+        """Runs the handlers a step asks for until a screen is ready to show."""
+        for _ in range(MAX_ACTIONS_PER_INPUT):
+            if step.call is None:
+                return step
+            result = HANDLERS[step.call.handler](
+                Request(
+                    phone=turn.message.phone,
+                    person_id=turn.person.id,
+                    language=turn.language,
+                    channel=turn.message.channel.value,
+                    args=step.call.args,
+                    data=step.call.data,
+                    now=turn.now,
+                    languages=self._texts.languages,
+                )
+            )
+            turn.outgoing.extend(result.outgoing)
+            if result.language:
+                turn.language = result.language
+            step = self._engine.after(step.session, result.outcome, result.values, turn.context)
+        raise RuntimeError(f"more than {MAX_ACTIONS_PER_INPUT} actions in a row at {step.session.screen}")
+
+    def _say(self, turn: Turn):
+        return lambda key, values: self._texts.say(turn.language, key, values)
+
+    def _enqueue(self, outgoing: list[Outgoing], cause: str, preferred: str, now: float) -> None:
+        """Writes the SMS to the outbox, in the caller's transaction."""
         route = route_for(self._providers, preferred)
-        for number, out in enumerate(outcome.outgoing):
+        for number, out in enumerate(outgoing):
             text, shape = encoding.fit(out.text, self._policy.outbox.transliterate)
             outbox.enqueue(
                 outbox.NewMessage(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -24,9 +24,19 @@ class OutboxPolicy:
 
 
 @dataclass(frozen=True)
+class ConversationPolicy:
+    ussd_session_minutes: float = 10.0
+    ussd_resume_minutes: float = 5.0
+    sms_pending_minutes: float = 30.0
+
+
+@dataclass(frozen=True)
 class Policy:
     default_language: str = "es"
     outbox: OutboxPolicy = OutboxPolicy()
+    conversation: ConversationPolicy = ConversationPolicy()
+    # A person who has not chosen a language is answered in their number's country's language.
+    country_languages: dict = field(default_factory=dict)
 
 
 def load_policy(config_dir: Path) -> Policy:
@@ -45,7 +55,16 @@ def load_policy(config_dir: Path) -> Policy:
         raise PolicyError(f"{path}: outbox.send_timeout_seconds must be below outbox.lease_seconds")
     if outbox.max_attempts < 1 or outbox.concurrency < 1:
         raise PolicyError(f"{path}: outbox.max_attempts and outbox.concurrency must be at least 1")
-    return Policy(default_language=str(raw.get("default_language", "es")), outbox=outbox)
+    conversation = _build(ConversationPolicy, raw.get("conversation") or {}, f"{path}: conversation")
+    countries = raw.get("country_languages") or {}
+    if not isinstance(countries, dict):
+        raise PolicyError(f"{path}: country_languages must map country codes (MX) to languages (es)")
+    return Policy(
+        default_language=str(raw.get("default_language", "es")),
+        outbox=outbox,
+        conversation=conversation,
+        country_languages={str(k).upper(): str(v) for k, v in countries.items()},
+    )
 
 
 def _build(cls, raw: dict, where: str):

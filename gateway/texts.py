@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,8 @@ class Texts:
         """Reads every <lang>.yaml in the directory."""
         by_language = {}
         for path in sorted(directory.glob("*.yaml")):
+            if path.name.startswith("_"):
+                continue  # _placeholders.yaml and other helpers are not languages
             try:
                 raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             except yaml.YAMLError as exc:
@@ -32,12 +35,31 @@ class Texts:
             by_language[path.stem] = dict(_flatten(raw))
         return cls(by_language, default_language)
 
-    def say(self, language: str | None, key: str) -> str:
-        """The text for key in the language, else in the default language."""
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._by_language)
+
+    def keys(self, language: str) -> set[str]:
+        return set(self._by_language[language])
+
+    def raw(self, language: str, key: str) -> str | None:
+        """The template as written, or None when this language lacks it."""
+        return self._by_language[language].get(key)
+
+    def say(self, language: str | None, key: str, values: Mapping[str, str] | None = None) -> str:
+        """The text for key in the language (else the default language), placeholders filled."""
         texts = self._by_language.get(language or "", {})
-        if key in texts:
-            return texts[key]
-        return self._by_language[self.default_language][key]
+        template = texts[key] if key in texts else self._by_language[self.default_language][key]
+        if not values or "{" not in template:
+            return template
+        return template.format_map(_Blank(values))
+
+
+class _Blank(dict):
+    """A placeholder with no value shows as nothing, never as '{name}' on a person's phone."""
+
+    def __missing__(self, key):
+        return ""
 
 
 def _flatten(tree: dict, prefix: str = ""):

@@ -1,16 +1,9 @@
-"""What a handler hands back: the screen to show and the SMS to send."""
+"""What a handler is given and what it hands back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Screen:
-    """A USSD answer: text, and whether the session ends with it."""
-
-    text: str
-    ends: bool
 
 
 @dataclass(frozen=True)
@@ -22,6 +15,24 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    screen: Screen | None = None  # None for SMS: every SMS answer is an Outgoing
-    outgoing: tuple[Outgoing, ...] = field(default_factory=tuple)
+class Request:
+    """What a handler knows: who asks, on which channel, the flow's data so far and the screen's args."""
+
+    phone: str
+    person_id: int
+    language: str
+    channel: str
+    args: Mapping[str, str]
+    data: Mapping[str, str]
+    now: float
+    languages: tuple[str, ...]  # languages the deployment has texts for
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome names the next screen (per the flow); values fill its placeholders."""
+
+    outcome: str = "ok"
+    values: Mapping[str, str] = field(default_factory=dict)
+    outgoing: tuple[Outgoing, ...] = ()
+    language: str | None = None  # the person chose a language: later screens use it

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from store.crypto import lookup_hash, vault
 from store.db import inserted_one
-from store.models import UssdSessionEnd
+from store.models import Person, UssdSessionEnd
 from store.sql import Statement
 
 
@@ -53,6 +53,11 @@ def touch_person(phone: str, now: float) -> KnownPerson:
     """The person with this E.164 number, created on first contact; marks them seen now."""
     person_id, language = _TOUCH_PERSON.one(lookup_hash(phone), vault().encrypt(phone), now, now)
     return KnownPerson(id=person_id, language=language)
+
+
+def set_language(person_id: int, language: str) -> None:
+    """The language the person chose."""
+    Person.update(language=language).where(Person.id == person_id).execute()
 
 
 def record_inbound(

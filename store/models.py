@@ -99,6 +99,26 @@ class DeliveryReport(BaseModel):
         indexes = ((("provider", "provider_message_id", "status"), True),)
 
 
+class ConversationSession(BaseModel):
+    """Where a person is in a flow: a USSD session, or an SMS question waiting for its answer."""
+
+    key = peewee.CharField(max_length=200, unique=True)  # ussd:<carrier>:<session id> or sms:<phone hash>
+    phone_hash = peewee.CharField(max_length=64, index=True)
+    channel = peewee.CharField(max_length=8)
+    state = EncryptedField()  # the engine's session as JSON: it may hold typed names and numbers
+    consumed = peewee.IntegerField(default=0)  # USSD inputs already applied
+    ended = peewee.BooleanField(default=False)
+    updated_at = peewee.DoubleField()
+    expires_at = peewee.DoubleField(index=True)
+
+
+class OptOut(BaseModel):
+    """A number that sent a carrier opt-out word: it gets nothing until it opts in again."""
+
+    phone_hash = peewee.CharField(max_length=64, unique=True)
+    opted_out_at = peewee.DoubleField()
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -106,4 +126,4 @@ class SchemaVersion(BaseModel):
     applied_at = peewee.DoubleField()
 
 
-MODELS = [Person, InboundMessage, UssdSessionEnd, OutboxMessage, DeliveryReport]
+MODELS = [Person, InboundMessage, UssdSessionEnd, OutboxMessage, DeliveryReport, ConversationSession, OptOut]

@@ -9,7 +9,7 @@ import peewee
 
 from store.crypto import lookup_hash, vault
 from store.db import inserted_one, is_postgres
-from store.models import DeliveryReport, OutboxMessage
+from store.models import DeliveryReport, OptOut, OutboxMessage
 from store.sql import Statement
 
 PENDING = "pending"  # waiting for its due time
@@ -38,11 +38,13 @@ class NewMessage:
 
 _ENQUEUE = Statement(
     """INSERT INTO outbox_message
-    (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, attempts,
-     due_at, created_at, updated_at)
-    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, 0, {p}, {p}, {p})
+    (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, last_error,
+     attempts, due_at, created_at, updated_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p})
     ON CONFLICT (idempotency_key) DO NOTHING"""
 )
+
+_OPTED_OUT = Statement("SELECT 1 FROM opt_out WHERE phone_hash = {p}")
 
 _CLAIM = """UPDATE outbox_message
     SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p}
@@ -68,17 +70,23 @@ _EARLY_REPORTS = Statement(
 
 
 def enqueue(message: NewMessage, now: float) -> bool:
-    """Adds a message unless one with the same idempotency key exists; True if added."""
+    """Adds a message unless one with the same idempotency key exists; True if added.
+
+    A message to a number that opted out is kept as failed, never sent: the carrier would refuse it.
+    """
     encrypt = vault().encrypt
+    to_hash = lookup_hash(message.to)
+    opted_out = _OPTED_OUT.one(to_hash) is not None
     cursor = _ENQUEUE.execute(
         message.idempotency_key,
         encrypt(message.to),
-        lookup_hash(message.to),
+        to_hash,
         encrypt(message.body),
         message.encoding,
         message.segments,
         ",".join(message.route),
-        PENDING,
+        FAILED if opted_out else PENDING,
+        "recipient opted out" if opted_out else None,
         now,
         now,
         now,
@@ -205,3 +213,13 @@ def totals_by_provider_and_status() -> list[tuple[str, str, int, int]]:
         .tuples()
     )
     return [(p, s, int(n), int(seg or 0)) for p, s, n, seg in query]
+
+
+def opt_out(phone: str, now: float) -> None:
+    """The number sent STOP (or another opt-out word): nothing more goes to it."""
+    OptOut.insert(phone_hash=lookup_hash(phone), opted_out_at=now).on_conflict_ignore().execute()
+
+
+def opt_in(phone: str) -> None:
+    """The number sent START (or another opt-in word)."""
+    OptOut.delete().where(OptOut.phone_hash == lookup_hash(phone)).execute()

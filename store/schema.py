@@ -5,15 +5,28 @@ from __future__ import annotations
 import time
 
 from store.db import database, is_postgres
-from store.models import MODELS, SchemaVersion
+from store.models import (
+    ConversationSession,
+    DeliveryReport,
+    InboundMessage,
+    OptOut,
+    OutboxMessage,
+    Person,
+    SchemaVersion,
+    UssdSessionEnd,
+)
 
 
 def _v1_initial() -> None:
-    database.create_tables(MODELS)
+    database.create_tables([Person, InboundMessage, UssdSessionEnd, OutboxMessage, DeliveryReport])
+
+
+def _v2_conversations() -> None:
+    database.create_tables([ConversationSession, OptOut])
 
 
 # Append new steps; never edit one that has shipped.
-MIGRATIONS = [(1, _v1_initial)]
+MIGRATIONS = [(1, _v1_initial), (2, _v2_conversations)]
 
 
 def migrate() -> list[int]:

@@ -8,8 +8,9 @@ import pytest
 
 from gateway import keys
 from gateway.conversation import Conversation, route_for
+from gateway.engine.engine import Engine
 from gateway.policy import OutboxPolicy, Policy
-from handlers.outcome import Outcome, Outgoing
+from handlers.outcome import Outgoing
 from store.models import OutboxMessage
 from tests.conftest import PERSON, in_store
 
@@ -29,10 +30,17 @@ async def test_outbox_rows_record_encoding_and_segments(start, transliterate, en
     client = await start("console")
     policy = Policy(outbox=dataclasses.replace(OutboxPolicy(), transliterate=transliterate))
     conversation = Conversation(
-        client.app[keys.STORE], client.app[keys.TEXTS], policy, ("console",), client.app[keys.CLOCK], lambda: None
+        client.app[keys.STORE],
+        client.app[keys.TEXTS],
+        policy,
+        ("console",),
+        client.app[keys.CLOCK],
+        lambda: None,
+        Engine(None),
+        None,
     )
-    outcome = Outcome(outgoing=(Outgoing(PERSON, SPANISH),))
-    await in_store(client, conversation._enqueue, outcome, "test:1", "console", client.app[keys.CLOCK]())
+    outgoing = [Outgoing(PERSON, SPANISH)]
+    await in_store(client, conversation._enqueue, outgoing, "test:1", "console", client.app[keys.CLOCK]())
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert (row.encoding, row.segments, row.body) == (encoding, segments, body)
 

@@ -167,12 +167,3 @@ async def test_every_message_records_encoding_and_segments(start, fake):
     [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
     assert (row.encoding, row.segments) == ("gsm7", 1)
     assert len(row.body) <= 160
-
-
-@pytest.mark.parametrize("text", ["", "1", "1*2*3"], ids=["first", "one", "deep"])
-async def test_ussd_answer_is_given_only_after_the_outbox_row_is_committed(start, fake, text):
-    client = await start("africastalking")
-    response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session=f"c-{text}"))
-    assert response.status == 200
-    rows = await in_store(client, lambda: list(OutboxMessage.select()))
-    assert len(rows) == (1 if text == "1" else 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from gateway.carriers.console import ConsoleSender
 from store.db import database
 from store.models import MODELS
 from tests import payloads
@@ -13,6 +14,7 @@ from tests.test_outbox import settled
 
 DIGITS = PERSON.lstrip("+")  # 15555550142
 SECRET_WORDS = "Maria Lopez en la calle Hidalgo"
+CONTACT = "5555550199"
 
 
 def raw_database_text(url: str) -> str:
@@ -31,13 +33,15 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
     caplog.set_level(logging.DEBUG)
     client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
     await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, SECRET_WORDS))
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, ""))
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1"))
-    await settled(client, lambda rows: len(rows) == 2 and all(r.status == "sent" for r in rows))
+    # A contact typed on the keypad: My contacts → add → number → name.
+    for text in ("", "5", "5*1", f"5*1*{CONTACT}", f"5*1*{CONTACT}*Maria Lopez"):
+        response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="priv"))
+        assert response.status == 200
+    await settled(client, lambda rows: len(rows) == 1 and rows[0].status == "sent")
 
     text = await in_store(client, raw_database_text, database_url)
     assert len(text) > 1000  # the dump really holds the tables
-    for clear in (DIGITS, "5555550142", "Maria Lopez", "Hidalgo", "mensaje recibido"):
+    for clear in (DIGITS, "5555550142", CONTACT, "Maria Lopez", "Hidalgo", "Envie una palabra"):
         assert clear not in text, clear
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
@@ -46,11 +50,10 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
     assert SECRET not in logged
 
 
-async def test_console_provider_masks_numbers_in_the_logged_text(start, caplog):
-    caplog.set_level(logging.INFO)
-    client = await start("console")
-    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "hola"))
-    await settled(client, lambda rows: rows[0].status == "sent")
-    console_lines = [r.getMessage() for r in caplog.records if r.name == "lifeline.console"]
-    assert console_lines and all("5550142" not in line for line in console_lines)
-    assert "Lifeline: mensaje recibido" in console_lines[0]
+async def test_console_provider_logs_numbers_masked_and_text_only_at_debug(caplog):
+    caplog.set_level(logging.DEBUG, logger="lifeline.console")
+    await ConsoleSender().send(PERSON, "Maria (+1 555 555 0199) pide ayuda")
+    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert info == ["SMS to +1******0142: 34 characters, gsm7, 1 segment"]
+    assert debug == ["SMS to +1******0142: Maria (+1******0199) pide ayuda"]

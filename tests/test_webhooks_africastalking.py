@@ -11,10 +11,10 @@ from tests.conftest import PERSON, in_store
 
 USSD_CASES = [
     ("first dial", payloads.at_ussd(PERSON, ""), 200, "CON Lifeline"),
-    ("option 1", payloads.at_ussd(PERSON, "1", session="s-opt1"), 200, "END Le enviamos un SMS"),
-    ("unknown option", payloads.at_ussd(PERSON, "7", session="s-opt7"), 200, "END Gracias"),
+    ("one-dial alert not yet available", payloads.at_ussd(PERSON, "1", session="s-opt1"), 200, "END Esta opcion"),
+    ("unknown option", payloads.at_ussd(PERSON, "9", session="s-opt9"), 200, "CON Opcion no valida."),
     ("number without plus", payloads.at_ussd("15555550142", ""), 200, "CON "),
-    ("emoji input", payloads.at_ussd(PERSON, "1*😀", session="s-emoji"), 200, "END "),
+    ("emoji input", payloads.at_ussd(PERSON, "3*😀", session="s-emoji"), 200, "END "),
     ("control characters", payloads.at_ussd(PERSON, "1\x00\x07", session="s-ctl"), 200, "END "),
     ("missing sessionId", {k: v for k, v in payloads.at_ussd(PERSON).items() if k != "sessionId"}, 400, "sessionId"),
     (
@@ -44,27 +44,25 @@ async def test_ussd_webhook(start, label, form, status, fragment):
         assert len(body) <= 182 + 4
 
 
-async def test_ussd_option_sends_the_help_sms_through_a_provider(start, fake):
+async def test_unknown_sms_gets_the_keyword_help_through_a_provider(start, fake):
     client = await start("africastalking")
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, ""))
-    response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1"))
-    assert (await response.text()).startswith("END ")
+    response = await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "hola"))
+    assert response.status == 200
     await fake.wait_for(1)
     [sms] = fake.accepted
     assert sms.provider == "africastalking"
     assert sms.to == PERSON
-    assert sms.body.startswith("Lifeline: mensaje recibido")
+    assert sms.body.startswith("Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO")
 
 
-async def test_retried_ussd_hop_gets_the_same_screen_and_is_processed_once(start, fake):
+async def test_retried_ussd_hop_gets_the_same_screen_and_is_processed_once(start):
     client = await start("africastalking")
-    form = payloads.at_ussd(PERSON, "1", session="retry-me")
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "", session="retry-me"))
+    form = payloads.at_ussd(PERSON, "3", session="retry-me")
     first = await (await client.post("/africastalking/ussd", data=form)).text()
     second = await (await client.post("/africastalking/ussd", data=form)).text()
-    assert first == second
-    await fake.wait_for(1)
-    assert await in_store(client, OutboxMessage.select().count) == 1
-    assert len(fake.accepted) == 1
+    assert first == second == "CON Escriba su codigo postal, o ciudad y estado:\n0 Atras"
+    assert await in_store(client, InboundMessage.select().count) == 2
 
 
 SMS_CASES = [

@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 
+from gateway import encoding
 from gateway.carriers.base import Sent
 from gateway.phones import mask
 
@@ -26,8 +27,18 @@ class ConsoleSender:
     async def send(self, to: str, body: str) -> Sent:
         message_id = f"console-{uuid.uuid4().hex}"
         self.sent.append((message_id, to, body))
-        shown = _NUMBER_IN_TEXT.sub(lambda m: mask(re.sub(r"[ \-]", "", m.group())), body)
-        log.info("SMS to %s: %s", mask(to), shown)
+        shape = encoding.measure(body)
+        plural = "s" if shape.segments > 1 else ""
+        log.info(
+            "SMS to %s: %d characters, %s, %d segment%s",
+            mask(to),
+            len(body),
+            shape.encoding.value,
+            shape.segments,
+            plural,
+        )
+        # The text itself may name people and places: only at DEBUG, numbers masked.
+        log.debug("SMS to %s: %s", mask(to), _NUMBER_IN_TEXT.sub(lambda m: mask(re.sub(r"[ \-]", "", m.group())), body))
         return Sent(provider_message_id=message_id)
 
     async def close(self) -> None:

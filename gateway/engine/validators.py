@@ -1,0 +1,66 @@
+"""Checks for typed answers: each returns the normalised value, or None when the answer is not valid."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+
+import phonenumbers
+
+from gateway.engine.flows import Screen
+
+_DATE = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
+_ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
+
+
+def fold(text: str) -> str:
+    """Upper case without accents and with single spaces: how people type on a keypad."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.upper().split())
+
+
+def validate(kind: str | None, text: str, screen: Screen, region: str) -> str | None:
+    """The answer normalised for the validator `kind`, or None."""
+    text = text.strip()
+    if not text:
+        return None
+    if kind == "digits":
+        return text if text.isascii() and text.isdigit() and len(text) <= screen.max_length else None
+    if kind == "zip":
+        match = _ZIP.match(text.replace(" ", ""))
+        return match.group(1) if match else None
+    if kind == "phone":
+        return _phone(text, region)
+    if kind == "date":
+        return _date(text)
+    if kind == "choice":
+        wanted = fold(text)
+        return next((c for c in screen.choices if fold(c) == wanted), None)
+    return text if len(text) <= screen.max_length else None
+
+
+def _phone(text: str, region: str) -> str | None:
+    digits = re.sub(r"[^\d+]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _date(text: str) -> str | None:
+    """Day first (as written in Latin America and most of the world): 24/12/2026 → 2026-12-24."""
+    match = _DATE.match(text)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None

@@ -1,0 +1,36 @@
+"""Choosing the language a person is answered in."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from handlers.outcome import Request, Result
+from store import inbound
+
+# What people type after IDIOMA / LANG, folded to plain upper case.
+NAMES = {
+    "ES": "es",
+    "ESP": "es",
+    "ESPANOL": "es",
+    "SPANISH": "es",
+    "CASTELLANO": "es",
+    "EN": "en",
+    "ENG": "en",
+    "ENGLISH": "en",
+    "INGLES": "en",
+}
+
+
+def choose(request: Request) -> Result:
+    """Saves the language named by the screen's args or typed after the keyword."""
+    wanted = request.args.get("language") or request.data.get("language_choice", "")
+    code = NAMES.get(_fold(wanted), wanted.strip().lower())
+    if code not in request.languages:
+        return Result(outcome="unknown")
+    inbound.set_language(request.person_id, code)
+    return Result(outcome="ok", language=code)
+
+
+def _fold(text: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return plain.strip().upper()

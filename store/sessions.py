@@ -1,0 +1,78 @@
+"""Conversation sessions in the store, so a session survives a restart and hops may land on any process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.crypto import vault
+from store.models import ConversationSession
+from store.sql import Statement
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    state: str  # the engine's session as JSON
+    consumed: int
+    ended: bool
+    updated_at: float
+
+
+_LOAD = Statement(
+    "SELECT state, consumed, ended, updated_at FROM conversation_session WHERE key = {p} AND expires_at > {p}"
+)
+
+_SAVE = Statement(
+    """INSERT INTO conversation_session (key, phone_hash, channel, state, consumed, ended, updated_at, expires_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})
+    ON CONFLICT (key) DO UPDATE SET state = excluded.state, consumed = excluded.consumed,
+        ended = excluded.ended, updated_at = excluded.updated_at, expires_at = excluded.expires_at"""
+)
+
+
+def load(key: str, now: float) -> StoredSession | None:
+    """The unexpired session stored under key."""
+    row = _LOAD.one(key, now)
+    if row is None:
+        return None
+    state, consumed, ended, updated_at = row
+    return StoredSession(vault().decrypt(state), int(consumed), bool(ended), float(updated_at))
+
+
+def save(
+    key: str, phone_hash: str, channel: str, state: str, consumed: int, ended: bool, now: float, expires_at: float
+) -> None:
+    """Stores the session (replacing what was there)."""
+    _SAVE.execute(key, phone_hash, channel, vault().encrypt(state), consumed, ended, now, expires_at)
+
+
+def forget(key: str) -> None:
+    """Drops a session (an SMS conversation that reached its end)."""
+    ConversationSession.delete().where(ConversationSession.key == key).execute()
+
+
+def dropped_ussd_session(phone_hash: str, key_prefix: str, since: float, now: float) -> tuple[str, str] | None:
+    """(key, state as JSON) of this person's newest USSD session that stopped mid-way after `since`."""
+    row = (
+        ConversationSession.select(ConversationSession.key, ConversationSession.state)
+        .where(
+            (ConversationSession.phone_hash == phone_hash)
+            & (ConversationSession.channel == "ussd")
+            & (ConversationSession.key.startswith(key_prefix))
+            & (ConversationSession.ended == False)  # noqa: E712 (peewee builds SQL from ==)
+            & (ConversationSession.updated_at >= since)
+            & (ConversationSession.expires_at > now)
+        )
+        .order_by(ConversationSession.updated_at.desc())
+        .first()
+    )
+    return (row.key, row.state) if row else None
+
+
+def close(key: str, now: float) -> None:
+    """Marks a session finished, so it is never offered for resumption."""
+    ConversationSession.update(ended=True, updated_at=now).where(ConversationSession.key == key).execute()
+
+
+def purge_expired(now: float) -> int:
+    """Deletes expired sessions; returns how many."""
+    return ConversationSession.delete().where(ConversationSession.expires_at <= now).execute()
