@@ -132,10 +132,10 @@ class Conversation:
             if not inputs:  # a plain dial; a dial with options (*384*123*1#) is urgent, never delayed
                 since = now - conversation.ussd_resume_minutes * 60
                 dropped = sessions.dropped_ussd_session(lookup_hash(message.phone), prefix, since, now)
-            if dropped is not None:
-                dropped_key, state = dropped
-                sessions.close(dropped_key, now)  # offered once, never again
-                step = self._engine.offer_resume(Session.from_json(state))
+            paused = Session.from_json(dropped[1]) if dropped else None
+            if paused is not None and self._engine.worth_resuming(paused):
+                sessions.close(dropped[0], now)  # offered once, never again
+                step = self._engine.offer_resume(paused)
             else:
                 step = self._run(self._engine.home(turn.context), turn)
         for text in inputs[consumed:]:

@@ -195,6 +195,7 @@ def _check_ussd_sizes(flows: FlowSet, texts: Texts, samples: dict[str, str], rep
                         error=error,
                         values=samples,
                         kind=screen.kind,
+                        can_go_back=True,  # the longest form of the screen
                     )
                     _check_pages(show, say, f"{screen.source} ({language})", report)
         resume = Show("resume", "resume.prompt", ("resume.yes", "resume.no"), error="errors.choice", kind="menu")

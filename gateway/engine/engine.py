@@ -76,6 +76,7 @@ class Show:
     page: int = 0
     values: Mapping[str, str] = field(default_factory=dict)
     kind: str = "info"
+    can_go_back: bool = False  # "0" leads somewhere: worth a line on the screen
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class Engine:
         flow = self.flows.flows[flow_name]
         session = Session(flow=flow_name, screen=screen or flow.start, data=dict(data or {}))
         return self._enter(session, flow_name, screen or flow.start, context, push=False)
+
+    def worth_resuming(self, paused: Session) -> bool:
+        """A session left anywhere but the main menu, with nothing typed, is worth offering again."""
+        home = self.flows.flows[self.flows.home]
+        return not paused.ended and (paused.flow, paused.screen) != (home.name, home.start)
 
     def offer_resume(self, paused: Session) -> Step:
         """Asks whether to continue a session the network dropped."""
@@ -230,6 +236,7 @@ class Engine:
             page=session.page,
             values=dict(session.data),
             kind=screen.kind,
+            can_go_back=bool(session.stack),
         )
 
 

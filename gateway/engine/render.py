@@ -21,7 +21,7 @@ def ussd_pages(show: Show, say: Say, limit: int = USSD_LIMIT) -> list[str]:
     # A text too long for one page is cut at words, leaving room for the "more" line.
     lines = _wrap([say(show.text, show.values)] if show.text else [], room - len(more) - 1)
     lines += [f"{n}. {say(key, show.values)}" for n, key in enumerate(show.options, 1)]
-    back = [] if show.ends or show.screen == "resume" else [say("nav.back", {})]
+    back = [say("nav.back", {})] if show.can_go_back and not show.ends else []
     if _fits(top + lines + back, room):
         return ["\n".join(top + lines + back)]
     if _fits(top + lines, room):

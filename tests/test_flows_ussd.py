@@ -1,0 +1,198 @@
+"""USSD flows through the real Africa's Talking webhook: inputs → the screen a feature phone shows."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests import payloads
+from tests.conftest import PERSON
+
+MAIN_ES = (
+    "CON Lifeline\n1. Alerta\n2. Estoy a salvo\n3. Buscar consulado\n4. Pedir cita\n5. Mis contactos\n"
+    "6. Derechos y ayuda\n7. Idioma / Language"
+)
+MAIN_EN = (
+    "CON Lifeline\n1. Alert\n2. I am safe\n3. Find consulate\n4. Book appointment\n5. My contacts\n"
+    "6. Rights and help\n7. Idioma / Language"
+)
+_sessions = itertools.count(1)
+
+
+async def dial(client, inputs: list[str], phone: str = PERSON, session: str | None = None) -> list[str]:
+    """Every hop of one USSD session, as the carrier sends them: all inputs so far joined by '*'."""
+    session = session or f"ATUid_{next(_sessions)}"
+    screens = []
+    for hop in range(len(inputs) + 1):
+        form = payloads.at_ussd(phone, "*".join(inputs[:hop]), session=session)
+        response = await client.post("/africastalking/ussd", data=form)
+        assert response.status == 200
+        screens.append(await response.text())
+    return screens
+
+
+async def choose_english(client, phone: str = PERSON) -> None:
+    screens = await dial(client, ["7", "2"], phone)
+    assert screens[-1] == "END Done: we will answer you in English."
+
+
+SPANISH = [
+    ("main menu", [], MAIN_ES),
+    ("alert not yet available", ["1"], "END Esta opcion todavia no esta disponible. Intente mas tarde."),
+    ("safe not yet available", ["2"], "END Esta opcion todavia no esta disponible."),
+    ("consulate asks where", ["3"], "CON Escriba su codigo postal, o ciudad y estado:\n0 Atras"),
+    ("consulate search not yet available", ["3", "77002"], "END Esta opcion todavia no esta disponible."),
+    ("back from a question", ["3", "0"], MAIN_ES),
+    ("appointment not yet available", ["4"], "END Esta opcion todavia no esta disponible."),
+    ("contacts without contacts offers only adding", ["5"], "CON Mis contactos\n1. Agregar contacto\n0 Atras"),
+    ("contact number asked", ["5", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
+    (
+        "invalid number re-asks",
+        ["5", "1", "12"],
+        "CON Numero no valido. Incluya la lada.\nNumero del contacto (con lada):\n0 Atras",
+    ),
+    ("contact name asked", ["5", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
+    ("adding not yet available", ["5", "1", "7135550142", "Maria"], "END Esta opcion todavia no esta disponible."),
+    ("back twice", ["5", "1", "0", "0"], MAIN_ES),
+    ("rights menu", ["6"], "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n0 Atras"),
+    ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
+    ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
+    ("invalid choice re-shows with an error", ["9"], "CON Opcion no valida.\nLifeline\n1. Alerta"),
+    ("letters in a menu", ["hola"], "CON Opcion no valida.\nLifeline"),
+    ("00 goes home from deep inside", ["5", "1", "00"], MAIN_ES),
+    ("language menu", ["7"], "CON Idioma / Language\n1. Español\n2. English\n0 Atras"),
+]
+
+
+@pytest.mark.parametrize("label,inputs,expected", SPANISH, ids=[c[0] for c in SPANISH])
+async def test_ussd_in_spanish(start, label, inputs, expected):
+    client = await start("console")
+    screen = (await dial(client, inputs))[-1]
+    assert screen.startswith(expected), screen
+    assert len(screen) <= 182
+
+
+ENGLISH = [
+    ("main menu", [], MAIN_EN),
+    ("alert not yet available", ["1"], "END This option is not available yet."),
+    ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
+    ("contacts", ["5"], "CON My contacts\n1. Add contact\n0 Back"),
+    ("invalid number re-asks", ["5", "1", "abc"], "CON Not a valid number. Include the area code."),
+    ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
+    ("long text pages with 98", ["6", "1"], "CON You have the right to remain silent"),
+]
+
+
+@pytest.mark.parametrize("label,inputs,expected", ENGLISH, ids=[c[0] for c in ENGLISH])
+async def test_ussd_in_english_after_choosing_it(start, label, inputs, expected):
+    client = await start("console")
+    await choose_english(client)
+    screen = (await dial(client, inputs))[-1]
+    assert screen.startswith(expected), screen
+    assert len(screen) <= 182
+
+
+async def test_a_long_text_pages_with_98_within_the_screen_limit(start):
+    client = await start("console")
+    await choose_english(client)
+    first, second, third = (await dial(client, ["6", "1", "98", "98"]))[-3:]
+    assert first.endswith("\n98 More")
+    assert "98 More" not in second and second.endswith("0 Back")
+    assert third == first  # pages wrap around
+    assert all(len(page) <= 182 for page in (first, second))
+    whole = first.removeprefix("CON ").removesuffix("\n98 More") + " " + second.removeprefix("CON ")
+    assert "Ask to speak to your consulate: it is your right." in whole
+
+
+async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start):
+    client = await start("console")
+    form = payloads.at_ussd(PERSON, "1", session="shortcut")
+    response = await client.post("/africastalking/ussd", data=form)
+    assert await response.text() == ("END Esta opcion todavia no esta disponible. Intente mas tarde.")
+
+
+async def test_a_session_survives_a_restart(start):
+    first = await start("console")
+    await dial(first, ["5", "1"], session="restart-me")
+    await first.close()
+    second = await start("console")  # a new process on the same database
+    form = payloads.at_ussd(PERSON, "5*1*7135550142", session="restart-me")
+    assert await (await second.post("/africastalking/ussd", data=form)).text() == "CON Nombre del contacto:\n0 Atras"
+
+
+async def test_hops_of_one_session_may_land_on_different_processes(start):
+    one, two = await start("console"), await start("console")
+    hops = ["", "5", "5*1", "5*1*7135550142", "5*1*7135550142*0"]
+    screens = []
+    for n, text in enumerate(hops):
+        client = (one, two)[n % 2]
+        response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="split"))
+        screens.append(await response.text())
+    assert screens[1] == "CON Mis contactos\n1. Agregar contacto\n0 Atras"
+    assert screens[3] == "CON Nombre del contacto:\n0 Atras"
+    assert screens[4] == "CON Numero del contacto (con lada):\n0 Atras"
+
+
+async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock):
+    client = await start("console")
+    await dial(client, ["5", "1"], session="dropped")  # the network drops it here
+    offer = (await dial(client, [], session="redial"))[-1]
+    assert offer == "CON ¿Continuar donde se quedo?\n1. Si\n2. No, ir al inicio"
+    screens = await dial(client, ["1", "7135550142"], session="redial")
+    assert screens[1] == "CON Numero del contacto (con lada):\n0 Atras"
+    assert screens[2] == "CON Nombre del contacto:\n0 Atras"  # the resumed flow goes on
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1*7135550142*Maria", session="redial"))
+    # The dropped session was offered once, and the resumed one ended: the next dial starts fresh.
+    assert (await dial(client, [], session="third"))[-1] == MAIN_ES
+
+
+async def test_declining_the_offer_goes_to_the_main_menu(start):
+    client = await start("console")
+    await dial(client, ["3"], session="dropped-2")
+    screens = await dial(client, ["2"], session="redial-2")
+    assert screens[0].startswith("CON ¿Continuar")
+    assert screens[1] == MAIN_ES
+
+
+async def test_no_offer_after_the_resume_window_or_after_an_end(start, clock):
+    client = await start("console")
+    await dial(client, ["5", "1"], session="old")
+    clock.advance(6 * 60)
+    assert (await dial(client, [], session="later"))[-1] == MAIN_ES
+    await dial(client, ["4"], session="ended")  # ends with END
+    assert (await dial(client, [], session="after-end"))[-1] == MAIN_ES
+
+
+async def test_the_one_dial_shortcut_is_never_delayed_by_an_offer(start):
+    client = await start("console")
+    await dial(client, ["5", "1"], session="dropped-3")
+    form = payloads.at_ussd(PERSON, "1", session="urgent")
+    assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("END Esta opcion")
+
+
+KEYPAD = st.sampled_from(list("0123456789*#") + ["00", "98", "", "hola", "😀", "+1 713 555 0142", "ñ" * 30])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inputs=st.lists(KEYPAD, max_size=8))
+async def test_any_sequence_of_inputs_gets_a_valid_screen(start_console, inputs):
+    client = await start_console()
+    for screen in await dial(client, [i.replace("*", "") for i in inputs]):
+        assert screen.startswith(("CON ", "END ")), screen
+        assert len(screen) <= 182
+
+
+@pytest.fixture
+def start_console(start):
+    """One service for all hypothesis examples of a test (starting one per example is slow)."""
+    started = {}
+
+    async def client():
+        if "client" not in started:
+            started["client"] = await start("console")
+        return started["client"]
+
+    return client
