@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="check menus, keywords and templates; report SMS sizes")
     args = parser.parse_args(argv)
 
-    load_dotenv()
+    load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The Twilio SDK logs every request (URLs with the account SID, headers) at INFO.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
     from aiohttp import web
 
@@ -27,12 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.app import CheckFailed, create_app
     from gateway.policy import PolicyError
     from gateway.settings import Settings, SettingsError
+    from store.db import DatabaseUnavailable, open_database, probe
 
     try:
         settings = Settings.from_env()
         if args.command == "check":
             return run_check(settings)
         app = create_app(settings)
+        open_database(settings.database_url)
+        probe()
+    except DatabaseUnavailable as exc:
+        print(f"lifeline: DATABASE_URL: {exc}", file=sys.stderr)
+        return 2
     except (SettingsError, PolicyError, CheckFailed) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2

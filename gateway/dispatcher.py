@@ -24,6 +24,10 @@ log = logging.getLogger("lifeline.dispatcher")
 IDLE_POLL_SECONDS = 2.0
 # A provider that just failed with a retryable error is passed over for this long.
 UNHEALTHY_SECONDS = 30.0
+# While the store fails, the dispatcher retries at growing intervals up to this.
+STORE_RETRY_MAX_SECONDS = 30.0
+# A send the carrier accepted must be recorded: the write is retried this many times.
+RECORD_ATTEMPTS = 5
 
 
 class ProviderHealth:
@@ -63,6 +67,7 @@ class Dispatcher:
         self._health = ProviderHealth(clock)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task] = set()
+        self.problem: str | None = None  # why the outbox cannot be read right now, for /healthz
 
     def wake(self) -> None:
         """Something was enqueued (or a test moved the clock): look at the outbox now."""
@@ -72,23 +77,35 @@ class Dispatcher:
         """Runs until cancelled; in-flight sends are given a moment to finish on the way out."""
         # Claim in batches: one round trip for several messages, not one per freed slot.
         batch = max(1, self._policy.concurrency // 4)
+        failures = 0
         try:
             while True:
-                self._wake.clear()
-                free = self._policy.concurrency - len(self._in_flight)
-                look_ahead = False
-                if free >= batch:
-                    claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
-                    for message in claimed:
-                        task = asyncio.create_task(self._send(message))
-                        self._in_flight.add(task)
-                        task.add_done_callback(self._finished)
-                    if len(claimed) == free:
-                        continue  # there may be more due right now
-                    look_ahead = True  # nothing else is due now: sleep until something is
-                await self._sleep(look_ahead)
+                try:
+                    await self._cycle(batch)
+                    failures, self.problem = 0, None
+                except Exception as exc:  # the store is down: keep trying, never stop sending for good
+                    failures += 1
+                    self.problem = f"outbox unavailable: {type(exc).__name__}"
+                    log.warning("%s (attempt %d), retrying", self.problem, failures, exc_info=failures == 1)
+                    await asyncio.sleep(min(STORE_RETRY_MAX_SECONDS, 0.5 * 2 ** min(failures, 6)))
         finally:
             await self._drain()
+
+    async def _cycle(self, batch: int) -> None:
+        """Claims what is due (if there is room), then sleeps until there may be more."""
+        self._wake.clear()
+        free = self._policy.concurrency - len(self._in_flight)
+        look_ahead = False
+        if free >= batch:
+            claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
+            for message in claimed:
+                task = asyncio.create_task(self._send(message))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            if len(claimed) == free:
+                return  # there may be more due right now
+            look_ahead = True  # nothing else is due now: sleep until something is
+        await self._sleep(look_ahead)
 
     async def _sleep(self, look_ahead: bool) -> None:
         timeout = IDLE_POLL_SECONDS
@@ -115,9 +132,8 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    def _choose(self, message: OutboxMessage) -> tuple[int, str | None]:
+    def _choose(self, message: OutboxMessage, route: list[str]) -> tuple[int, str | None]:
         """The position in the route to use: the planned one, or the next healthy one after it."""
-        route = message.route.split(",")
         usable = [i for i in range(len(route)) if route[i] in self._senders]
         if not usable:
             return message.provider_index, None
@@ -128,8 +144,9 @@ class Dispatcher:
         return ordered[0], route[ordered[0]]
 
     async def _send(self, message: OutboxMessage) -> None:
-        index, provider = self._choose(message)
-        route_length = len(message.route.split(","))
+        route = message.route.split(",")
+        index, provider = self._choose(message, route)
+        route_length = len(route)
         if provider is None:
             error = SendError(Failure.PROVIDER, f"no configured provider in route {message.route}")
             await self._failed(message, index, route_length, None, error)
@@ -144,12 +161,23 @@ class Dispatcher:
             await self._failed(message, index, route_length, provider, SendError(Failure.RETRY, repr(exc)[:120]))
             return
         self._health.succeeded(provider)
-        recorded = await self._store.run(
+        recorded = await self._record(
             outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
         )
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+
+    async def _record(self, fn, *args):
+        """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return await self._store.run(fn, *args)
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("could not record a send outcome (attempt %d), retrying", attempt)
+                await asyncio.sleep(0.2 * attempt)
 
     async def _failed(
         self, message: OutboxMessage, index: int, route_length: int, provider: str | None, error: SendError
@@ -160,11 +188,11 @@ class Dispatcher:
         step = plan_retry(message.attempts, index, route_length, error.failure, now, self._policy, self._rng())
         label = provider or "none"
         if step.give_up:
-            await self._store.run(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
+            await self._record(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
             self._metrics.sends.labels(provider=label, result="failed").inc()
             log.warning("message %s to %s failed for good: %s", message.id, mask(message.to), error)
         else:
-            await self._store.run(
+            await self._record(
                 outbox.reschedule, message.id, message.claim_token, step.provider_index, step.due_at, error.detail, now
             )
             self._metrics.sends.labels(provider=label, result=error.failure.value).inc()

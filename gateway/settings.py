@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,16 +26,16 @@ class Settings:
     database_url: str = "sqlite:///lifeline.db"
     config_dir: Path = Path("config")
     menus_dir: Path = Path("menus")
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     key_file: Path = Path("lifeline.key")
     sms_providers: tuple[str, ...] = ("console",)
     at_username: str | None = None
-    at_api_key: str | None = None
+    at_api_key: str | None = field(default=None, repr=False)
     at_sender_id: str | None = None
     at_api_url: str = AT_DEFAULT_API_URL
-    at_callback_token: str | None = None
+    at_callback_token: str | None = field(default=None, repr=False)
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API_URL
     public_url: str | None = None

@@ -18,11 +18,14 @@ log = logging.getLogger("lifeline.webhooks")
 
 
 async def read_form(request: web.Request):
-    """The posted form; BadRequest for a body that is not a readable form."""
+    """The posted form; BadRequest for a body that is not a readable form of text fields."""
     try:
-        return await request.post()
+        form = await request.post()
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"unreadable form body ({type(exc).__name__})") from None
+    if any(not isinstance(value, str) for value in form.values()):
+        raise BadRequest("file uploads are not accepted")
+    return form
 
 
 def _at_token(request: web.Request) -> None:
@@ -108,12 +111,15 @@ async def healthz(request: web.Request) -> web.Response:
         backlog = await request.app[keys.STORE].run(outbox.backlog, request.app[keys.CLOCK]())
     except Exception as exc:  # any database failure is what this endpoint reports
         return web.json_response({"ok": False, "database": f"unreachable: {type(exc).__name__}"}, status=503)
+    problem = request.app[keys.DISPATCHER].problem
     return web.json_response(
         {
-            "ok": True,
+            "ok": problem is None,
             "database": "ok",
+            "dispatcher": problem or "ok",
             "outbox": {"waiting": backlog.waiting, "oldest_pending_seconds": round(backlog.oldest_age_seconds, 3)},
-        }
+        },
+        status=200 if problem is None else 503,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -24,16 +25,39 @@ SQLITE_PRAGMAS = {
 }
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be used: the message says why, in one line."""
+
+
+# The hot-path statements use INSERT ... ON CONFLICT ... RETURNING.
+MIN_SQLITE = (3, 35, 0)
+
+
 def open_database(url: str) -> peewee.Database:
     """Connects the model proxy to the database named by url (sqlite:///path or postgresql://...)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise DatabaseUnavailable(f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer needed)")
         path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path) or ":memory:"
         db = peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     else:
         db = connect_url(url.replace("postgres://", "postgresql://", 1))
     database.initialize(db)
     return db
+
+
+def probe() -> None:
+    """Connects once, so a wrong DATABASE_URL is reported in one line before the service starts."""
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1")
+    except peewee.DatabaseError as exc:
+        raise DatabaseUnavailable(
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        ) from None
+    finally:
+        database.close()
 
 
 def is_postgres() -> bool:
@@ -72,6 +96,8 @@ class Store:
 
 
 def _atomically(fn: Callable[..., T], args: tuple) -> T:
-    # peewee opens one connection per worker thread on first use and keeps it.
-    with database.atomic():
+    # peewee opens one connection per worker thread on first use and keeps it. On SQLite the
+    # write lock is taken at BEGIN: a transaction that reads then writes would otherwise fail at
+    # once with "database is locked" when another process holds it, whatever busy_timeout says.
+    with database.atomic(lock_type="IMMEDIATE") if not is_postgres() else database.atomic():
         return fn(*args)

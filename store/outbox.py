@@ -64,6 +64,8 @@ _MARK_SENT = Statement(
     WHERE id = {p} AND claim_token = {p} AND status = {p}"""
 )
 
+_REPORT_LOCK = Statement("SELECT pg_advisory_xact_lock(hashtext({p}))")
+
 _EARLY_REPORTS = Statement(
     "SELECT status, error FROM delivery_report WHERE provider = {p} AND provider_message_id = {p}"
 )
@@ -116,8 +118,17 @@ def _claimed(message_id: int, token: str):
     return (OutboxMessage.id == message_id) & (OutboxMessage.claim_token == token) & (OutboxMessage.status == SENDING)
 
 
+def _serialise_reports(provider: str, provider_message_id: str) -> None:
+    """PostgreSQL: mark_sent and record_report for one message take turns, so neither misses the
+    other's write under READ COMMITTED. (SQLite transactions already take turns.)"""
+    if is_postgres():
+        _REPORT_LOCK.execute(f"{provider}:{provider_message_id}")
+
+
 def mark_sent(message_id: int, token: str, provider: str, provider_message_id: str | None, now: float) -> bool:
     """Records the carrier's acceptance, then applies any report that raced ahead of it."""
+    if provider_message_id:
+        _serialise_reports(provider, provider_message_id)
     updated = _MARK_SENT.execute(SENT, provider, provider_message_id, now, now, message_id, token, SENDING).rowcount
     if updated and provider_message_id:
         for status, error in _EARLY_REPORTS.execute(provider, provider_message_id).fetchall():
@@ -153,6 +164,7 @@ def mark_failed(message_id: int, token: str, provider: str | None, error: str, n
 
 def record_report(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> bool:
     """Stores a carrier status report once and applies it; False for a duplicate."""
+    _serialise_reports(provider, provider_message_id)
     new = inserted_one(
         DeliveryReport.insert(
             provider=provider,

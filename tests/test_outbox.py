@@ -167,3 +167,95 @@ async def test_every_message_records_encoding_and_segments(start, fake):
     [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
     assert (row.encoding, row.segments) == ("gsm7", 1)
     assert len(row.body) <= 160
+
+
+AT_REPORTS = [
+    ("Sent", "sent"),
+    ("Submitted", "sent"),
+    ("Buffered", "sent"),
+    ("Success", "delivered"),
+    ("Rejected", "failed"),
+    ("Failed", "undelivered"),
+    ("Expired", "undelivered"),
+]
+
+
+@pytest.mark.parametrize("carrier_status,status", AT_REPORTS, ids=[r[0] for r in AT_REPORTS])
+async def test_africastalking_delivery_reports_map_to_one_status_set(start, fake, carrier_status, status):
+    client = await start("africastalking")
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    extra = {"failureReason": "UserInBlackList"} if carrier_status in ("Rejected", "Failed") else {}
+    form = payloads.at_delivery(row.provider_message_id, carrier_status, **extra)
+    assert (await client.post("/africastalking/delivery", data=form)).status == 200
+    [row] = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert row.status == status
+    if extra:
+        assert row.last_error == "UserInBlackList"
+
+
+TWILIO_REPORTS = [
+    ("queued", "sent"),  # says nothing new about a message the carrier already took
+    ("sending", "sent"),
+    ("sent", "sent"),
+    ("delivered", "delivered"),
+    ("read", "delivered"),
+    ("undelivered", "undelivered"),
+    ("failed", "failed"),
+    ("canceled", "failed"),
+]
+
+
+@pytest.mark.parametrize("carrier_status,status", TWILIO_REPORTS, ids=[r[0] for r in TWILIO_REPORTS])
+async def test_twilio_status_callbacks_map_to_one_status_set(start, fake, carrier_status, status):
+    client = await start("twilio", PUBLIC_URL=PUBLIC)
+    await sms_in(client)
+    [row] = await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    form = payloads.twilio_status(row.provider_message_id, carrier_status)
+    headers = payloads.twilio_signature(fake.twilio_token, PUBLIC + "/twilio/status", form)
+    for _ in range(2):  # a duplicate callback changes nothing
+        assert (await client.post("/twilio/status", data=form, headers=headers)).status == 204
+    [row] = await in_store(client, lambda: list(OutboxMessage.select()))
+    assert row.status == status
+
+
+async def test_dispatcher_survives_a_failing_store_and_healthz_says_so(start, fake, monkeypatch):
+    client = await start("africastalking")
+    real_claim = outbox.claim_due
+    failing = {"left": 3}
+
+    def flaky_claim(*args):
+        if failing["left"] > 0:
+            failing["left"] -= 1
+            raise RuntimeError("database went away")
+        return real_claim(*args)
+
+    monkeypatch.setattr(outbox, "claim_due", flaky_claim)
+    client.app[keys.DISPATCHER].wake()
+    async with asyncio.timeout(5):
+        while client.app[keys.DISPATCHER].problem is None:
+            await asyncio.sleep(0.01)
+    health = await client.get("/healthz")
+    assert health.status == 503
+    assert (await health.json())["dispatcher"] == "outbox unavailable: RuntimeError"
+    await sms_in(client)
+    await fake.wait_for(1, timeout=10)  # sent once the store answers again
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_metrics_count_inbound_outbound_segments_and_latency(start, fake):
+    client = await start("africastalking")
+    await sms_in(client)
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, ""))
+    await settled(client, lambda rows: rows[0].status == outbox.SENT)
+    text = await (await client.get("/metrics")).text()
+    for line in (
+        'lifeline_inbound_total{carrier="africastalking",kind="sms"} 1.0',
+        'lifeline_inbound_total{carrier="africastalking",kind="ussd"} 1.0',
+        'lifeline_outbox_messages{provider="africastalking",status="sent"} 1.0',
+        'lifeline_outbox_segments{provider="africastalking",status="sent"} 1.0',
+        'lifeline_send_attempts_total{provider="africastalking",result="sent"} 1.0',
+        'lifeline_webhook_seconds_count{route="/africastalking/ussd"} 1.0',
+        "lifeline_outbox_backlog 0.0",
+    ):
+        assert line in text, line

@@ -95,3 +95,37 @@ def test_every_setting_is_documented_in_env_example():
         "PUBLIC_URL",
     ):
         assert f"{name}=" in documented, name
+
+
+def test_secrets_never_show_in_the_settings_repr():
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "LIFELINE_SECRET_KEY": "s" * 40,
+            "SMS_PROVIDERS": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC1",
+            "TWILIO_AUTH_TOKEN": "tok-123456",
+            "TWILIO_FROM": "+15555550100",
+            "AT_API_KEY": "atk-123456",
+            "AT_CALLBACK_TOKEN": "cb-123456",
+        }
+    )
+    shown = repr(settings)
+    for secret in ("s" * 40, "tok-123456", "atk-123456", "cb-123456"):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:9/nowhere", "sqlite:////nonexistent-dir/lifeline.db"])
+def test_serve_with_an_unreachable_database_says_so_in_one_line(tmp_path, url):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--port", "0"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "LIFELINE_SECRET_KEY": "k" * 40, **BASE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lifeline: DATABASE_URL: "), result.stderr

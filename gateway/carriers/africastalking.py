@@ -7,7 +7,6 @@ Africa's Talking does not sign callbacks, so a shared token in the URL (?token=)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import threading
@@ -62,11 +61,13 @@ def parse_ussd(form: Mapping[str, str]) -> Inbound:
     """One USSD hop: text is empty on the first hop, then every input so far joined by '*'."""
     session_id = fields.required(form, "sessionId")
     text = fields.text(form, "text", MAX_USSD_TEXT).strip()
+    hop = len(text.split("*")) if text else 0
     return Inbound(
         carrier=NAME,
         channel=Channel.USSD,
-        # The same hop retried carries the same text; a new hop always adds input.
-        external_id=f"{session_id}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}",
+        # Every new hop adds one input (even an empty one), so the count names the hop; a retried
+        # hop repeats it. Nothing the person typed goes into the id.
+        external_id=f"{session_id}:{hop}",
         phone=to_e164(fields.required(form, "phoneNumber", 32)),
         text=text,
         service=fields.required(form, "serviceCode", 32),
@@ -143,7 +144,8 @@ class _SMSService(SMSService):
         if response.status_code == 429 or response.status_code >= 500:
             raise SendError(Failure.RETRY, f"HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise SendError(Failure.PROVIDER, f"HTTP {response.status_code}: {response.text[:120]}")
+            # Not the body: it may echo the recipient's number.
+            raise SendError(Failure.PROVIDER, f"HTTP {response.status_code}")
         try:
             return json.loads(response.text)
         except ValueError:
@@ -168,8 +170,8 @@ class AfricasTalkingSender:
     def _send_blocking(self, to: str, body: str):
         try:
             return self._service.send(body, [to], sender_id=self._sender_id, timeout=self._timeout)
-        except ValueError as exc:  # the SDK's local number check
-            raise SendError(Failure.RECIPIENT, str(exc)) from None
+        except ValueError:  # the SDK's local number check (its message holds the number)
+            raise SendError(Failure.RECIPIENT, "invalid number") from None
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
