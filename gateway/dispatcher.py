@@ -82,12 +82,12 @@ class Dispatcher:
             while True:
                 try:
                     await self._cycle(batch)
-                    failures, self.problem = 0, None
+                    failures = 0
                 except Exception as exc:  # the store is down: keep trying, never stop sending for good
                     failures += 1
                     self.problem = f"outbox unavailable: {type(exc).__name__}"
                     log.warning("%s (attempt %d), retrying", self.problem, failures, exc_info=failures == 1)
-                    await asyncio.sleep(min(STORE_RETRY_MAX_SECONDS, 0.5 * 2 ** min(failures, 6)))
+                    await asyncio.sleep(min(STORE_RETRY_MAX_SECONDS, 0.1 * 2 ** min(failures, 9)))
         finally:
             await self._drain()
 
@@ -98,6 +98,7 @@ class Dispatcher:
         look_ahead = False
         if free >= batch:
             claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
+            self.problem = None  # the outbox answers again
             for message in claimed:
                 task = asyncio.create_task(self._send(message))
                 self._in_flight.add(task)

@@ -66,5 +66,5 @@ def _flatten(tree: dict, prefix: str = ""):
     for key, value in tree.items():
         if isinstance(value, dict):
             yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", str(value)
+        elif value is not None and str(value) != "":
+            yield f"{prefix}{key}", str(value)  # an empty text counts as missing: `check` names it

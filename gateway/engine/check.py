@@ -165,7 +165,14 @@ def _samples(templates_dir: Path, flows: FlowSet, keywords: Keywords, report: Re
         except yaml.YAMLError as exc:
             report.errors.append(f"{path}: invalid YAML: {exc}")
             declared = {}
-        samples.update({str(k): str(v) for k, v in declared.items()})
+        if not isinstance(declared, dict):
+            report.errors.append(f"{path}: must be a mapping of placeholder → its longest realistic value")
+            declared = {}
+        for name, value in declared.items():
+            if value is None or str(value) == "":
+                report.errors.append(f"{path}: {name}: no sample value")
+            else:
+                samples[str(name)] = str(value)
     return samples
 
 
@@ -197,19 +204,28 @@ def _check_ussd_sizes(flows: FlowSet, texts: Texts, samples: dict[str, str], rep
                         kind=screen.kind,
                         can_go_back=True,  # the longest form of the screen
                     )
-                    _check_pages(show, say, f"{screen.source} ({language})", report)
+                    # Only menus and info texts page with 98: an END closes the session, and on an
+                    # input screen 98 would be taken as the answer.
+                    one_page = screen.kind in ("end", "input")
+                    _check_pages(show, say, f"{screen.source} ({language})", one_page, report, screen.text)
         resume = Show("resume", "resume.prompt", ("resume.yes", "resume.no"), error="errors.choice", kind="menu")
-        _check_pages(resume, say, f"the resume screen ({language})", report)
+        _check_pages(resume, say, f"the resume screen ({language})", True, report, "resume.prompt")
         for key in texts.keys(language):
             if key.startswith("outcome."):
-                _check_pages(Show(key, key, ends=True, values=samples), say, f"{key} ({language})", report)
+                _check_pages(Show(key, key, ends=True, values=samples), say, f"{key} ({language})", True, report, key)
 
 
-def _check_pages(show: Show, say, where: str, report: Report) -> None:
-    for number, page in enumerate(ussd_pages(show, say)):
+def _check_pages(show: Show, say, where: str, one_page: bool, report: Report, text_key: str | None) -> None:
+    pages = ussd_pages(show, say)
+    found = []
+    about = f" (text {text_key})" if text_key else ""
+    for number, page in enumerate(pages):
         length = len(page) + 4  # "CON " / "END "
         if length > USSD_LIMIT:
-            report.errors.append(f"{where}: USSD page {number + 1} is {length} characters (limit {USSD_LIMIT})")
+            found.append(f"{where}: USSD page {number + 1} is {length} characters (limit {USSD_LIMIT}){about}")
+    if one_page and len(pages) > 1:
+        found.append(f"{where}: needs {len(pages)} USSD pages; this screen must fit one{about}")
+    report.errors.extend(e for e in found if e not in report.errors)
 
 
 def _report_templates(texts: Texts, samples: dict[str, str], report: Report) -> None:
