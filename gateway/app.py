@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,10 @@ from gateway.settings import Settings
 from gateway.webhooks import add_routes, edge
 from store.crypto import configure_vault
 from store.db import Store, open_database
+from store import sessions
 from store.schema import migrate
+
+log = logging.getLogger("lifeline.app")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -68,11 +72,27 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             )
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(_stop, task)
+            cleaner = asyncio.create_task(_forget_expired_sessions(store, clock), name="sessions")
+            stack.push_async_callback(_stop, cleaner)
             yield
 
     app.cleanup_ctx.append(resources)
     add_routes(app)
     return app
+
+
+# How often expired conversation sessions are deleted.
+SESSION_SWEEP_SECONDS = 600
+
+
+async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> None:
+    """Expired sessions are unreadable already (load checks expiry); this keeps the table small."""
+    while True:
+        try:
+            await store.run(sessions.purge_expired, clock())
+        except Exception:  # the store is down: the dispatcher reports it; try again next round
+            log.warning("could not purge expired sessions", exc_info=True)
+        await asyncio.sleep(SESSION_SWEEP_SECONDS)
 
 
 async def _stop(task: asyncio.Task) -> None:

@@ -13,7 +13,7 @@ from gateway.carriers.twilio import TwilioSender
 from gateway.dispatcher import Dispatcher
 from gateway.metrics import Metrics
 from gateway.policy import OutboxPolicy
-from store import outbox
+from store import outbox, sessions
 from store.db import Store, database, is_postgres
 from store.models import OutboxMessage, SchemaVersion
 from store.schema import MIGRATIONS, migrate
@@ -119,3 +119,13 @@ async def test_healthz_reports_backlog_and_oldest_age(start, fake, clock):
     clock.advance(90)
     health = await (await client.get("/healthz")).json()
     assert health["outbox"]["oldest_pending_seconds"] >= 90
+
+
+async def test_expired_sessions_are_unreadable_and_purged(start, clock):
+    client = await start("console")
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "5", session="to-expire"))
+    now = client.app[keys.CLOCK]()
+    assert await in_store(client, sessions.load, "ussd:africastalking:to-expire", now) is not None
+    later = now + 11 * 60  # ussd_session_minutes is 10
+    assert await in_store(client, sessions.load, "ussd:africastalking:to-expire", later) is None
+    assert await in_store(client, sessions.purge_expired, later) == 1
