@@ -68,37 +68,44 @@ async def stop(process) -> None:
 # --- 1. USSD webhook throughput -------------------------------------------------------------------
 
 
-async def load(session: aiohttp.ClientSession, url: str, requests: int, concurrency: int, tag: str):
-    """Dials `requests` first hops (each a new session) with `concurrency` in flight; returns (rps, latencies)."""
+async def load(session: aiohttp.ClientSession, url: str, dials: int, concurrency: int, tag: str, hops: list[str]):
+    """`dials` USSD sessions, each walking `hops` (cumulative texts), `concurrency` sessions at once.
+
+    Returns (requests per second, latency of every request)."""
     latencies: list[float] = []
-    counter = iter(range(requests))
+    counter = iter(range(dials))
 
     async def worker():
         for n in counter:
-            form = {
-                "sessionId": f"bench-{tag}-{n}",
-                "serviceCode": "*384*123#",
-                "phoneNumber": f"+1555555{n % 10000:04d}",
-                "networkCode": "63902",
-                "text": "",
-            }
-            started = time.perf_counter()
-            async with session.post(url, data=form) as response:
-                body = await response.text()
-            latencies.append(time.perf_counter() - started)
-            if response.status != 200 or not body.startswith("CON "):
-                raise RuntimeError(f"unexpected answer {response.status}: {body[:80]}")
+            for text in hops:
+                form = {
+                    "sessionId": f"bench-{tag}-{n}",
+                    "serviceCode": "*384*123#",
+                    "phoneNumber": f"+1555555{n % 10000:04d}",
+                    "networkCode": "63902",
+                    "text": text,
+                }
+                started = time.perf_counter()
+                async with session.post(url, data=form) as response:
+                    body = await response.text()
+                latencies.append(time.perf_counter() - started)
+                if response.status != 200 or not body.startswith(("CON ", "END ")):
+                    raise RuntimeError(f"unexpected answer {response.status}: {body[:80]}")
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - started), latencies
+    return dials * len(hops) / (time.perf_counter() - started), latencies
 
 
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
 
 
-async def bench_ussd(requests: int, concurrency: int) -> list[tuple]:
+# Each walk is one USSD session: the first hop (main menu), then My contacts, then "add" (a question).
+WALKS = {"first hop": [""], "3-hop walk": ["", "5", "5*1"]}
+
+
+async def bench_ussd(dials: int, concurrency: int) -> list[tuple]:
     tmp = tempfile.mkdtemp(prefix="lifeline-bench-")
     env = {
         **os.environ,
@@ -120,15 +127,21 @@ async def bench_ussd(requests: int, concurrency: int) -> list[tuple]:
             base = f"http://127.0.0.1:{port}"
             process = await spawn(args + ["--port", str(port)], env, base + "/healthz", session)
             try:
-                await load(session, base + "/africastalking/ussd", 200, concurrency, f"warm-{name}")
-                results[name] = await load(session, base + "/africastalking/ussd", requests, concurrency, name)
+                url = base + "/africastalking/ussd"
+                await load(session, url, 200, concurrency, f"warm-{name}", [""])
+                for walk, hops in WALKS.items():
+                    results[(walk, name)] = await load(
+                        session, url, dials // len(hops), concurrency, f"{walk}-{name}", hops
+                    )
             finally:
                 await stop(process)
-        bare_rps, bare_lat = results["bare aiohttp handler"]
-        for name, (rps, lat) in results.items():
+    for walk in WALKS:
+        bare_rps = results[(walk, "bare aiohttp handler")][0]
+        for name in ("bare aiohttp handler", "lifeline serve"):
+            rps, lat = results[(walk, name)]
             rows.append(
                 (
-                    f"USSD first hop: {name}",
+                    f"USSD {walk}: {name}",
                     f"{rps:,.0f} req/s",
                     f"p50 {percentile(lat, 50) * 1000:.2f} ms, p99 {percentile(lat, 99) * 1000:.2f} ms",
                     f"{rps / bare_rps:.2f}x",
@@ -245,7 +258,7 @@ def print_table(rows: list[tuple]) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=3000, help="USSD requests per measure")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--messages", type=int, default=2000)
     args = parser.parse_args()

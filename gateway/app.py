@@ -22,9 +22,9 @@ from gateway.policy import load_policy
 from gateway.senders import build_senders
 from gateway.settings import Settings
 from gateway.webhooks import add_routes, edge
+from store import sessions
 from store.crypto import configure_vault
 from store.db import Store, open_database
-from store import sessions
 from store.schema import migrate
 
 log = logging.getLogger("lifeline.app")

@@ -96,7 +96,9 @@ class Conversation:
         if earlier is not None:
             return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(message.phone)) or "US"
+        # The country's main region is enough to guess a language and read local numbers
+        # (region_code_for_number is exact but costs more than the rest of the hop).
+        region = phonenumbers.region_code_for_country_code(phonenumbers.parse(message.phone).country_code)
         turn = Turn(
             message=message,
             person=person,

@@ -26,8 +26,10 @@ class KnownPerson:
 
 _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrier = {p} AND external_id = {p}")
 
-# One round trip whether the person is new or known.
-_TOUCH_PERSON = Statement(
+# A known person costs one round trip and no encryption; a new one is inserted (a racing insert
+# of the same person finds the row on conflict).
+_SEEN_PERSON = Statement("UPDATE person SET last_seen_at = {p} WHERE phone_hash = {p} RETURNING id, language")
+_NEW_PERSON = Statement(
     """INSERT INTO person (phone_hash, phone, created_at, last_seen_at) VALUES ({p}, {p}, {p}, {p})
     ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
     RETURNING id, language"""
@@ -51,8 +53,9 @@ def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:
 
 def touch_person(phone: str, now: float) -> KnownPerson:
     """The person with this E.164 number, created on first contact; marks them seen now."""
-    person_id, language = _TOUCH_PERSON.one(lookup_hash(phone), vault().encrypt(phone), now, now)
-    return KnownPerson(id=person_id, language=language)
+    phone_hash = lookup_hash(phone)
+    row = _SEEN_PERSON.one(now, phone_hash) or _NEW_PERSON.one(phone_hash, vault().encrypt(phone), now, now)
+    return KnownPerson(id=row[0], language=row[1])
 
 
 def set_language(person_id: int, language: str) -> None:

@@ -50,22 +50,18 @@ def forget(key: str) -> None:
     ConversationSession.delete().where(ConversationSession.key == key).execute()
 
 
+_DROPPED = Statement(
+    """SELECT key, state FROM conversation_session
+    WHERE phone_hash = {p} AND channel = 'ussd' AND key LIKE {p} AND ended = {p}
+      AND updated_at >= {p} AND expires_at > {p}
+    ORDER BY updated_at DESC LIMIT 1"""
+)
+
+
 def dropped_ussd_session(phone_hash: str, key_prefix: str, since: float, now: float) -> tuple[str, str] | None:
     """(key, state as JSON) of this person's newest USSD session that stopped mid-way after `since`."""
-    row = (
-        ConversationSession.select(ConversationSession.key, ConversationSession.state)
-        .where(
-            (ConversationSession.phone_hash == phone_hash)
-            & (ConversationSession.channel == "ussd")
-            & (ConversationSession.key.startswith(key_prefix))
-            & (ConversationSession.ended == False)  # noqa: E712 (peewee builds SQL from ==)
-            & (ConversationSession.updated_at >= since)
-            & (ConversationSession.expires_at > now)
-        )
-        .order_by(ConversationSession.updated_at.desc())
-        .first()
-    )
-    return (row.key, row.state) if row else None
+    row = _DROPPED.one(phone_hash, key_prefix + "%", False, since, now)
+    return (row[0], vault().decrypt(row[1])) if row else None
 
 
 def close(key: str, now: float) -> None:
