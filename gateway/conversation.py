@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import peewee
-import phonenumbers
 
 from gateway import encoding
 from gateway.engine.engine import Context, Engine, Session, Step
 from gateway.engine.keywords import Ambiguous, Keywords, Match, carrier_word
 from gateway.engine.render import sms_text, ussd_screen
 from gateway.messages import Channel, Inbound
-from gateway.phones import mask
+from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
 from handlers.outcome import Outgoing, Request
@@ -82,7 +81,7 @@ class Conversation:
             answer, enqueued = await self._store.run(self._receive, message, self._clock())
         if enqueued:
             self._wake_dispatcher()
-        log.info(
+        log.debug(  # the access log already has one line per webhook
             "%s %s from %s%s",
             message.carrier,
             message.channel.value,
@@ -96,9 +95,7 @@ class Conversation:
         if earlier is not None:
             return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
-        # The country's main region is enough to guess a language and read local numbers
-        # (region_code_for_number is exact but costs more than the rest of the hop).
-        region = phonenumbers.region_code_for_country_code(phonenumbers.parse(message.phone).country_code)
+        region = region_of(message.phone)
         turn = Turn(
             message=message,
             person=person,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from gateway.messages import BadRequest
@@ -10,8 +12,12 @@ from gateway.messages import BadRequest
 DEFAULT_REGION = "US"
 
 
+@functools.lru_cache(maxsize=4096)
 def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
-    """The number in E.164 form; BadRequest if it is not a possible phone number."""
+    """The number in E.164 form; BadRequest if it is not a possible phone number.
+
+    Cached: every hop of a USSD session carries the same number, and parsing is costly.
+    """
     text = (raw or "").strip()
     if not text or len(text) > 32:
         raise BadRequest("phone number missing or too long")
@@ -28,6 +34,12 @@ def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
         if phonenumbers.is_possible_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     raise BadRequest("not a possible phone number")
+
+
+@functools.lru_cache(maxsize=4096)
+def region_of(e164: str) -> str:
+    """The main region of the number's country (US for +1, MX for +52), for language and local numbers."""
+    return phonenumbers.region_code_for_country_code(phonenumbers.parse(e164).country_code)
 
 
 def mask(phone: str | None) -> str:
