@@ -126,6 +126,19 @@ def start(aiohttp_client, make_settings, clock):
     return started
 
 
+@pytest.fixture
+def shared_service(start):
+    """One console service for all hypothesis examples of a test (starting one per example is slow)."""
+    started = {}
+
+    async def client():
+        if "client" not in started:
+            started["client"] = await start("console")
+        return started["client"]
+
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _close_database():
     yield

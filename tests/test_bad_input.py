@@ -80,26 +80,13 @@ def field_values():
         max_size=8,
     ),
 )
-async def test_any_form_on_any_africastalking_route_is_never_a_server_error(start_once, route, form):
-    client = await start_once()
+async def test_any_form_on_any_africastalking_route_is_never_a_server_error(shared_service, route, form):
+    client = await shared_service()
     response = await client.post(route, data=form)
     body = await response.text()
     assert response.status < 500, body
     if route == "/africastalking/ussd" and response.status == 200:
-        assert body.startswith(("CON ", "END ")) and len(body) <= 186
-
-
-@pytest.fixture
-def start_once(start):
-    """One service for all hypothesis examples of a test (starting one per example is slow)."""
-    started = {}
-
-    async def client():
-        if "client" not in started:
-            started["client"] = await start("console")
-        return started["client"]
-
-    return client
+        assert body.startswith(("CON ", "END ")) and len(body) <= 182
 
 
 async def test_twilio_signed_garbage_is_a_4xx(start, fake):

@@ -126,19 +126,7 @@ def test_typos_are_forgiven_only_when_one_keyword_is_near():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=1000))
-async def test_any_sms_text_gets_a_valid_reply(start_console, text):
-    client = await start_console()
+async def test_any_sms_text_gets_a_valid_reply(shared_service, text):
+    client = await shared_service()
     response = await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, text))
     assert response.status == 200
-
-
-@pytest.fixture
-def start_console(start):
-    started = {}
-
-    async def client():
-        if "client" not in started:
-            started["client"] = await start("console")
-        return started["client"]
-
-    return client

@@ -178,21 +178,8 @@ KEYPAD = st.sampled_from(list("0123456789*#") + ["00", "98", "", "hola", "😀",
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(inputs=st.lists(KEYPAD, max_size=8))
-async def test_any_sequence_of_inputs_gets_a_valid_screen(start_console, inputs):
-    client = await start_console()
+async def test_any_sequence_of_inputs_gets_a_valid_screen(shared_service, inputs):
+    client = await shared_service()
     for screen in await dial(client, [i.replace("*", "") for i in inputs]):
         assert screen.startswith(("CON ", "END ")), screen
         assert len(screen) <= 182
-
-
-@pytest.fixture
-def start_console(start):
-    """One service for all hypothesis examples of a test (starting one per example is slow)."""
-    started = {}
-
-    async def client():
-        if "client" not in started:
-            started["client"] = await start("console")
-        return started["client"]
-
-    return client

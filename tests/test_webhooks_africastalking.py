@@ -41,7 +41,7 @@ async def test_ussd_webhook(start, label, form, status, fragment):
     if status == 200:
         assert response.content_type == "text/plain"
         assert body.startswith(("CON ", "END "))
-        assert len(body) <= 182 + 4
+        assert len(body) <= 182
 
 
 async def test_unknown_sms_gets_the_keyword_help_through_a_provider(start, fake):
