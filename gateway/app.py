@@ -58,7 +58,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             open_database(settings.database_url)
             configure_vault(load_secret(settings))
             store = Store()
-            stack.callback(store.close)
+            stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
             await store.run(migrate)
             senders = build_senders(settings, policy.outbox)
             for sender in senders.values():

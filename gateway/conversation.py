@@ -52,6 +52,8 @@ class Turn:
 
 
 class Conversation:
+    """Turns each inbound message into the next screen and the SMS it causes, in one transaction."""
+
     def __init__(
         self,
         store: Store,

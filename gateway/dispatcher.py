@@ -49,6 +49,8 @@ class ProviderHealth:
 
 
 class Dispatcher:
+    """One per server process; several share the outbox safely through claims with leases."""
+
     def __init__(
         self,
         store: Store,

@@ -90,7 +90,7 @@ class Store:
         return await asyncio.get_running_loop().run_in_executor(self._executor, _atomically, fn, args)
 
     def close(self) -> None:
-        """Waits for running transactions, then closes every thread's connection."""
+        """Waits for running transactions and stops the threads (their connections close with them)."""
         self._executor.shutdown(wait=True)
         database.close()
 

@@ -20,6 +20,8 @@ class EarlierAnswer:
 
 @dataclass(frozen=True)
 class KnownPerson:
+    """The person behind a number, as a handler needs them."""
+
     id: int
     language: str | None
 

@@ -196,6 +196,8 @@ def _advance(provider: str, provider_message_id: str, status: str, error: str | 
 
 @dataclass(frozen=True)
 class Backlog:
+    """How far behind the outbox is."""
+
     waiting: int
     oldest_age_seconds: float
 
