@@ -125,8 +125,9 @@ class Conversation:
         prefix = f"ussd:{message.carrier}:"
         inputs = message.text.split("*") if message.text else []
         stored = sessions.load(key, now)
-        if stored is not None:
-            step, consumed = Step(Session.from_json(stored.state)), stored.consumed
+        session = Session.from_json(stored.state) if stored else None
+        if session is not None and self._engine.knows(session):
+            step, consumed = Step(session), stored.consumed
         else:
             consumed = 0
             dropped = None
@@ -172,14 +173,17 @@ class Conversation:
             outbox.opt_in(message.phone)
             return
         match = None if reserved else self._keywords.match(message.text)
-        pending = sessions.load(key, now) if match is None and not reserved else None
+        stored = sessions.load(key, now) if match is None and not reserved else None
+        pending = Session.from_json(stored.state) if stored else None
+        if pending is not None and not self._engine.knows(pending):
+            pending = None  # asked before the flows were edited: start afresh
         if isinstance(match, Match):
             if not turn.person.language:
                 turn.language = match.language  # answer in the language of the word they used
             target, data = self._entry(match)
             step = self._run(self._engine.begin(target, turn.context, data), turn)
         elif pending is not None and not isinstance(match, Ambiguous):
-            step = self._run(self._engine.answer(Session.from_json(pending.state), message.text, turn.context), turn)
+            step = self._run(self._engine.answer(pending, message.text, turn.context), turn)
         else:
             turn.outgoing.append(Outgoing(message.phone, self._help(turn)))
             return

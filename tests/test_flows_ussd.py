@@ -8,8 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway import keys
+from gateway.engine.engine import Session
+from store import sessions
+from store.crypto import lookup_hash
 from tests import payloads
-from tests.conftest import PERSON
+from tests.conftest import PERSON, in_store
 
 MAIN_ES = (
     "CON Lifeline\n1. Alerta\n2. Estoy a salvo\n3. Buscar consulado\n4. Pedir cita\n5. Mis contactos\n"
@@ -183,3 +187,25 @@ async def test_any_sequence_of_inputs_gets_a_valid_screen(shared_service, inputs
     for screen in await dial(client, [i.replace("*", "") for i in inputs]):
         assert screen.startswith(("CON ", "END ")), screen
         assert len(screen) <= 182
+
+
+async def test_a_session_stored_before_the_flows_changed_starts_afresh(start):
+    client = await start("console")
+    stale = Session(flow="main", screen="a_screen_since_removed", stack=(("main", "home"),))
+    now = client.app[keys.CLOCK]()
+    await in_store(
+        client,
+        sessions.save,
+        "ussd:africastalking:stale",
+        lookup_hash(PERSON),
+        "ussd",
+        stale.to_json(),
+        1,
+        False,
+        now,
+        now + 600,
+    )
+    form = payloads.at_ussd(PERSON, "5*1", session="stale")
+    assert await (await client.post("/africastalking/ussd", data=form)).text() == (
+        "CON Numero del contacto (con lada):\n0 Atras"
+    )

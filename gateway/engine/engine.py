@@ -119,10 +119,15 @@ class Engine:
         session = Session(flow=flow_name, screen=screen or flow.start, data=dict(data or {}))
         return self._enter(session, flow_name, screen or flow.start, context, push=False)
 
+    def knows(self, session: Session) -> bool:
+        """False for a session stored before the flows were edited and pointing at screens now gone."""
+        places = [(session.flow, session.screen), *session.stack]
+        return all(flow in self.flows.flows and screen in self.flows.flows[flow].screens for flow, screen in places)
+
     def worth_resuming(self, paused: Session) -> bool:
         """A session left anywhere but the main menu, with nothing typed, is worth offering again."""
         home = self.flows.flows[self.flows.home]
-        return not paused.ended and (paused.flow, paused.screen) != (home.name, home.start)
+        return self.knows(paused) and not paused.ended and (paused.flow, paused.screen) != (home.name, home.start)
 
     def offer_resume(self, paused: Session) -> Step:
         """Asks whether to continue a session the network dropped."""
