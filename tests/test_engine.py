@@ -1,0 +1,75 @@
+"""The engine on its own: pure functions of (session, input, facts), no store and no HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from gateway.engine.check import load_all
+from gateway.engine.engine import Context, Engine, Session
+from tests.conftest import ROOT
+from tests.test_flows_sms import Phone
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_all(ROOT / "menus", ROOT / "templates", "es").flows)
+
+
+def test_options_appear_only_when_their_fact_holds(engine):
+    contacts = engine.answer(engine.home(Context()).session, "5", Context())
+    assert contacts.show.options == ("contacts.add",)
+    known = Context(facts=frozenset({"has_contacts"}))
+    contacts = engine.answer(engine.home(known).session, "5", known)
+    assert contacts.show.options == ("contacts.list", "contacts.add", "contacts.remove")
+    # Numbering follows what is shown: with contacts, 3 is "remove".
+    assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
+
+
+def test_an_action_asks_the_caller_to_run_its_handler_and_goes_on_by_outcome(engine):
+    step = engine.answer(engine.home(Context()).session, "7", Context())
+    step = engine.answer(step.session, "2", Context())
+    assert step.show is None and step.call.handler == "language.set" and step.call.args == {"language": "en"}
+    done = engine.after(step.session, "ok", {}, Context())
+    assert done.show.text == "language.done" and done.show.ends
+
+
+def test_an_outcome_the_flow_does_not_map_ends_with_its_generic_text(engine):
+    step = engine.answer(engine.home(Context()).session, "1", Context())
+    end = engine.after(step.session, "limited", {}, Context())
+    assert (end.show.text, end.show.ends) == ("outcome.limited", True)
+
+
+def test_sessions_round_trip_through_json(engine):
+    step = engine.answer(engine.home(Context()).session, "5", Context())
+    step = engine.answer(step.session, "1", Context())
+    again = Session.from_json(step.session.to_json())
+    assert again == step.session
+    assert engine.answer(again, "7135550142", Context()).show.text == "contacts.ask_name"
+
+
+@pytest.mark.parametrize(
+    "typed,region,saved",
+    [
+        ("7135550142", "US", "+17135550142"),
+        ("(713) 555-0142", "US", "+17135550142"),
+        ("001 713 555 0142", "MX", "+17135550142"),
+        ("+1 713 555 0142", "MX", "+17135550142"),
+        ("55 1234 5678", "MX", "+525512345678"),
+    ],
+)
+def test_phone_answers_are_read_in_the_persons_country(engine, typed, region, saved):
+    context = Context(region=region)
+    step = engine.answer(engine.home(context).session, "5", context)
+    step = engine.answer(step.session, "1", context)
+    step = engine.answer(step.session, typed, context)
+    assert step.session.data["contact_phone"] == saved
+
+
+async def test_language_is_guessed_from_the_numbers_country(start, config_dir):
+    policy = yaml.safe_load((config_dir / "policy.yaml").read_text())
+    policy["default_language"] = "en"  # a deployment answering in English unless the country says otherwise
+    (config_dir / "policy.yaml").write_text(yaml.safe_dump(policy))
+    client = await start("console")
+    assert (await Phone(client, "+525512345678").send("hola")).startswith("Lifeline. Envie una palabra")
+    assert (await Phone(client, "+17135550142").send("hola")).startswith("Lifeline. Send one word")
