@@ -16,10 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     commands.add_parser("check", help="check menus, keywords and templates; report SMS sizes")
+    simulate = commands.add_parser("simulate", help="a terminal phone: dial the USSD menu or send SMS")
+    simulate.add_argument("mode", choices=("ussd", "sms"))
+    simulate.add_argument("--phone", required=True, help="the simulated phone, e.g. +15555550142")
+    simulate.add_argument("--url", help="a running server (default: start one inside this command)")
     args = parser.parse_args(argv)
 
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The simulator's terminal is the phone's screen: only warnings interrupt it.
+    level = logging.WARNING if args.command == "simulate" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The Twilio SDK logs every request (URLs with the account SID, headers) at INFO.
     logging.getLogger("twilio").setLevel(logging.WARNING)
 
@@ -35,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "check":
             return run_check(settings)
+        if args.command == "simulate":
+            return run_simulate(settings, args.mode, args.phone, args.url)
         app = create_app(settings)
         open_database(settings.database_url)
         probe()
@@ -69,6 +77,29 @@ def run_check(settings) -> int:
         print(f"error: {error}")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return 1 if report.errors else 0
+
+
+def run_simulate(settings, mode: str, phone: str, url: str | None) -> int:
+    """A terminal phone on the real webhooks; exit 2 when the phone or the outbox cannot be used."""
+    import asyncio
+
+    from gateway.messages import BadRequest
+    from gateway.phones import to_e164
+    from gateway.simulator import SimulatorError, main_loop
+
+    try:
+        number = to_e164(phone)
+    except BadRequest as exc:
+        print(f"lifeline: --phone: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(main_loop(mode, number, url, settings))
+    except SimulatorError as exc:
+        print(f"lifeline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 if __name__ == "__main__":

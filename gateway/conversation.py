@@ -17,14 +17,17 @@ from gateway.messages import Channel, Inbound
 from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
-from handlers.outcome import Outgoing, Request
+from handlers.outcome import Request
 from handlers.registry import HANDLERS
 from store import inbound as inbound_store
-from store import outbox, sessions
+from store import outbox, people, sessions
 from store.crypto import lookup_hash
 from store.db import Store
 
 log = logging.getLogger("lifeline.conversation")
+
+# Session data field: the language of the keyword an SMS exchange started with.
+WORD_LANGUAGE = "_word_language"
 
 # Action screens leading to action screens: a flow error must not spin forever.
 MAX_ACTIONS_PER_INPUT = 10
@@ -48,7 +51,7 @@ class Turn:
     language: str
     context: Context
     now: float
-    outgoing: list[Outgoing] = field(default_factory=list)
+    outgoing: list[tuple[str, str]] = field(default_factory=list)  # (to, text) as written, to enqueue
 
 
 class Conversation:
@@ -101,8 +104,8 @@ class Conversation:
         turn = Turn(
             message=message,
             person=person,
-            language=person.language or self._policy.country_languages.get(region) or self._policy.default_language,
-            context=Context(facts=frozenset({"has_language"} if person.language else ()), region=region),
+            language=person.language or self._language_for(message.phone),
+            context=Context(facts=self._facts(person), region=region),
             now=now,
         )
         if message.channel is Channel.USSD:
@@ -178,23 +181,44 @@ class Conversation:
         if pending is not None and not self._engine.knows(pending):
             pending = None  # asked before the flows were edited: start afresh
         if isinstance(match, Match):
-            if not turn.person.language:
-                turn.language = match.language  # answer in the language of the word they used
             target, data = self._entry(match)
+            if not turn.person.language:
+                # Answer in the language of the word they used, for the whole exchange.
+                turn.language = data[WORD_LANGUAGE] = match.language
             step = self._run(self._engine.begin(target, turn.context, data), turn)
         elif pending is not None and not isinstance(match, Ambiguous):
+            if not turn.person.language and pending.data.get(WORD_LANGUAGE):
+                turn.language = pending.data[WORD_LANGUAGE]
             step = self._run(self._engine.answer(pending, message.text, turn.context), turn)
         else:
-            turn.outgoing.append(Outgoing(message.phone, self._help(turn)))
+            turn.outgoing.append((message.phone, self._help(turn)))
             return
         if step.show is None:
             step = self._engine.show(step.session, turn.context)
-        turn.outgoing.append(Outgoing(message.phone, sms_text(step.show, self._say(turn))))
+        turn.outgoing.append((message.phone, sms_text(step.show, self._say(turn))))
         if step.show.ends:
             sessions.forget(key)
         else:
             expires = now + self._policy.conversation.sms_pending_minutes * 60
             sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
+
+    def _facts(self, person: inbound_store.KnownPerson) -> frozenset[str]:
+        """What flows may ask about the person (`if: has_contacts`)."""
+        consented, contacts = people.registration(person.id)
+        facts = set()
+        if person.language:
+            facts.add("has_language")
+        if consented:
+            facts.add("has_consent")
+        if contacts:
+            facts.add("has_contacts")
+        if contacts >= people.MAX_CONTACTS:
+            facts.add("contacts_full")
+        return frozenset(facts)
+
+    def _language_for(self, phone: str) -> str:
+        """The language of the number's country, else the deployment's."""
+        return self._policy.country_languages.get(region_of(phone)) or self._policy.default_language
 
     def _entry(self, match: Match) -> tuple[str, dict]:
         keyword = match.keyword
@@ -223,9 +247,12 @@ class Conversation:
                     data=step.call.data,
                     now=turn.now,
                     languages=self._texts.languages,
+                    region=turn.context.region,
                 )
             )
-            turn.outgoing.extend(result.outgoing)
+            for out in result.outgoing:
+                language = out.language or self._language_for(out.to)
+                turn.outgoing.append((out.to, self._texts.say(language, out.text, out.values)))
             if result.language:
                 turn.language = result.language
             step = self._engine.after(step.session, result.outcome, result.values, turn.context)
@@ -234,15 +261,15 @@ class Conversation:
     def _say(self, turn: Turn):
         return lambda key, values: self._texts.say(turn.language, key, values)
 
-    def _enqueue(self, outgoing: list[Outgoing], cause: str, preferred: str, now: float) -> None:
+    def _enqueue(self, outgoing: list[tuple[str, str]], cause: str, preferred: str, now: float) -> None:
         """Writes the SMS to the outbox, in the caller's transaction."""
         route = route_for(self._providers, preferred)
-        for number, out in enumerate(outgoing):
-            text, shape = encoding.fit(out.text, self._policy.outbox.transliterate)
+        for number, (to, written) in enumerate(outgoing):
+            text, shape = encoding.fit(written, self._policy.outbox.transliterate)
             outbox.enqueue(
                 outbox.NewMessage(
                     idempotency_key=f"{cause}:{number}",
-                    to=out.to,
+                    to=to,
                     body=text,
                     encoding=shape.encoding.value,
                     segments=shape.segments,

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Outgoing:
-    """An SMS to send through the outbox."""
+    """An SMS to send through the outbox, as a text key: the gateway writes it in the recipient's language."""
 
     to: str  # E.164
-    text: str
+    text: str  # key into templates/<lang>.yaml
+    values: Mapping[str, str] = field(default_factory=dict)
+    language: str | None = None  # None: the recipient's number's country decides
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Request:
     data: Mapping[str, str]
     now: float
     languages: tuple[str, ...]  # languages the deployment has texts for
+    region: str = "US"  # the person's country, for numbers they type in national format
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handlers import language
+from handlers import contacts, language
 from handlers.outcome import Request, Result
 
 Handler = Callable[[Request], Result]
@@ -20,9 +20,11 @@ HANDLERS: dict[str, Handler] = {
     "alert.cancel": not_yet_available,
     "consulate.find": not_yet_available,
     "appointment.book": not_yet_available,
-    "contacts.list": not_yet_available,
-    "contacts.add": not_yet_available,
-    "contacts.remove": not_yet_available,
+    "consent.record": contacts.record_consent,
+    "contacts.list": contacts.list_contacts,
+    "contacts.add": contacts.add_contact,
+    "contacts.remove": contacts.remove_contact,
+    "contacts.sms": contacts.sms_command,
     "data.erase": not_yet_available,
     "language.set": language.choose,
 }

@@ -119,6 +119,28 @@ class OptOut(BaseModel):
     opted_out_at = peewee.DoubleField()
 
 
+class Consent(BaseModel):
+    """A person agreed to what Lifeline keeps about them: which text they saw, and when."""
+
+    person = peewee.ForeignKeyField(Person, unique=True, on_delete="CASCADE")
+    text_version = peewee.CharField(max_length=32)
+    agreed_at = peewee.DoubleField()
+
+
+class Contact(BaseModel):
+    """A trusted contact a person registered; told once, and on every alert."""
+
+    person = peewee.ForeignKeyField(Person, on_delete="CASCADE", index=True)
+    phone = EncryptedField()
+    phone_hash = peewee.CharField(max_length=64, index=True)
+    name = EncryptedField()
+    language = peewee.CharField(max_length=8, null=True)
+    added_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("person", "phone_hash"), True),)
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -126,4 +148,14 @@ class SchemaVersion(BaseModel):
     applied_at = peewee.DoubleField()
 
 
-MODELS = [Person, InboundMessage, UssdSessionEnd, OutboxMessage, DeliveryReport, ConversationSession, OptOut]
+MODELS = [
+    Person,
+    InboundMessage,
+    UssdSessionEnd,
+    OutboxMessage,
+    DeliveryReport,
+    ConversationSession,
+    OptOut,
+    Consent,
+    Contact,
+]

@@ -6,6 +6,8 @@ import time
 
 from store.db import database, is_postgres
 from store.models import (
+    Consent,
+    Contact,
     ConversationSession,
     DeliveryReport,
     InboundMessage,
@@ -25,8 +27,12 @@ def _v2_conversations() -> None:
     database.create_tables([ConversationSession, OptOut])
 
 
+def _v3_consent_and_contacts() -> None:
+    database.create_tables([Consent, Contact])
+
+
 # Append new steps; never edit one that has shipped.
-MIGRATIONS = [(1, _v1_initial), (2, _v2_conversations)]
+MIGRATIONS = [(1, _v1_initial), (2, _v2_conversations), (3, _v3_consent_and_contacts)]
 
 
 def migrate() -> list[int]:

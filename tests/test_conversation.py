@@ -10,7 +10,6 @@ from gateway import keys
 from gateway.conversation import Conversation, route_for
 from gateway.engine.engine import Engine
 from gateway.policy import OutboxPolicy, Policy
-from handlers.outcome import Outgoing
 from store.models import OutboxMessage
 from tests.conftest import PERSON, in_store
 
@@ -39,7 +38,7 @@ async def test_outbox_rows_record_encoding_and_segments(start, transliterate, en
         Engine(None),
         None,
     )
-    outgoing = [Outgoing(PERSON, SPANISH)]
+    outgoing = [(PERSON, SPANISH)]
     await in_store(client, conversation._enqueue, outgoing, "test:1", "console", client.app[keys.CLOCK]())
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert (row.encoding, row.segments, row.body) == (encoding, segments, body)

@@ -16,14 +16,20 @@ def engine() -> Engine:
     return Engine(load_all(ROOT / "menus", ROOT / "templates", "es").flows)
 
 
-def test_options_appear_only_when_their_fact_holds(engine):
-    contacts = engine.answer(engine.home(Context()).session, "5", Context())
+CONSENTED = Context(facts=frozenset({"has_consent"}))
+
+
+def test_rules_and_options_follow_facts(engine):
+    assert engine.answer(engine.home(Context()).session, "5", Context()).show.text == "consent.body"
+    contacts = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
     assert contacts.show.options == ("contacts.add",)
-    known = Context(facts=frozenset({"has_contacts"}))
+    known = Context(facts=frozenset({"has_consent", "has_contacts"}))
     contacts = engine.answer(engine.home(known).session, "5", known)
     assert contacts.show.options == ("contacts.list", "contacts.add", "contacts.remove")
     # Numbering follows what is shown: with contacts, 3 is "remove".
     assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
+    full = Context(facts=frozenset({"has_consent", "has_contacts", "contacts_full"}))
+    assert engine.answer(engine.home(full).session, "5", full).show.options == ("contacts.list", "contacts.remove")
 
 
 def test_an_action_asks_the_caller_to_run_its_handler_and_goes_on_by_outcome(engine):
@@ -41,11 +47,11 @@ def test_an_outcome_the_flow_does_not_map_ends_with_its_generic_text(engine):
 
 
 def test_sessions_round_trip_through_json(engine):
-    step = engine.answer(engine.home(Context()).session, "5", Context())
-    step = engine.answer(step.session, "1", Context())
+    step = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
+    step = engine.answer(step.session, "1", CONSENTED)
     again = Session.from_json(step.session.to_json())
     assert again == step.session
-    assert engine.answer(again, "7135550142", Context()).show.text == "contacts.ask_name"
+    assert engine.answer(again, "7135550142", CONSENTED).show.text == "contacts.ask_name"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +65,7 @@ def test_sessions_round_trip_through_json(engine):
     ],
 )
 def test_phone_answers_are_read_in_the_persons_country(engine, typed, region, saved):
-    context = Context(region=region)
+    context = Context(facts=CONSENTED.facts, region=region)
     step = engine.answer(engine.home(context).session, "5", context)
     step = engine.answer(step.session, "1", context)
     step = engine.answer(step.session, typed, context)

@@ -60,8 +60,15 @@ CONVERSATIONS = [
     ),
     ("a wrong number re-asks", [("AYUDA", MENU_ES), ("9", "Opcion no valida.\n" + MENU_ES)]),
     ("a keyword wins over a pending question", [("CONSULADO", "Escriba su codigo postal"), ("ALERTA", UNAVAILABLE_ES)]),
-    ("FAMILIA alone opens the contacts menu", [("FAMILIA", "Mis contactos\n1 Agregar contacto")]),
-    ("FAMILIA with a number and name", [("FAMILIA +1 713 555 0142 Maria", UNAVAILABLE_ES)]),
+    ("FAMILIA alone lists (none yet)", [("FAMILIA", "No tiene contactos.")]),
+    (
+        "FAMILIA with a number and name asks consent, then adds",
+        [
+            ("FAMILIA +1 713 555 0142 Maria", "Lifeline guarda, cifrados"),
+            ("1", "Listo: Maria sera avisado si usted pide ayuda."),
+            ("FAMILIA", "1 Maria +17135550142"),
+        ],
+    ),
     ("language by keyword", [("IDIOMA ingles", "Done: we will answer you in English."), ("hola", HELP_EN)]),
     ("unknown language asks", [("IDIOMA klingon", "Idioma / Language\n1 Español\n2 English")]),
     ("carrier HELP gets our help", [("HELP", HELP_ES)]),

@@ -51,22 +51,20 @@ SPANISH = [
     ("consulate search not yet available", ["3", "77002"], "END Esta opcion todavia no esta disponible."),
     ("back from a question", ["3", "0"], MAIN_ES),
     ("appointment not yet available", ["4"], "END Esta opcion todavia no esta disponible."),
-    ("contacts without contacts offers only adding", ["5"], "CON Mis contactos\n1. Agregar contacto\n0 Atras"),
-    ("contact number asked", ["5", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
-    (
-        "invalid number re-asks",
-        ["5", "1", "12"],
-        "CON Numero no valido. Incluya la lada.\nNumero del contacto (con lada):\n0 Atras",
-    ),
-    ("contact name asked", ["5", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
-    ("adding not yet available", ["5", "1", "7135550142", "Maria"], "END Esta opcion todavia no esta disponible."),
-    ("back twice", ["5", "1", "0", "0"], MAIN_ES),
+    ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos y su ubicacion."),
+    ("declining consent stores nothing", ["5", "2"], "END No guardamos nada."),
+    ("after consent, without contacts, only adding", ["5", "1"], "CON Mis contactos\n1. Agregar contacto\n0 Atras"),
+    ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
+    ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
+    ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
+    ("contact added", ["5", "1", "1", "7135550142", "Maria"], "END Listo: Maria sera avisado si usted pide ayuda."),
+    ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
     ("rights menu", ["6"], "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n0 Atras"),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
     ("invalid choice re-shows with an error", ["9"], "CON Opcion no valida.\nLifeline\n1. Alerta"),
     ("letters in a menu", ["hola"], "CON Opcion no valida.\nLifeline"),
-    ("00 goes home from deep inside", ["5", "1", "00"], MAIN_ES),
+    ("00 goes home from deep inside", ["5", "1", "1", "00"], MAIN_ES),
     ("language menu", ["7"], "CON Idioma / Language\n1. Español\n2. English\n0 Atras"),
 ]
 
@@ -83,8 +81,9 @@ ENGLISH = [
     ("main menu", [], MAIN_EN),
     ("alert not yet available", ["1"], "END This option is not available yet."),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
-    ("contacts", ["5"], "CON My contacts\n1. Add contact\n0 Back"),
-    ("invalid number re-asks", ["5", "1", "abc"], "CON Not a valid number. Include the area code."),
+    ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
+    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n0 Back"),
+    ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
     ("long text pages with 98", ["6", "1"], "CON You have the right to remain silent"),
 ]
@@ -120,29 +119,29 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
 
 async def test_a_session_survives_a_restart(start):
     first = await start("console")
-    await dial(first, ["5", "1"], session="restart-me")
+    await dial(first, ["5", "1", "1"], session="restart-me")
     await first.close()
     second = await start("console")  # a new process on the same database
-    form = payloads.at_ussd(PERSON, "5*1*7135550142", session="restart-me")
+    form = payloads.at_ussd(PERSON, "5*1*1*7135550142", session="restart-me")
     assert await (await second.post("/africastalking/ussd", data=form)).text() == "CON Nombre del contacto:\n0 Atras"
 
 
 async def test_hops_of_one_session_may_land_on_different_processes(start):
     one, two = await start("console"), await start("console")
-    hops = ["", "5", "5*1", "5*1*7135550142", "5*1*7135550142*0"]
+    hops = ["", "5", "5*1", "5*1*1", "5*1*1*7135550142", "5*1*1*7135550142*0"]
     screens = []
     for n, text in enumerate(hops):
         client = (one, two)[n % 2]
         response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="split"))
         screens.append(await response.text())
-    assert screens[1] == "CON Mis contactos\n1. Agregar contacto\n0 Atras"
-    assert screens[3] == "CON Nombre del contacto:\n0 Atras"
-    assert screens[4] == "CON Numero del contacto (con lada):\n0 Atras"
+    assert screens[2] == "CON Mis contactos\n1. Agregar contacto\n0 Atras"
+    assert screens[4] == "CON Nombre del contacto:\n0 Atras"
+    assert screens[5] == "CON Numero del contacto (con lada):\n0 Atras"
 
 
 async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock):
     client = await start("console")
-    await dial(client, ["5", "1"], session="dropped")  # the network drops it here
+    await dial(client, ["5", "1", "1"], session="dropped")  # the network drops it here
     offer = (await dial(client, [], session="redial"))[-1]
     assert offer == "CON ¿Continuar donde se quedo?\n1. Si\n2. No, ir al inicio"
     screens = await dial(client, ["1", "7135550142"], session="redial")
@@ -163,7 +162,7 @@ async def test_declining_the_offer_goes_to_the_main_menu(start):
 
 async def test_no_offer_after_the_resume_window_or_after_an_end(start, clock):
     client = await start("console")
-    await dial(client, ["5", "1"], session="old")
+    await dial(client, ["5", "1", "1"], session="old")
     clock.advance(6 * 60)
     assert (await dial(client, [], session="later"))[-1] == MAIN_ES
     await dial(client, ["4"], session="ended")  # ends with END
@@ -172,7 +171,7 @@ async def test_no_offer_after_the_resume_window_or_after_an_end(start, clock):
 
 async def test_the_one_dial_shortcut_is_never_delayed_by_an_offer(start):
     client = await start("console")
-    await dial(client, ["5", "1"], session="dropped-3")
+    await dial(client, ["5", "1", "1"], session="dropped-3")
     form = payloads.at_ussd(PERSON, "1", session="urgent")
     assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("END Esta opcion")
 
@@ -192,6 +191,7 @@ async def test_any_sequence_of_inputs_gets_a_valid_screen(shared_service, inputs
 async def test_a_session_stored_before_the_flows_changed_starts_afresh(start):
     client = await start("console")
     stale = Session(flow="main", screen="a_screen_since_removed", stack=(("main", "home"),))
+    await dial(client, ["5", "1"])  # consent given
     now = client.app[keys.CLOCK]()
     await in_store(
         client,
@@ -205,7 +205,7 @@ async def test_a_session_stored_before_the_flows_changed_starts_afresh(start):
         now,
         now + 600,
     )
-    form = payloads.at_ussd(PERSON, "5*1", session="stale")
+    form = payloads.at_ussd(PERSON, "5*1", session="stale")  # replayed from the main menu
     assert await (await client.post("/africastalking/ussd", data=form)).text() == (
         "CON Numero del contacto (con lada):\n0 Atras"
     )

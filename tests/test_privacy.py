@@ -14,7 +14,7 @@ from tests.test_outbox import settled
 
 DIGITS = PERSON.lstrip("+")  # 15555550142
 SECRET_WORDS = "Maria Lopez en la calle Hidalgo"
-CONTACT = "5555550199"
+CONTACT = "7135550199"
 
 
 def raw_database_text(url: str) -> str:
@@ -34,14 +34,23 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
     client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
     await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, SECRET_WORDS))
     # A contact typed on the keypad: My contacts → add → number → name.
-    for text in ("", "5", "5*1", f"5*1*{CONTACT}", f"5*1*{CONTACT}*Maria Lopez"):
+    for text in ("", "5", "5*1", "5*1*1", f"5*1*1*{CONTACT}", f"5*1*1*{CONTACT}*Maria Lopez"):
         response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="priv"))
         assert response.status == 200
-    await settled(client, lambda rows: len(rows) == 1 and rows[0].status == "sent")
+    # The help SMS, and the one-time notice to the new contact.
+    await settled(client, lambda rows: len(rows) == 2 and all(r.status == "sent" for r in rows))
 
     text = await in_store(client, raw_database_text, database_url)
     assert len(text) > 1000  # the dump really holds the tables
-    for clear in (DIGITS, "5555550142", CONTACT, "Maria Lopez", "Hidalgo", "Envie una palabra"):
+    for clear in (
+        DIGITS,
+        "5555550142",
+        CONTACT,
+        "Maria Lopez",
+        "Hidalgo",
+        "Envie una palabra",
+        "contacto de confianza",
+    ):
         assert clear not in text, clear
 
     logged = "\n".join(record.getMessage() for record in caplog.records)

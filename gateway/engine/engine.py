@@ -209,7 +209,8 @@ class Engine:
 
     def _enter(self, session: Session, flow_name: str, screen_id: str, context: Context, push: bool) -> Step:
         stack = session.stack
-        if push and self._screen(session).kind != "action":
+        current = self._screen(session)
+        if push and current.kind != "action" and current.history:
             stack = stack + ((session.flow, session.screen),)
         entered = replace(session, flow=flow_name, screen=screen_id, stack=stack, page=0, error=None, ended=False)
         screen = self._screen(entered)

@@ -8,6 +8,7 @@ A flow is a graph of screens. Screen kinds:
   end     text that closes the session
 `next` is a screen id, a mapping outcome → screen id (action), or a list of rules
 [{if: fact, goto: id}, ..., {goto: id}] taken in order. Texts are keys into templates/<lang>.yaml.
+`history: false` keeps a screen out of what "0" goes back to.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Screen:
     max_length: int = 160
     choices: tuple[str, ...] = ()
     save: str | None = None
+    history: bool = True  # false: "0" never comes back here (a question answered once, like consent)
     source: str = ""  # "menus/main.yaml: screens.home", for messages
 
 
@@ -115,7 +117,10 @@ def _screen(screen_id: str, spec, where: str) -> Screen:
     text = spec.get("text")
     if kind != "action" and not isinstance(text, str):
         raise FlowError(f"{where}.text: a text key is required")
-    common = {"id": screen_id, "kind": kind, "text": text, "source": where}
+    history = spec.get("history", True)
+    if not isinstance(history, bool):
+        raise FlowError(f"{where}.history: true or false")
+    common = {"id": screen_id, "kind": kind, "text": text, "source": where, "history": history}
     if kind == "menu":
         options = spec.get("options")
         if not isinstance(options, list) or not options:

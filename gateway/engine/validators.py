@@ -6,9 +6,8 @@ import datetime
 import re
 import unicodedata
 
-import phonenumbers
-
 from gateway.engine.flows import Screen
+from handlers.numbers import read_number
 
 _DATE = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
 _ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
@@ -32,26 +31,13 @@ def validate(kind: str | None, text: str, screen: Screen, region: str) -> str | 
         match = _ZIP.match(text.replace(" ", ""))
         return match.group(1) if match else None
     if kind == "phone":
-        return _phone(text, region)
+        return read_number(text, region)
     if kind == "date":
         return _date(text)
     if kind == "choice":
         wanted = fold(text)
         return next((c for c in screen.choices if fold(c) == wanted), None)
     return text if len(text) <= screen.max_length else None
-
-
-def _phone(text: str, region: str) -> str | None:
-    digits = re.sub(r"[^\d+]", "", text)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _date(text: str) -> str | None:

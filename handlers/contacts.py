@@ -1,0 +1,80 @@
+"""Consent and trusted contacts: who is told when the person raises an alert."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from handlers.numbers import read_number
+from handlers.outcome import Outgoing, Request, Result
+from store import people
+
+# The consent text shown is templates' consent.body; bump this when its meaning changes.
+CONSENT_VERSION = "2026-11-1"
+MAX_NAME = 40
+
+# "+1 713 555 0142 Maria", "713-555-0142 Maria Lopez"
+_NUMBER_THEN_NAME = re.compile(r"^\s*(\+?[\d][\d\s().-]{5,}\d)\s+(.+?)\s*$")
+_REMOVE = re.compile(r"^\s*(?:BORRAR|QUITAR|DELETE|REMOVE)\s+(\d+)\s*$", re.IGNORECASE)
+
+
+def record_consent(request: Request) -> Result:
+    """The person agreed; a command they sent before agreeing goes on."""
+    people.record_consent(request.person_id, CONSENT_VERSION, request.now)
+    return Result(outcome="command" if request.data.get("contact_text") else "ok")
+
+
+def list_contacts(request: Request) -> Result:
+    contacts = people.contacts_of(request.person_id)
+    if not contacts:
+        return Result(outcome="empty")
+    lines = "\n".join(f"{c.position} {c.name} {c.phone}" for c in contacts)
+    return Result(outcome="listed", values={"contacts": lines})
+
+
+def add_contact(request: Request) -> Result:
+    """Adds the number and name the flow collected; the contact is told once who added them."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    return _add(request, request.data["contact_phone"], request.data["contact_name"])
+
+
+def remove_contact(request: Request) -> Result:
+    number = request.data.get("contact_number", "")
+    gone = people.remove_contact(request.person_id, int(number)) if number.isdigit() else None
+    if gone is None:
+        return Result(outcome="missing")
+    return Result(outcome="removed", values={"removed_name": gone.name})
+
+
+def sms_command(request: Request) -> Result:
+    """FAMILIA (list), FAMILIA +1 713 555 0142 Maria (add), FAMILIA BORRAR 2 (remove)."""
+    text = request.data.get("contact_text", "").strip()
+    if not text:
+        return list_contacts(request)
+    removal = _REMOVE.match(text)
+    if removal:
+        return remove_contact(_with(request, contact_number=removal.group(1)))
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    entry = _NUMBER_THEN_NAME.match(text)
+    phone = read_number(entry.group(1), request.region) if entry else None
+    if phone is None:
+        return Result(outcome="invalid")
+    return _add(request, phone, entry.group(2))
+
+
+def _add(request: Request, phone: str, name: str) -> Result:
+    name = " ".join(name.split())[:MAX_NAME]
+    if phone == request.phone:
+        return Result(outcome="invalid")
+    outcome = people.add_contact(request.person_id, phone, name, None, request.now)
+    values = {"contact_name": name}
+    if outcome != "added":
+        return Result(outcome=outcome, values=values)
+    notice = Outgoing(phone, "contacts.notice", {"who": request.phone})
+    return Result(outcome="added", values=values, outgoing=(notice,))
+
+
+def _with(request: Request, **data: str) -> Request:
+    return replace(request, data={**request.data, **data})

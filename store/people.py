@@ -1,0 +1,76 @@
+"""What a person registered: their consent and their trusted contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.crypto import lookup_hash
+from store.db import inserted_one, is_postgres
+from store.models import Consent, Contact
+from store.sql import Statement
+
+MAX_CONTACTS = 5
+
+
+@dataclass(frozen=True)
+class TrustedContact:
+    position: int  # 1-based, as shown to the person
+    phone: str
+    name: str
+    language: str | None
+
+
+_FACTS = Statement(
+    """SELECT (SELECT COUNT(*) FROM consent WHERE person_id = {p}),
+              (SELECT COUNT(*) FROM contact WHERE person_id = {p})"""
+)
+_LOCK_PERSON = Statement("SELECT pg_advisory_xact_lock({p})")
+
+
+def registration(person_id: int) -> tuple[bool, int]:
+    """(consented, number of contacts), in one round trip: asked on every message."""
+    consented, contacts = _FACTS.one(person_id, person_id)
+    return bool(consented), int(contacts)
+
+
+def has_consented(person_id: int) -> bool:
+    return Consent.select().where(Consent.person == person_id).exists()
+
+
+def record_consent(person_id: int, text_version: str, now: float) -> None:
+    """Keeps which consent text the person agreed to, and when (the first agreement stands)."""
+    inserted_one(Consent.insert(person=person_id, text_version=text_version, agreed_at=now).on_conflict_ignore())
+
+
+def contacts_of(person_id: int) -> list[TrustedContact]:
+    """The person's contacts in the order they were added."""
+    rows = Contact.select().where(Contact.person == person_id).order_by(Contact.added_at, Contact.id)
+    return [TrustedContact(n, row.phone, row.name, row.language) for n, row in enumerate(rows, 1)]
+
+
+def count_contacts(person_id: int) -> int:
+    return Contact.select().where(Contact.person == person_id).count()
+
+
+def add_contact(person_id: int, phone: str, name: str, language: str | None, now: float) -> str:
+    """'added', 'duplicate' (already a contact) or 'full' (MAX_CONTACTS reached)."""
+    if is_postgres():
+        _LOCK_PERSON.execute(person_id)  # two adds at once must not make six contacts
+    if count_contacts(person_id) >= MAX_CONTACTS:
+        return "full"
+    added = inserted_one(
+        Contact.insert(
+            person=person_id, phone=phone, phone_hash=lookup_hash(phone), name=name, language=language, added_at=now
+        ).on_conflict_ignore()
+    )
+    return "added" if added else "duplicate"
+
+
+def remove_contact(person_id: int, position: int) -> TrustedContact | None:
+    """Removes the contact at this position in the list; None if there is none."""
+    contacts = contacts_of(person_id)
+    if not 1 <= position <= len(contacts):
+        return None
+    gone = contacts[position - 1]
+    Contact.delete().where((Contact.person == person_id) & (Contact.phone_hash == lookup_hash(gone.phone))).execute()
+    return gone
