@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.app import CheckFailed, create_app
     from gateway.policy import PolicyError
     from gateway.settings import Settings, SettingsError
+    from handlers.consulates import ConsulatesError
     from store.db import DatabaseUnavailable, open_database, probe
 
     try:
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"lifeline: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
-    except (SettingsError, PolicyError, CheckFailed) as exc:
+    except (SettingsError, PolicyError, CheckFailed, ConsulatesError) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
     web.run_app(

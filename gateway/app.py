@@ -22,6 +22,8 @@ from gateway.policy import load_policy
 from gateway.senders import build_senders
 from gateway.settings import Settings
 from gateway.webhooks import add_routes, edge
+from handlers.consulates import Directory
+from handlers.registry import build_handlers
 from store import sessions
 from store.crypto import configure_vault
 from store.db import Store, open_database
@@ -47,6 +49,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         raise CheckFailed(f"{len(report.errors)} error(s) in menus or templates (run.py check): {report.errors[0]}")
     loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
     texts = loaded.texts
+    directory = Directory.load(settings.config_dir / "consulates.yaml")
+    handlers = build_handlers(directory, policy.alert)
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -68,7 +72,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             app[keys.DISPATCHER] = dispatcher
             engine = Engine(loaded.flows)
             app[keys.CONVERSATION] = Conversation(
-                store, texts, policy, settings.sms_providers, clock, dispatcher.wake, engine, loaded.keywords
+                store, texts, policy, settings.sms_providers, clock, dispatcher.wake, engine, loaded.keywords, handlers
             )
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(_stop, task)

@@ -4,7 +4,7 @@ new state together with the SMS it causes, before the carrier gets its answer.""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import peewee
@@ -18,7 +18,7 @@ from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
 from handlers.outcome import Request
-from handlers.registry import HANDLERS
+from handlers.registry import Handler
 from store import inbound as inbound_store
 from store import outbox, people, sessions
 from store.crypto import lookup_hash
@@ -42,6 +42,16 @@ class Answer:
     repeated: bool  # this carrier message was already processed: nothing was done again
 
 
+@dataclass(frozen=True)
+class Sms:
+    """An SMS as written, ready for the outbox."""
+
+    to: str
+    text: str
+    tag: str | None = None
+    delay_seconds: float = 0.0
+
+
 @dataclass
 class Turn:
     """One inbound message being handled: who, in which language, and the SMS it causes."""
@@ -51,7 +61,7 @@ class Turn:
     language: str
     context: Context
     now: float
-    outgoing: list[tuple[str, str]] = field(default_factory=list)  # (to, text) as written, to enqueue
+    outgoing: list[Sms] = field(default_factory=list)
 
 
 class Conversation:
@@ -67,6 +77,7 @@ class Conversation:
         wake_dispatcher: Callable[[], None],
         engine: Engine,
         keywords: Keywords,
+        handlers: Mapping[str, Handler],
     ):
         self._store = store
         self._texts = texts
@@ -76,6 +87,7 @@ class Conversation:
         self._wake_dispatcher = wake_dispatcher
         self._engine = engine
         self._keywords = keywords
+        self._handlers = handlers
 
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
@@ -191,11 +203,11 @@ class Conversation:
                 turn.language = pending.data[WORD_LANGUAGE]
             step = self._run(self._engine.answer(pending, message.text, turn.context), turn)
         else:
-            turn.outgoing.append((message.phone, self._help(turn)))
+            turn.outgoing.append(Sms(message.phone, self._help(turn)))
             return
         if step.show is None:
             step = self._engine.show(step.session, turn.context)
-        turn.outgoing.append((message.phone, sms_text(step.show, self._say(turn))))
+        turn.outgoing.append(Sms(message.phone, sms_text(step.show, self._say(turn))))
         if step.show.ends:
             sessions.forget(key)
         else:
@@ -237,7 +249,7 @@ class Conversation:
         for _ in range(MAX_ACTIONS_PER_INPUT):
             if step.call is None:
                 return step
-            result = HANDLERS[step.call.handler](
+            result = self._handlers[step.call.handler](
                 Request(
                     phone=turn.message.phone,
                     person_id=turn.person.id,
@@ -252,7 +264,8 @@ class Conversation:
             )
             for out in result.outgoing:
                 language = out.language or self._language_for(out.to)
-                turn.outgoing.append((out.to, self._texts.say(language, out.text, out.values)))
+                text = self._texts.say(language, out.text, out.values)
+                turn.outgoing.append(Sms(out.to, text, out.tag, out.delay_seconds))
             if result.language:
                 turn.language = result.language
             step = self._engine.after(step.session, result.outcome, result.values, turn.context)
@@ -261,19 +274,21 @@ class Conversation:
     def _say(self, turn: Turn):
         return lambda key, values: self._texts.say(turn.language, key, values)
 
-    def _enqueue(self, outgoing: list[tuple[str, str]], cause: str, preferred: str, now: float) -> None:
+    def _enqueue(self, outgoing: list[Sms], cause: str, preferred: str, now: float) -> None:
         """Writes the SMS to the outbox, in the caller's transaction."""
         route = route_for(self._providers, preferred)
-        for number, (to, written) in enumerate(outgoing):
-            text, shape = encoding.fit(written, self._policy.outbox.transliterate)
+        for number, sms in enumerate(outgoing):
+            text, shape = encoding.fit(sms.text, self._policy.outbox.transliterate)
             outbox.enqueue(
                 outbox.NewMessage(
                     idempotency_key=f"{cause}:{number}",
-                    to=to,
+                    to=sms.to,
                     body=text,
                     encoding=shape.encoding.value,
                     segments=shape.segments,
                     route=route,
+                    tag=sms.tag,
+                    delay_seconds=sms.delay_seconds,
                 ),
                 now,
             )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers.alerts import AlertPolicy
+
 
 class PolicyError(ValueError):
     """config/policy.yaml cannot be used; the message names the key."""
@@ -35,6 +37,7 @@ class Policy:
     default_language: str = "es"
     outbox: OutboxPolicy = OutboxPolicy()
     conversation: ConversationPolicy = ConversationPolicy()
+    alert: AlertPolicy = AlertPolicy()
     # A person who has not chosen a language is answered in their number's country's language.
     country_languages: dict = field(default_factory=dict)
 
@@ -56,6 +59,7 @@ def load_policy(config_dir: Path) -> Policy:
     if outbox.max_attempts < 1 or outbox.concurrency < 1:
         raise PolicyError(f"{path}: outbox.max_attempts and outbox.concurrency must be at least 1")
     conversation = _build(ConversationPolicy, raw.get("conversation") or {}, f"{path}: conversation")
+    alert = _build(AlertPolicy, raw.get("alert") or {}, f"{path}: alert")
     countries = raw.get("country_languages") or {}
     if not isinstance(countries, dict):
         raise PolicyError(f"{path}: country_languages must map country codes (MX) to languages (es)")
@@ -63,6 +67,7 @@ def load_policy(config_dir: Path) -> Policy:
         default_language=str(raw.get("default_language", "es")),
         outbox=outbox,
         conversation=conversation,
+        alert=alert,
         country_languages={str(k).upper(): str(v) for k, v in countries.items()},
     )
 

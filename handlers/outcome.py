@@ -14,6 +14,8 @@ class Outgoing:
     text: str  # key into templates/<lang>.yaml
     values: Mapping[str, str] = field(default_factory=dict)
     language: str | None = None  # None: the recipient's number's country decides
+    tag: str | None = None  # a group to withdraw or follow up later ("alert:A7K2")
+    delay_seconds: float = 0.0  # held back this long before it may leave
 
 
 @dataclass(frozen=True)

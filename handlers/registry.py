@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from handlers import contacts, language
+from handlers import alerts, contacts, language
+from handlers.alerts import AlertPolicy
+from handlers.consulates import Directory
 from handlers.outcome import Request, Result
 
 Handler = Callable[[Request], Result]
@@ -15,16 +18,22 @@ def not_yet_available(request: Request) -> Result:
     return Result(outcome="unavailable")
 
 
-HANDLERS: dict[str, Handler] = {
-    "alert.raise": not_yet_available,
-    "alert.cancel": not_yet_available,
-    "consulate.find": not_yet_available,
-    "appointment.book": not_yet_available,
-    "consent.record": contacts.record_consent,
-    "contacts.list": contacts.list_contacts,
-    "contacts.add": contacts.add_contact,
-    "contacts.remove": contacts.remove_contact,
-    "contacts.sms": contacts.sms_command,
-    "data.erase": not_yet_available,
-    "language.set": language.choose,
-}
+def build_handlers(directory: Directory | None, alert_policy: AlertPolicy | None) -> dict[str, Handler]:
+    """Every handler by name, bound to the deployment's consulates and alert policy."""
+    return {
+        "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy),
+        "alert.cancel": alerts.cancel_alert,
+        "consulate.find": not_yet_available,
+        "appointment.book": not_yet_available,
+        "consent.record": contacts.record_consent,
+        "contacts.list": contacts.list_contacts,
+        "contacts.add": contacts.add_contact,
+        "contacts.remove": contacts.remove_contact,
+        "contacts.sms": contacts.sms_command,
+        "data.erase": not_yet_available,
+        "language.set": language.choose,
+    }
+
+
+# The names flows may use (`run.py check` refuses others).
+HANDLER_NAMES = frozenset(build_handlers(None, None))

@@ -75,6 +75,7 @@ class OutboxMessage(BaseModel):
     provider = peewee.CharField(max_length=32, null=True)
     provider_message_id = peewee.CharField(max_length=128, null=True)
     last_error = peewee.CharField(max_length=255, null=True)
+    tag = peewee.CharField(max_length=64, null=True, index=True)  # what it belongs to ("alert:A7K2")
     created_at = peewee.DoubleField()
     sent_at = peewee.DoubleField(null=True)
     updated_at = peewee.DoubleField()
@@ -141,6 +142,21 @@ class Contact(BaseModel):
         indexes = ((("person", "phone_hash"), True),)
 
 
+class Alert(BaseModel):
+    """A call for help: who raised it, what they said, which consulate was told, and how it ended."""
+
+    reference = peewee.CharField(max_length=8, unique=True)
+    person = peewee.ForeignKeyField(Person, on_delete="CASCADE", index=True)
+    status = peewee.CharField(max_length=16, index=True)  # open | cancelled | closed
+    note = EncryptedField(null=True)  # the free text sent with ALERTA
+    consulate = peewee.CharField(max_length=32)  # a consulate id, or "central"
+    contacts_told = peewee.IntegerField(default=0)
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+    update_sent_at = peewee.DoubleField(null=True)  # the last repeat-press update that went out
+    cancelled_at = peewee.DoubleField(null=True)
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -158,4 +174,5 @@ MODELS = [
     OptOut,
     Consent,
     Contact,
+    Alert,
 ]

@@ -34,13 +34,15 @@ class NewMessage:
     encoding: str
     segments: int
     route: tuple[str, ...]
+    tag: str | None = None  # what the message belongs to, to withdraw or follow it up as a group
+    delay_seconds: float = 0.0  # held back this long (an alert's countdown)
 
 
 _ENQUEUE = Statement(
     """INSERT INTO outbox_message
     (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, last_error,
-     attempts, due_at, created_at, updated_at)
-    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p})
+     attempts, tag, due_at, created_at, updated_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p}, {p})
     ON CONFLICT (idempotency_key) DO NOTHING"""
 )
 
@@ -89,7 +91,8 @@ def enqueue(message: NewMessage, now: float) -> bool:
         ",".join(message.route),
         FAILED if opted_out else PENDING,
         "recipient opted out" if opted_out else None,
-        now,
+        message.tag,
+        now + message.delay_seconds,
         now,
         now,
     )
@@ -237,3 +240,21 @@ def opt_out(phone: str, now: float) -> None:
 def opt_in(phone: str) -> None:
     """The number sent START (or another opt-in word)."""
     OptOut.delete().where(OptOut.phone_hash == lookup_hash(phone)).execute()
+
+
+_WITHDRAW = Statement(
+    "UPDATE outbox_message SET status = {p}, updated_at = {p} WHERE tag = {p} AND status = {p} RETURNING to_hash"
+)
+
+
+def withdraw(tag: str, now: float) -> int:
+    """Cancels the messages of this group that have not left yet; returns how many."""
+    return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
+
+
+def recipients_told(tag: str) -> list[str]:
+    """Numbers a message of this group may have reached (sent, delivered, or leaving right now)."""
+    rows = OutboxMessage.select(OutboxMessage.to).where(
+        (OutboxMessage.tag == tag) & OutboxMessage.status.in_([SENDING, SENT, DELIVERED, UNDELIVERED])
+    )
+    return sorted({row.to for row in rows})

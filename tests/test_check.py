@@ -28,7 +28,7 @@ DEFAULT_LANGUAGE = "es"
 # An option label or error line no 182-character USSD screen can hold (a menu title or an info text
 # is cut into pages instead, so those are not what overflows a screen).
 LONG_TEXT = ("Tell my family and the consulate that I need help now. " * 4).strip()
-# A consulate's full name as the directory gives it: the longest realistic value of {consulate}.
+# A consulate's full name as the directory gives it: the longest realistic value of {office}.
 LONG_CONSULATE = (
     "Consulado General de Mexico en San Bernardino, California - Seccion de Proteccion y Asistencia "
     "Consular a Connacionales, Oficina de Atencion las 24 horas del dia, los 365 dias del ano"
@@ -160,8 +160,8 @@ def english_error_text_too_long(copy: Copy):
 
 
 def english_placeholder_sample_too_long(copy: Copy):
-    copy.set_text("en", "home.consulate", "Call {consulate}")
-    copy.edit("templates/_placeholders.yaml", lambda samples: samples.update(consulate=LONG_CONSULATE))
+    copy.set_text("en", "home.consulate", "Call {office}")
+    copy.edit("templates/_placeholders.yaml", lambda samples: samples.update(office=LONG_CONSULATE))
 
 
 def word_claimed_by_two_keywords(copy: Copy):
@@ -193,11 +193,11 @@ def unquoted_colon_in_template(copy: Copy) -> int:
 
 
 def unterminated_quote_in_placeholders(copy: Copy) -> int:
-    return copy.append_line("templates/_placeholders.yaml", 'consulate: "Consulado de Mexico')
+    return copy.append_line("templates/_placeholders.yaml", 'office: "Consulado de Mexico')
 
 
 def placeholder_without_sample(copy: Copy):
-    copy.set_text("en", "home.consulate", "Call {consulate}")
+    copy.set_text("en", "home.consulate", "Call {office}")
 
 
 # -- found by writing these tests: each fails today (see the reason) ------------------------------
@@ -212,8 +212,8 @@ def english_input_prompt_longer_than_a_page(copy: Copy):
 
 
 def placeholder_listed_without_a_value(copy: Copy):
-    copy.set_text("en", "home.consulate", "Call {consulate}")
-    copy.append_line("templates/_placeholders.yaml", "consulate:")
+    copy.set_text("en", "home.consulate", "Call {office}")
+    copy.append_line("templates/_placeholders.yaml", "office:")
 
 
 def placeholders_file_is_a_list(copy: Copy):
@@ -410,11 +410,11 @@ def test_screen_too_long_in_english_only_fails_in_english_only(shipped, breakage
 
 
 def test_the_longest_placeholder_sample_is_what_overflows(shipped):
-    shipped.set_text("en", "home.consulate", "Call {consulate}")
-    shipped.edit("templates/_placeholders.yaml", lambda samples: samples.update(consulate=SHORT_CONSULATE))
+    shipped.set_text("en", "home.consulate", "Call {office}")
+    shipped.edit("templates/_placeholders.yaml", lambda samples: samples.update(office=SHORT_CONSULATE))
     assert shipped.check().errors == []
 
-    shipped.edit("templates/_placeholders.yaml", lambda samples: samples.update(consulate=LONG_CONSULATE))
+    shipped.edit("templates/_placeholders.yaml", lambda samples: samples.update(office=LONG_CONSULATE))
     assert errors_naming(shipped.check(), "screens.home (en): USSD page")
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from gateway import keys
-from gateway.conversation import Conversation, route_for
+from gateway.conversation import Conversation, Sms, route_for
 from gateway.engine.engine import Engine
 from gateway.policy import OutboxPolicy, Policy
 from store.models import OutboxMessage
@@ -37,8 +37,9 @@ async def test_outbox_rows_record_encoding_and_segments(start, transliterate, en
         lambda: None,
         Engine(None),
         None,
+        {},
     )
-    outgoing = [(PERSON, SPANISH)]
+    outgoing = [Sms(PERSON, SPANISH)]
     await in_store(client, conversation._enqueue, outgoing, "test:1", "console", client.app[keys.CLOCK]())
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert (row.encoding, row.segments, row.body) == (encoding, segments, body)

@@ -12,7 +12,9 @@ from tests import payloads
 from tests.conftest import PERSON, in_store
 
 UNAVAILABLE_ES = "Esta opcion todavia no esta disponible. Intente mas tarde."
-UNAVAILABLE_EN = "This option is not available yet. Please try again later."
+ALERT_SENT_ES = "Aviso "  # + reference: "Aviso A7K2 enviado a 0 contacto(s) y al ..."
+ALERT_SENT_EN = "Message "
+NONE_OPEN_ES = "No tiene avisos abiertos."
 HELP_ES = "Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO, CITA, FAMILIA, IDIOMA, BORRAR."
 HELP_EN = "Lifeline. Send one word: ALERT, SAFE, CONSULATE, BOOK, FAMILY, LANG, DELETE."
 MENU_ES = (
@@ -40,17 +42,17 @@ class Phone:
 
 
 CONVERSATIONS = [
-    ("keyword", [("ALERTA", UNAVAILABLE_ES)]),
-    ("keyword in lower case with spaces", [("  alerta  ", UNAVAILABLE_ES)]),
-    ("one-letter typo", [("ALRETA", UNAVAILABLE_ES)]),
+    ("keyword", [("ALERTA", ALERT_SENT_ES)]),
+    ("keyword in lower case with spaces", [("  alerta  ", ALERT_SENT_ES)]),
+    ("one-letter typo", [("ALRETA", ALERT_SENT_ES)]),
     ("accents ignored", [("cónsulado 77002", UNAVAILABLE_ES)]),
     ("keyword with an argument goes straight on", [("CONSULADO 77002", UNAVAILABLE_ES)]),
     (
         "keyword without its argument asks for it",
         [("CONSULADO", "Escriba su codigo postal, o ciudad y estado:"), ("77002", UNAVAILABLE_ES)],
     ),
-    ("two-word keyword", [("estoy bien", UNAVAILABLE_ES)]),
-    ("English word answers in English", [("ALERT", UNAVAILABLE_EN)]),
+    ("two-word keyword", [("estoy bien", NONE_OPEN_ES)]),
+    ("English word answers in English", [("ALERT", ALERT_SENT_EN)]),
     ("unknown text gets the keyword help", [("hola que tal", HELP_ES)]),
     ("emoji gets help", [("🙏🙏", HELP_ES)]),
     ("a bare number with no question pending gets help", [("2", HELP_ES)]),
@@ -59,7 +61,7 @@ CONVERSATIONS = [
         [("AYUDA", MENU_ES), ("3", "Escriba su codigo postal"), ("77002", UNAVAILABLE_ES)],
     ),
     ("a wrong number re-asks", [("AYUDA", MENU_ES), ("9", "Opcion no valida.\n" + MENU_ES)]),
-    ("a keyword wins over a pending question", [("CONSULADO", "Escriba su codigo postal"), ("ALERTA", UNAVAILABLE_ES)]),
+    ("a keyword wins over a pending question", [("CONSULADO", "Escriba su codigo postal"), ("ALERTA", ALERT_SENT_ES)]),
     ("FAMILIA alone lists (none yet)", [("FAMILIA", "No tiene contactos.")]),
     (
         "FAMILIA with a number and name asks consent, then adds",
@@ -87,11 +89,11 @@ async def test_sms_conversation(start, label, exchange):
 async def test_stop_silences_everything_until_start(start):
     phone = Phone(await start("console"))
     assert await phone.send("STOP") is None
-    assert await phone.send("ALERTA") is None  # recorded as failed, never sent
+    assert await phone.send("AYUDA") is None  # recorded as failed, never sent
     rows = await in_store(phone.client, lambda: list(OutboxMessage.select()))
     assert [(r.status, r.last_error) for r in rows] == [("failed", "recipient opted out")]
     assert await phone.send("START") is None  # the carrier confirms opt-in itself
-    assert await phone.send("ALERTA") == UNAVAILABLE_ES
+    assert (await phone.send("AYUDA")).startswith("Lifeline\n1 Alerta")
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", "Cancel", "END", "QUIT", "UNSUBSCRIBE", "STOPALL"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,8 +46,8 @@ async def choose_english(client, phone: str = PERSON) -> None:
 
 SPANISH = [
     ("main menu", [], MAIN_ES),
-    ("alert not yet available", ["1"], "END Esta opcion todavia no esta disponible. Intente mas tarde."),
-    ("safe not yet available", ["2"], "END Esta opcion todavia no esta disponible."),
+    ("alert", ["1"], "END Aviso "),
+    ("safe with no open alert", ["2"], "END No tiene avisos abiertos."),
     ("consulate asks where", ["3"], "CON Escriba su codigo postal, o ciudad y estado:\n0 Atras"),
     ("consulate search not yet available", ["3", "77002"], "END Esta opcion todavia no esta disponible."),
     ("back from a question", ["3", "0"], MAIN_ES),
@@ -79,7 +80,7 @@ async def test_ussd_in_spanish(start, label, inputs, expected):
 
 ENGLISH = [
     ("main menu", [], MAIN_EN),
-    ("alert not yet available", ["1"], "END This option is not available yet."),
+    ("alert", ["1"], "END Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
     ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
     ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n0 Back"),
@@ -114,7 +115,7 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
     client = await start("console")
     form = payloads.at_ussd(PERSON, "1", session="shortcut")
     response = await client.post("/africastalking/ussd", data=form)
-    assert await response.text() == ("END Esta opcion todavia no esta disponible. Intente mas tarde.")
+    assert re.fullmatch(r"END Aviso [A-Z0-9]{4} enviado a 0 contacto\(s\) y al .+", await response.text())
 
 
 async def test_a_session_survives_a_restart(start):
@@ -173,7 +174,7 @@ async def test_the_one_dial_shortcut_is_never_delayed_by_an_offer(start):
     client = await start("console")
     await dial(client, ["5", "1", "1"], session="dropped-3")
     form = payloads.at_ussd(PERSON, "1", session="urgent")
-    assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("END Esta opcion")
+    assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("END Aviso ")
 
 
 KEYPAD = st.sampled_from(list("0123456789*#") + ["00", "98", "", "hola", "😀", "+1 713 555 0142", "ñ" * 30])

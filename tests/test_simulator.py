@@ -160,8 +160,8 @@ async def test_an_unknown_mode_is_refused(make_settings):
 
 # Every branch of the main menu, walked from a feature phone in the simulator, in-process.
 WALKS = [
-    (["1"], "Esta opcion todavia no esta disponible"),
-    (["2"], "Esta opcion todavia no esta disponible"),
+    (["1"], "Aviso "),
+    (["2"], "No tiene avisos abiertos."),
     (["3", "77002"], "Esta opcion todavia no esta disponible"),
     (["4"], "Esta opcion todavia no esta disponible"),
     (["5", "1", "1", "7135550199", "Maria"], "Listo: Maria sera avisado"),

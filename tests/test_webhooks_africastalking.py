@@ -11,7 +11,7 @@ from tests.conftest import PERSON, in_store
 
 USSD_CASES = [
     ("first dial", payloads.at_ussd(PERSON, ""), 200, "CON Lifeline"),
-    ("one-dial alert not yet available", payloads.at_ussd(PERSON, "1", session="s-opt1"), 200, "END Esta opcion"),
+    ("one-dial alert", payloads.at_ussd(PERSON, "1", session="s-opt1"), 200, "END Aviso "),
     ("unknown option", payloads.at_ussd(PERSON, "9", session="s-opt9"), 200, "CON Opcion no valida."),
     ("number without plus", payloads.at_ussd("15555550142", ""), 200, "CON "),
     ("emoji input", payloads.at_ussd(PERSON, "3*😀", session="s-emoji"), 200, "END "),

@@ -21,7 +21,7 @@ from gateway.engine.flows import FlowError, FlowSet, load_flows, split_target, t
 from gateway.engine.keywords import KeywordError, Keywords
 from gateway.engine.render import USSD_LIMIT, ussd_pages
 from gateway.texts import Texts, TextsError
-from handlers.registry import HANDLERS
+from handlers.registry import HANDLER_NAMES
 
 # Keys the engine and the conversation use themselves, whatever the flows say.
 SYSTEM_KEYS = (
@@ -96,7 +96,7 @@ def _check_keyword_targets(flows: FlowSet, keywords: Keywords, report: Report) -
 def _check_handlers(flows: FlowSet, report: Report) -> None:
     for flow in flows.flows.values():
         for screen in flow.screens.values():
-            if screen.kind == "action" and screen.handler not in HANDLERS:
+            if screen.kind == "action" and screen.handler not in HANDLER_NAMES:
                 report.errors.append(f"{screen.source}.handler: no handler named {screen.handler!r}")
 
 

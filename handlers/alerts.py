@@ -1,0 +1,79 @@
+"""ALERT and I'M SAFE: tell the trusted contacts and the responsible consulate, or tell them it is over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.consulates import Directory, local_datetime
+from handlers.outcome import Outgoing, Request, Result
+from store import alerts, outbox, people
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    grace_seconds: float = 0.0  # relays wait this long; a cancel within it sends nothing at all
+    repeat_seconds: float = 300.0  # a repeat press sends at most one update per this interval
+
+
+def tag_of(reference: str) -> str:
+    return f"alert:{reference}"
+
+
+def raise_alert(request: Request, directory: Directory, policy: AlertPolicy) -> Result:
+    """Creates the alert and its relays; a second press while one is open updates it instead."""
+    note = request.data.get("alert_text") or None
+    current = alerts.open_alert_of(request.person_id)
+    if current is not None:
+        return _repeat(request, current, note, policy)
+    consulate = directory.for_phone(request.phone)
+    office = consulate or directory.central
+    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    contacts = people.contacts_of(request.person_id)
+    alert = alerts.raise_alert(request.person_id, note, consulate.id if consulate else "central", request.now)
+    alerts.record_told(alert, len(contacts))
+    values = {
+        "ref": alert.reference,
+        "who": request.phone,
+        "when": local_datetime(office, request.now),
+        "note": note or "",
+    }
+    suffix = "_note" if note else ""
+    tag = tag_of(alert.reference)
+    relays = [
+        Outgoing(c.phone, f"alert.relay_contact{suffix}", values, c.language, tag, policy.grace_seconds)
+        for c in contacts
+    ]
+    relays += [
+        Outgoing(phone, f"alert.relay_duty{suffix}", values, None, tag, policy.grace_seconds) for phone in duty_phones
+    ]
+    shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
+    return Result(outcome="raised", values=shown, outgoing=tuple(relays))
+
+
+def cancel_alert(request: Request) -> Result:
+    """Withdraws what has not left; tells everyone already told that the person is safe."""
+    current = alerts.open_alert_of(request.person_id)
+    if current is None:
+        return Result(outcome="none")
+    tag = tag_of(current.reference)
+    outbox.withdraw(tag, request.now)
+    told = outbox.recipients_told(tag)
+    alerts.cancel(current, request.now)
+    values = {"ref": current.reference, "who": request.phone}
+    safe = tuple(Outgoing(to, "alert.safe", values, tag=tag) for to in told)
+    return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=safe)
+
+
+def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) -> Result:
+    """A second press: keep the alert, send one short update at most once per interval."""
+    last = current.update_sent_at or current.created_at
+    due = request.now - last >= policy.repeat_seconds
+    told = outbox.recipients_told(tag_of(current.reference)) if due else []
+    values = {"ref": current.reference, "who": request.phone, "note": note or current.note or ""}
+    update = tuple(Outgoing(to, "alert.update", values, tag=tag_of(current.reference)) for to in told)
+    alerts.record_update(current, note, bool(update), request.now)
+    return Result(outcome="updated", values={"ref": current.reference}, outgoing=update)
+
+
+def _office_name(office) -> str:
+    return getattr(office, "short_name", None) or office.name

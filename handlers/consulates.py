@@ -1,0 +1,442 @@
+"""The consular network: which consulate is responsible for a place or a phone number, and its local time.
+
+Loaded once from config/consulates.yaml; every look-up is offline and pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import yaml
+from phonenumbers import geocoder
+
+_STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
+    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
+    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
+    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri",
+    "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
+    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio",
+    "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
+    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
+    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "DC": "District of Columbia", "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands",
+}  # fmt: skip
+# phonenumbers' geocoder spells these two differently from the states' own names.
+_STATE_BY_NAME = {name.lower(): code for code, name in _STATES.items()} | {
+    "washington state": "WA",
+    "washington d.c.": "DC",
+}
+# USPS ZIP code prefixes (first three digits) by state, as (first, last, state); gaps are unassigned or
+# military (AE, AA, AP). 969 also covers the Northern Mariana Islands, which are not in _STATES.
+_ZIP_PREFIX_STATES = (
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
+    (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"),
+    (100, 149, "NY"), (150, 196, "PA"), (197, 199, "DE"), (200, 200, "DC"), (201, 201, "VA"),
+    (202, 205, "DC"), (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"),
+    (290, 299, "SC"), (300, 319, "GA"), (320, 339, "FL"), (341, 349, "FL"), (350, 369, "AL"),
+    (370, 385, "TN"), (386, 397, "MS"), (398, 399, "GA"), (400, 427, "KY"), (430, 459, "OH"),
+    (460, 479, "IN"), (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"), (550, 567, "MN"),
+    (569, 569, "DC"), (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"), (600, 629, "IL"),
+    (630, 658, "MO"), (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"),
+    (730, 731, "OK"), (733, 733, "TX"), (734, 749, "OK"), (750, 799, "TX"), (800, 816, "CO"),
+    (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"), (850, 865, "AZ"), (870, 884, "NM"),
+    (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (967, 968, "HI"), (969, 969, "GU"),
+    (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+)  # fmt: skip
+_GEOCODED_CITY = re.compile(r", ([A-Z]{2})$")  # "Houston, TX"
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ZIP_PREFIX = re.compile(r"^\d{3}$")
+_AREA_CODE = re.compile(r"^[2-9]\d{2}$")
+_ZIP_CODE = re.compile(r"^(\d{3})\d{2}(?:-?\d{4})?$")  # 77002, 77002-1234
+SHORT_NAME_MAX = 30
+
+_TOP_KEYS = {"network", "central", "consulates"}
+_CENTRAL_KEYS = {"name", "short_name", "phones", "time_zone"}
+_CONSULATE_KEYS = {
+    "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
+    "address", "phone", "duty_phones", "backup_phones", "jurisdiction",
+}  # fmt: skip
+_JURISDICTION_KEYS = {"states", "zip_prefixes", "area_codes", "default_for"}
+
+
+class ConsulatesError(ValueError):
+    """A consulates file that cannot be used; the message names the file and the key at fault."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path = path
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """Who a consulate is responsible for; see the comment at the top of config/consulates.yaml."""
+
+    states: tuple[str, ...]
+    zip_prefixes: tuple[str, ...] = ()
+    area_codes: tuple[str, ...] = ()
+    default_for: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Consulate:
+    id: str
+    name: str  # official name, e.g. "Consulado General de México en Houston"
+    short_name: str  # for SMS, at most SHORT_NAME_MAX characters
+    city: str
+    state: str
+    country: str
+    latitude: float
+    longitude: float
+    time_zone: str  # IANA
+    address: str
+    phone: str  # public, E.164
+    duty_phones: tuple[str, ...]  # paged on an alert
+    backup_phones: tuple[str, ...]  # paged when the duty phones do not acknowledge
+    jurisdiction: Jurisdiction
+
+
+@dataclass(frozen=True)
+class Central:
+    """The deployment's 24/7 number, told when no consulate is responsible."""
+
+    name: str
+    short_name: str
+    phones: tuple[str, ...]
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class Directory:
+    """One nationality's consular network."""
+
+    network: str  # ISO country code of the nationality served, e.g. "MX"
+    central: Central
+    consulates: tuple[Consulate, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Directory:
+        """Reads and checks one network's file; raises ConsulatesError naming the file and key at fault."""
+        root = _Node(path, "", _read(path))
+        root.only(_TOP_KEYS)
+        network = root.text("network")
+        if not re.fullmatch(r"[A-Z]{2}", network):
+            raise root.fail("network", f"{network!r} is not a two-letter country code")
+        consulates = _consulates(root)
+        _check_claims(path, consulates)
+        return cls(network, _central(root.child("central")), consulates)
+
+    def by_id(self, consulate_id: str) -> Consulate | None:
+        """The consulate with this id, or None."""
+        return next((c for c in self.consulates if c.id == consulate_id), None)
+
+    def responsible(self, zip_code: str | None = None, state: str | None = None) -> Consulate | None:
+        """The consulate claiming the ZIP's prefix, else the one for the state given or the ZIP's state."""
+        prefix = _zip_prefix(zip_code)
+        by_zip = prefix and self._first(lambda j: prefix in j.zip_prefixes)
+        if by_zip:
+            return by_zip
+        code = _state_code(state) or _state_of_zip_prefix(prefix)
+        return self._for_state(code) if code else None
+
+    def for_phone(self, e164: str) -> Consulate | None:
+        """The consulate for a +1 number's area code, else for its area code's state; None otherwise."""
+        try:
+            number = phonenumbers.parse(e164)
+        except phonenumbers.NumberParseException:
+            return None
+        if number.country_code != 1:
+            return None
+        area_code = str(number.national_number)[:3]
+        by_area = self._first(lambda j: area_code in j.area_codes)
+        if by_area:
+            return by_area
+        state = _state_of_description(geocoder.description_for_number(number, "en"))
+        return self._for_state(state) if state else None
+
+    def duty_phones(self) -> frozenset[str]:
+        """Every number allowed to act as a duty officer: duty and backup phones, and the central's."""
+        consulates = (c.duty_phones + c.backup_phones for c in self.consulates)
+        return frozenset(self.central.phones).union(*consulates)
+
+    def _first(self, matches: Callable[[Jurisdiction], bool]) -> Consulate | None:
+        return next((c for c in self.consulates if matches(c.jurisdiction)), None)
+
+    def _for_state(self, state: str) -> Consulate | None:
+        """The only consulate claiming the state, else the one that is its default_for."""
+        claimants = [c for c in self.consulates if state in c.jurisdiction.states]
+        if len(claimants) == 1:
+            return claimants[0]
+        return next((c for c in claimants if state in c.jurisdiction.default_for), None)
+
+
+def local_time(office: Consulate | Central, epoch_seconds: float) -> str:
+    """HH:MM (24 h) in the office's time zone."""
+    return _local(office, epoch_seconds).strftime("%H:%M")
+
+
+def local_datetime(office: Consulate | Central, epoch_seconds: float) -> str:
+    """DD/MM HH:MM in the office's time zone, as SMS show a date."""
+    return _local(office, epoch_seconds).strftime("%d/%m %H:%M")
+
+
+def _local(office: Consulate | Central, epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, ZoneInfo(office.time_zone))
+
+
+def _zip_prefix(zip_code: str | None) -> str | None:
+    found = _ZIP_CODE.match(zip_code.strip()) if zip_code else None
+    return found.group(1) if found else None
+
+
+def _state_of_zip_prefix(prefix: str | None) -> str | None:
+    number = int(prefix) if prefix else -1
+    return next((state for first, last, state in _ZIP_PREFIX_STATES if first <= number <= last), None)
+
+
+def _state_code(text: str | None) -> str | None:
+    """The code for "TX", "tx" or "Texas"; None for anything else."""
+    if not text:
+        return None
+    cleaned = " ".join(text.split())
+    if cleaned.upper() in _STATES:
+        return cleaned.upper()
+    return _STATE_BY_NAME.get(cleaned.lower())
+
+
+def _state_of_description(description: str) -> str | None:
+    """The state in a geocoder description: "Houston, TX", "Texas" or "Washington D.C."."""
+    city = _GEOCODED_CITY.search(description)
+    if city:
+        return city.group(1) if city.group(1) in _STATES else None  # ", ON" is Ontario
+    return _STATE_BY_NAME.get(description.lower())
+
+
+# Loading and checking.
+
+
+def _read(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConsulatesError(path, "(file)", f"cannot be read: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConsulatesError(path, where, f"invalid YAML: {getattr(error, 'problem', error)}") from error
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One mapping of the file and where it sits, so that every error names its key."""
+
+    path: Path
+    where: str
+    data: object
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, dict):
+            raise ConsulatesError(self.path, self.where or "(top level)", "expected a mapping of keys")
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, name: str, problem: str) -> ConsulatesError:
+        return ConsulatesError(self.path, self.key(name), problem)
+
+    def only(self, known: set[str]) -> None:
+        """Refuses unknown keys: a misspelt `zip_prefixes` would otherwise silently route alerts elsewhere."""
+        for name in self.data:
+            if name not in known:
+                raise self.fail(str(name), f"unknown key (expected one of {', '.join(sorted(known))})")
+
+    def value(self, name: str, kind: type | tuple[type, ...], required: bool = True) -> object:
+        """The value of a key, checked against its type; None when an optional key is absent."""
+        if name not in self.data:
+            if required:
+                raise self.fail(name, "missing")
+            return None
+        value = self.data[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise self.fail(name, f"expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def text(self, name: str, max_length: int | None = None) -> str:
+        value = self.value(name, str).strip()
+        if not value:
+            raise self.fail(name, "empty")
+        if max_length and len(value) > max_length:
+            raise self.fail(name, f"{value!r} is longer than {max_length} characters")
+        return value
+
+    def degrees(self, name: str, limit: float) -> float:
+        value = float(self.value(name, (int, float)))
+        if not -limit <= value <= limit:
+            raise self.fail(name, f"{value} is outside -{limit}..{limit}")
+        return value
+
+    def time_zone(self, name: str) -> str:
+        value = self.text(name)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(name, f"{value!r} is not an IANA time zone (e.g. America/Chicago)") from None
+        return value
+
+    def items(self, name: str, valid: Callable[[object], bool], what: str, required: bool = True) -> tuple:
+        """A list whose every item passes `valid`; `what` says what an item should be."""
+        values = self.value(name, list, required) or []
+        if required and not values:
+            raise self.fail(name, "empty")
+        for index, item in enumerate(values):
+            if not valid(item):
+                raise self.fail(f"{name}[{index}]", f"{item!r} is not {what}")
+        return tuple(values)
+
+    def phones(self, name: str) -> tuple[str, ...]:
+        return self.items(name, _is_phone, _PHONE)
+
+    def child(self, name: str) -> _Node:
+        return _Node(self.path, self.key(name), self.value(name, dict))
+
+
+_PHONE = 'a quoted E.164 phone number such as "+17135550170"'
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "text", list: "a list", dict: "a mapping", int: "a number", float: "a number"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(dict.fromkeys(names[k] for k in kinds))
+
+
+def _is_phone(value: object) -> bool:
+    if not isinstance(value, str) or not _E164.match(value):
+        return False
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:  # e.g. an unassigned country code
+        return False
+    # Fictional 555-01xx numbers are possible but not "valid" to phonenumbers, so possible is the bar.
+    return phonenumbers.is_possible_number(number)
+
+
+def _is_state(value: object) -> bool:
+    return isinstance(value, str) and value in _STATES
+
+
+def _matches(pattern: re.Pattern[str]) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, str) and bool(pattern.match(value))
+
+
+def _central(node: _Node) -> Central:
+    node.only(_CENTRAL_KEYS)
+    return Central(
+        name=node.text("name"),
+        short_name=node.text("short_name", SHORT_NAME_MAX),
+        phones=node.phones("phones"),
+        time_zone=node.time_zone("time_zone"),
+    )
+
+
+def _consulates(root: _Node) -> tuple[Consulate, ...]:
+    entries = root.value("consulates", list)
+    consulates: list[Consulate] = []
+    for index, entry in enumerate(entries):
+        consulate = _consulate(_Node(root.path, f"consulates[{index}]", entry))
+        if any(c.id == consulate.id for c in consulates):
+            raise ConsulatesError(root.path, f"consulates[{index}].id", f"{consulate.id!r} is used twice")
+        consulates.append(consulate)
+    return tuple(consulates)
+
+
+def _consulate(node: _Node) -> Consulate:
+    node.only(_CONSULATE_KEYS)
+    consulate_id = node.text("id")
+    # From here on errors name the consulate by id, which is easier to find in the file than an index.
+    node = _Node(node.path, f"consulates[{consulate_id}]", node.data)
+    state = node.text("state")
+    if not _is_state(state):
+        raise node.fail("state", f"{state!r} is not a US state or territory code")
+    return Consulate(
+        id=consulate_id,
+        name=node.text("name"),
+        short_name=node.text("short_name", SHORT_NAME_MAX),
+        city=node.text("city"),
+        state=state,
+        country=node.text("country"),
+        latitude=node.degrees("latitude", 90),
+        longitude=node.degrees("longitude", 180),
+        time_zone=node.time_zone("time_zone"),
+        address=node.text("address"),
+        phone=_single_phone(node, "phone"),
+        duty_phones=node.phones("duty_phones"),
+        backup_phones=node.items("backup_phones", _is_phone, _PHONE, required=False),
+        jurisdiction=_jurisdiction(node.child("jurisdiction")),
+    )
+
+
+def _single_phone(node: _Node, name: str) -> str:
+    value = node.value(name, str)
+    if not _is_phone(value):
+        raise node.fail(name, f"{value!r} is not {_PHONE}")
+    return value
+
+
+def _jurisdiction(node: _Node) -> Jurisdiction:
+    node.only(_JURISDICTION_KEYS)
+    if "states" not in node.data and "zip_prefixes" not in node.data:
+        raise node.fail("states", "missing (a jurisdiction needs states, zip_prefixes or both)")
+    jurisdiction = Jurisdiction(
+        states=node.items("states", _is_state, "a US state or territory code", required=False),
+        zip_prefixes=node.items("zip_prefixes", _matches(_ZIP_PREFIX), "a quoted 3-digit ZIP prefix", False),
+        area_codes=node.items("area_codes", _matches(_AREA_CODE), "a quoted 3-digit area code", False),
+        default_for=node.items("default_for", _is_state, "a US state or territory code", required=False),
+    )
+    for state in jurisdiction.default_for:
+        if state not in jurisdiction.states:
+            raise node.fail("default_for", f"{state!r} is not in this consulate's states")
+    return jurisdiction
+
+
+def _check_claims(path: Path, consulates: tuple[Consulate, ...]) -> None:
+    """Every ZIP prefix, area code and state leads to exactly one consulate."""
+    _check_unique(path, consulates, "zip_prefixes")
+    _check_unique(path, consulates, "area_codes")
+    _check_unique(path, consulates, "default_for")
+    states = dict.fromkeys(s for c in consulates for s in c.jurisdiction.states)
+    for state in states:
+        _check_shared_state(path, state, [c for c in consulates if state in c.jurisdiction.states])
+
+
+def _check_unique(path: Path, consulates: Iterable[Consulate], field: str) -> None:
+    owners: dict[str, str] = {}
+    for consulate in consulates:
+        for value in getattr(consulate.jurisdiction, field):
+            owner = owners.setdefault(value, consulate.id)
+            if owner != consulate.id:
+                key = f"consulates[{consulate.id}].jurisdiction.{field}"
+                raise ConsulatesError(path, key, f"{value!r} is also claimed by {owner}")
+
+
+def _check_shared_state(path: Path, state: str, claimants: list[Consulate]) -> None:
+    """A state several consulates claim needs one default, and ZIP prefixes to reach the others."""
+    if len(claimants) < 2:
+        return
+    defaults = [c for c in claimants if state in c.jurisdiction.default_for]
+    names = ", ".join(c.id for c in claimants)
+    if not defaults:
+        key = f"consulates[{claimants[-1].id}].jurisdiction.states"
+        raise ConsulatesError(path, key, f"{state!r} is claimed by {names}: list it in one's default_for")
+    for consulate in claimants:
+        if consulate is not defaults[0] and not consulate.jurisdiction.zip_prefixes:
+            key = f"consulates[{consulate.id}].jurisdiction.zip_prefixes"
+            problem = f"missing: {state!r} goes to {defaults[0].id} (its default) unless a ZIP prefix says otherwise"
+            raise ConsulatesError(path, key, problem)

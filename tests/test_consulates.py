@@ -1,0 +1,374 @@
+"""The consular directory: who is responsible for a ZIP, a state or a phone number, local times, and
+a consulates file refused with its file and key named."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from handlers.consulates import ConsulatesError, Directory, local_datetime, local_time
+from tests.conftest import ROOT
+
+SHIPPED = ROOT / "config" / "consulates.yaml"
+FICTIONAL = re.compile(r"^\+1\d{3}55501\d\d$")
+
+# 2026-03-08, when the US springs forward: 07:30 and 08:30 UTC, either side of 02:00 in Chicago.
+BEFORE_SPRING, AFTER_SPRING = 1772955000, 1772958600
+# 2026-11-01, when it falls back: 06:30 and 07:30 UTC, both 01:30 on a Chicago clock.
+BEFORE_FALL, AFTER_FALL = 1793514600, 1793518200
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return Directory.load(SHIPPED)
+
+
+def id_of(consulate) -> str | None:
+    return consulate.id if consulate else None
+
+
+@pytest.mark.parametrize(
+    ("zip_code", "expected"),
+    [
+        ("77002", "houston"),
+        ("75201", "dallas"),
+        ("78205", "san-antonio"),
+        ("90012", "los-angeles"),
+        ("92101", "san-diego"),
+        ("60601", "chicago"),
+        ("10001", "new-york"),
+        ("33130", "miami"),
+        ("85004", "phoenix"),
+        ("30324", "atlanta"),
+        ("77002-1234", "houston"),
+        (" 75201 ", "dallas"),
+        ("79901", "houston"),  # El Paso: no prefix claimed, so Texas's default
+        ("93721", "los-angeles"),  # Fresno: California's default
+        ("99501", None),  # Alaska: no consulate in the sample
+        ("00901", None),  # Puerto Rico: likewise
+        ("7700", None),
+        ("ABCDE", None),
+        ("", None),
+    ],
+    ids=lambda value: repr(value),
+)
+def test_zip_code_finds_the_responsible_consulate(directory, zip_code, expected):
+    assert id_of(directory.responsible(zip_code=zip_code)) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("TX", "houston"),  # shared by three: the one whose default_for lists it
+        ("tx", "houston"),
+        ("Texas", "houston"),
+        ("CA", "los-angeles"),
+        ("IL", "chicago"),
+        ("New  York", "new-york"),
+        ("FL", "miami"),
+        ("AK", None),
+        ("PR", None),
+        ("ZZ", None),
+        ("", None),
+        (None, None),
+    ],
+    ids=lambda value: repr(value),
+)
+def test_state_finds_the_responsible_consulate(directory, state, expected):
+    assert id_of(directory.responsible(state=state)) == expected
+
+
+def test_a_claimed_zip_prefix_beats_the_state_and_the_state_covers_an_unreadable_zip(directory):
+    assert directory.responsible(zip_code="75201", state="TX").id == "dallas"
+    assert directory.responsible(zip_code="not a zip", state="IL").id == "chicago"
+    assert directory.responsible() is None
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("+17135550142", "houston"),
+        ("+13125550142", "chicago"),  # geocoder: "Chicago, IL"
+        ("+12145550142", "dallas"),  # area code claimed by Dallas, though Texas's default is Houston
+        ("+12105550142", "san-antonio"),
+        ("+16195550142", "san-diego"),
+        ("+15125550142", "houston"),  # Austin: geocoder "Texas", the state's default
+        ("+14155550142", "los-angeles"),  # geocoder "San Francisco, CA"
+        ("+12125550142", "new-york"),
+        ("+13055550142", "miami"),
+        ("+19075550142", None),  # Alaska
+        ("+17875550142", None),  # Puerto Rico
+        ("+14165550142", None),  # Toronto: +1, but Canada
+        ("+15555550142", None),  # no geographic area code
+        ("+525512345678", None),
+        ("+50223456789", None),
+        ("not a number", None),
+    ],
+    ids=lambda value: repr(value),
+)
+def test_phone_number_finds_the_consulate_of_its_area_code(directory, phone, expected):
+    assert id_of(directory.for_phone(phone)) == expected
+
+
+def test_by_id(directory):
+    assert directory.by_id("chicago").name == "Consulado General de México en Chicago"
+    assert directory.by_id("nowhere") is None
+
+
+def test_duty_phones_are_every_duty_backup_and_central_number(directory):
+    houston = directory.by_id("houston")
+    allowed = directory.duty_phones()
+    assert set(houston.duty_phones) | set(houston.backup_phones) | set(directory.central.phones) <= allowed
+    assert houston.phone not in allowed  # the public line is not a duty officer
+    assert len(allowed) == 10 * 3 + 2
+
+
+def test_the_shipped_network_is_complete_and_sms_sized(directory):
+    assert directory.network == "MX"
+    assert directory.central.time_zone == "America/Mexico_City"
+    assert len(directory.consulates) >= 10
+    assert all(len(c.short_name) <= 30 and c.country == "US" for c in directory.consulates)
+
+
+def test_every_phone_number_in_the_shipped_config_is_fictional(directory):
+    numbers = [*directory.central.phones]
+    for consulate in directory.consulates:
+        numbers += [consulate.phone, *consulate.duty_phones, *consulate.backup_phones]
+    # Also whatever looks like a number anywhere in the file, comments included.
+    numbers += re.findall(r"\+\d[\d ()-]{6,}\d", SHIPPED.read_text(encoding="utf-8"))
+    assert len(numbers) > 40
+    assert [n for n in numbers if not FICTIONAL.match(n)] == []
+
+
+@pytest.mark.parametrize(
+    ("office", "epoch", "expected"),
+    [
+        ("houston", BEFORE_SPRING, "01:30"),
+        ("houston", AFTER_SPRING, "03:30"),  # 02:00 CST became 03:00 CDT
+        ("phoenix", BEFORE_SPRING, "00:30"),
+        ("phoenix", AFTER_SPRING, "01:30"),  # Arizona does not change its clocks
+        ("new-york", AFTER_SPRING, "04:30"),
+        ("central", AFTER_SPRING, "02:30"),  # Mexico City has kept standard time since 2022
+        ("houston", BEFORE_FALL, "01:30"),
+        ("houston", AFTER_FALL, "01:30"),  # the hour from 01:00 happens twice
+    ],
+)
+def test_local_time_follows_each_offices_clock_across_dst(directory, office, epoch, expected):
+    place = directory.central if office == "central" else directory.by_id(office)
+    assert local_time(place, epoch) == expected
+
+
+def test_local_datetime_is_day_month_hour_minute(directory):
+    assert local_datetime(directory.by_id("los-angeles"), BEFORE_SPRING) == "07/03 23:30"  # still the 7th there
+    assert local_datetime(directory.by_id("houston"), AFTER_SPRING) == "08/03 03:30"
+
+
+# Broken files: each breaks one rule of a small valid network (Texas shared by Houston and Dallas).
+
+
+def consulate(consulate_id: str, area_code: str, **jurisdiction) -> dict:
+    return {
+        "id": consulate_id,
+        "name": f"Consulado General de México en {consulate_id.title()}",
+        "short_name": f"Consulado en {consulate_id.title()}",
+        "city": consulate_id.title(),
+        "state": "TX",
+        "country": "US",
+        "latitude": 29.7,
+        "longitude": -95.4,
+        "time_zone": "America/Chicago",
+        "address": "1 Main St",
+        "phone": f"+1{area_code}5550170",
+        "duty_phones": [f"+1{area_code}5550171"],
+        "backup_phones": [f"+1{area_code}5550173"],
+        "jurisdiction": {"states": ["TX"], **jurisdiction},
+    }
+
+
+def network() -> dict:
+    return {
+        "network": "MX",
+        "central": {
+            "name": "Centro de Información y Asistencia a Mexicanos",
+            "short_name": "Centro de Asistencia",
+            "phones": ["+18555550170"],
+            "time_zone": "America/Mexico_City",
+        },
+        "consulates": [
+            consulate("houston", "713", default_for=["TX"], zip_prefixes=["770"], area_codes=["713"]),
+            consulate("dallas", "214", zip_prefixes=["752"], area_codes=["214"]),
+        ],
+    }
+
+
+def houston(data: dict) -> dict:
+    return data["consulates"][0]
+
+
+def dallas(data: dict) -> dict:
+    return data["consulates"][1]
+
+
+Break = Callable[[dict], object]
+BROKEN: list[tuple[str, Break, str, str]] = [
+    # (label, how the file is broken, the key the error names, a fragment of the problem)
+    ("missing field", lambda d: houston(d).pop("address"), "consulates[houston].address", "missing"),
+    ("missing central", lambda d: d.pop("central"), "central", "missing"),
+    ("missing central phones", lambda d: d["central"].pop("phones"), "central.phones", "missing"),
+    (
+        "jurisdiction with neither states nor zip_prefixes",
+        lambda d: houston(d).update(jurisdiction={"area_codes": ["713"]}),
+        "consulates[houston].jurisdiction.states",
+        "missing",
+    ),
+    (
+        "misspelt key",
+        lambda d: dallas(d)["jurisdiction"].update(zip_prefix=["753"]),
+        "consulates[dallas].jurisdiction.zip_prefix",
+        "unknown key",
+    ),
+    ("wrong type", lambda d: houston(d).update(duty_phones="+17135550171"), "consulates[houston].duty_phones", "list"),
+    ("no duty phones", lambda d: houston(d).update(duty_phones=[]), "consulates[houston].duty_phones", "empty"),
+    (
+        "duty phone not E.164",
+        lambda d: houston(d).update(duty_phones=["(713) 555-0171"]),
+        "consulates[houston].duty_phones[0]",
+        "E.164",
+    ),
+    (
+        "phone unquoted, read by YAML as a number",
+        lambda d: houston(d).update(backup_phones=[17135550173]),
+        "consulates[houston].backup_phones[0]",
+        "quoted",
+    ),
+    ("phone too short", lambda d: houston(d).update(phone="+1713555017"), "consulates[houston].phone", "E.164"),
+    ("unknown country code", lambda d: houston(d).update(phone="+9995550170"), "consulates[houston].phone", "E.164"),
+    ("central phone not E.164", lambda d: d["central"].update(phones=["8555550170"]), "central.phones[0]", "E.164"),
+    (
+        "unknown time zone",
+        lambda d: houston(d).update(time_zone="America/Houston"),
+        "consulates[houston].time_zone",
+        "IANA",
+    ),
+    ("central time zone", lambda d: d["central"].update(time_zone="CST"), "central.time_zone", "IANA"),
+    ("duplicate id", lambda d: dallas(d).update(id="houston"), "consulates[1].id", "used twice"),
+    (
+        "state not a US state",
+        lambda d: dallas(d)["jurisdiction"].update(states=["TX", "ON"]),
+        "consulates[dallas].jurisdiction.states[1]",
+        "US state",
+    ),
+    ("consulate's own state", lambda d: houston(d).update(state="Texas"), "consulates[houston].state", "US state"),
+    (
+        "ZIP prefix of 4 digits",
+        lambda d: dallas(d)["jurisdiction"].update(zip_prefixes=["7520"]),
+        "consulates[dallas].jurisdiction.zip_prefixes[0]",
+        "3-digit",
+    ),
+    (
+        "ZIP prefix unquoted",
+        lambda d: dallas(d)["jurisdiction"].update(zip_prefixes=[752]),
+        "consulates[dallas].jurisdiction.zip_prefixes[0]",
+        "quoted",
+    ),
+    (
+        "ZIP prefix claimed twice",
+        lambda d: dallas(d)["jurisdiction"].update(zip_prefixes=["752", "770"]),
+        "consulates[dallas].jurisdiction.zip_prefixes",
+        "'770' is also claimed by houston",
+    ),
+    (
+        "area code not an area code",
+        lambda d: dallas(d)["jurisdiction"].update(area_codes=["114"]),
+        "consulates[dallas].jurisdiction.area_codes[0]",
+        "area code",
+    ),
+    (
+        "area code claimed twice",
+        lambda d: dallas(d)["jurisdiction"].update(area_codes=["713"]),
+        "consulates[dallas].jurisdiction.area_codes",
+        "'713' is also claimed by houston",
+    ),
+    (
+        "shared state with no default",
+        lambda d: houston(d)["jurisdiction"].pop("default_for"),
+        "consulates[dallas].jurisdiction.states",
+        "'TX' is claimed by houston, dallas",
+    ),
+    (
+        "shared state with two defaults",
+        lambda d: dallas(d)["jurisdiction"].update(default_for=["TX"]),
+        "consulates[dallas].jurisdiction.default_for",
+        "'TX' is also claimed by houston",
+    ),
+    (
+        "shared state, the other consulate without ZIP prefixes",
+        lambda d: dallas(d)["jurisdiction"].pop("zip_prefixes"),
+        "consulates[dallas].jurisdiction.zip_prefixes",
+        "missing",
+    ),
+    (
+        "default for a state it does not serve",
+        lambda d: houston(d)["jurisdiction"].update(default_for=["TX", "OK"]),
+        "consulates[houston].jurisdiction.default_for",
+        "'OK' is not in this consulate's states",
+    ),
+    (
+        "short name too long for SMS",
+        lambda d: houston(d).update(short_name="Consulado General de México en Houston"),
+        "consulates[houston].short_name",
+        "longer than 30",
+    ),
+    ("latitude out of range", lambda d: houston(d).update(latitude=129.7), "consulates[houston].latitude", "outside"),
+    ("network not a country code", lambda d: d.update(network="Mexico"), "network", "country code"),
+]
+
+
+def test_the_small_network_is_valid(tmp_path):
+    path = tmp_path / "consulates.yaml"
+    path.write_text(yaml.safe_dump(network(), allow_unicode=True), encoding="utf-8")
+    loaded = Directory.load(path)
+    assert [c.id for c in loaded.consulates] == ["houston", "dallas"]
+
+
+@pytest.mark.parametrize(("label", "damage", "key", "problem"), BROKEN, ids=[row[0] for row in BROKEN])
+def test_a_broken_file_is_refused_naming_file_and_key(tmp_path, label, damage, key, problem):
+    data = network()
+    damage(data)
+    path = tmp_path / "consulates.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConsulatesError) as refused:
+        Directory.load(path)
+    assert refused.value.key == key
+    assert str(refused.value).startswith(f"{path}: {key}: ")
+    assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "key", "problem"),
+    [
+        ("invalid YAML", "network: MX\ncentral: {name: [unclosed\n", "line 3", "invalid YAML"),
+        ("not a mapping", "- network\n- MX\n", "(top level)", "mapping"),
+        ("empty file", "", "(top level)", "mapping"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_an_unreadable_file_is_refused_naming_file_and_place(tmp_path, label, text, key, problem):
+    path = tmp_path / "consulates.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConsulatesError, match=re.escape(f"{path}: {key}: ")) as refused:
+        Directory.load(path)
+    assert problem in str(refused.value)
+
+
+def test_a_missing_file_is_refused_naming_it(tmp_path):
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ConsulatesError, match=re.escape(f"{path}: (file): cannot be read")):
+        Directory.load(path)
+
+
+def test_a_consulates_error_is_a_value_error():
+    assert issubclass(ConsulatesError, ValueError)
