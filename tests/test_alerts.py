@@ -70,7 +70,8 @@ async def test_one_dial_alert_by_ussd_confirms_on_the_screen(start):
     screen = await (await client.post("/africastalking/ussd", data=form)).text()
     alert = await only_alert(client)
     assert screen == (
-        f"END Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. Si ya esta bien, envie CANCELAR."
+        f"END Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
+        "Si ya esta bien, envie CANCELAR."
     )
     assert len(await relays(client, alert.reference)) == 2 + len(HOUSTON.duty_phones)
 
