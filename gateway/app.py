@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from gateway.policy import load_policy
 from gateway.senders import build_senders
 from gateway.settings import Settings
 from gateway.webhooks import add_routes, edge
+from handlers.alerts import escalations
 from handlers.consulates import Directory
 from handlers.registry import build_handlers
 from store import sessions
@@ -71,13 +73,26 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             app[keys.STORE] = store
             app[keys.DISPATCHER] = dispatcher
             engine = Engine(loaded.flows)
-            app[keys.CONVERSATION] = Conversation(
-                store, texts, policy, settings.sms_providers, clock, dispatcher.wake, engine, loaded.keywords, handlers
+            conversation = Conversation(
+                store,
+                texts,
+                policy,
+                settings.sms_providers,
+                clock,
+                dispatcher.wake,
+                engine,
+                loaded.keywords,
+                handlers,
+                directory.duty_phones(),
+                functools.partial(escalations, directory=directory, policy=policy.alert),
             )
+            app[keys.CONVERSATION] = conversation
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(_stop, task)
             cleaner = asyncio.create_task(_forget_expired_sessions(store, clock), name="sessions")
             stack.push_async_callback(_stop, cleaner)
+            escalator = asyncio.create_task(_escalate_unanswered(conversation), name="escalation")
+            stack.push_async_callback(_stop, escalator)
             yield
 
     app.cleanup_ctx.append(resources)
@@ -97,6 +112,20 @@ async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> 
         except Exception:  # the store is down: the dispatcher reports it; try again next round
             log.warning("could not purge expired sessions", exc_info=True)
         await asyncio.sleep(SESSION_SWEEP_SECONDS)
+
+
+# How often unacknowledged alerts are looked for (escalation is due after minutes, not seconds).
+ESCALATION_SWEEP_SECONDS = 15
+
+
+async def _escalate_unanswered(conversation: Conversation) -> None:
+    """Escalation runs from the store: an alert raised before a restart is escalated after it."""
+    while True:
+        try:
+            await conversation.escalate()
+        except Exception:  # the store is down: the dispatcher reports it; try again next round
+            log.warning("could not look for unanswered alerts", exc_info=True)
+        await asyncio.sleep(ESCALATION_SWEEP_SECONDS)
 
 
 async def _stop(task: asyncio.Task) -> None:

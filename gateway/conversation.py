@@ -17,7 +17,8 @@ from gateway.messages import Channel, Inbound
 from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
-from handlers.outcome import Request
+from handlers import duty
+from handlers.outcome import Outgoing, Request
 from handlers.registry import Handler
 from store import inbound as inbound_store
 from store import outbox, people, sessions
@@ -78,6 +79,8 @@ class Conversation:
         engine: Engine,
         keywords: Keywords,
         handlers: Mapping[str, Handler],
+        duty_phones: frozenset[str] = frozenset(),
+        escalations: Callable[[float], list[Outgoing]] | None = None,
     ):
         self._store = store
         self._texts = texts
@@ -88,6 +91,8 @@ class Conversation:
         self._engine = engine
         self._keywords = keywords
         self._handlers = handlers
+        self._duty_phones = duty_phones
+        self._escalations = escalations
 
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
@@ -187,6 +192,13 @@ class Conversation:
         if reserved == "opt_in":
             outbox.opt_in(message.phone)
             return
+        if self._keywords.duty_start and message.phone in self._duty_phones and duty.looks_like_command(message.text):
+            # A duty officer answering an alert; from any other number these words mean nothing special.
+            step = self._run(
+                self._engine.begin(self._keywords.duty_start, turn.context, {"duty_text": message.text}), turn
+            )
+            turn.outgoing.append(Sms(message.phone, sms_text(step.show, self._say(turn))))
+            return
         match = None if reserved else self._keywords.match(message.text)
         stored = sessions.load(key, now) if match is None and not reserved else None
         pending = Session.from_json(stored.state) if stored else None
@@ -242,6 +254,20 @@ class Conversation:
         words = ", ".join(self._keywords.listed(turn.language, self._texts.default_language))
         return self._texts.say(turn.language, "help.sms", {"keywords": words})
 
+    # -- scheduled ------------------------------------------------------------------------------
+
+    async def escalate(self) -> None:
+        """Pages backup and central phones for alerts nobody acknowledged in time."""
+        if self._escalations is None:
+            return
+        if await self._store.run(self._escalate, self._clock()):
+            self._wake_dispatcher()
+
+    def _escalate(self, now: float) -> bool:
+        pages = [self._written(out) for out in self._escalations(now)]
+        self._enqueue(pages, f"escalation:{now:.6f}", None, now)
+        return bool(pages)
+
     # -- shared ---------------------------------------------------------------------------------
 
     def _run(self, step: Step, turn: Turn) -> Step:
@@ -262,14 +288,16 @@ class Conversation:
                     region=turn.context.region,
                 )
             )
-            for out in result.outgoing:
-                language = out.language or self._language_for(out.to)
-                text = self._texts.say(language, out.text, out.values)
-                turn.outgoing.append(Sms(out.to, text, out.tag, out.delay_seconds))
+            turn.outgoing.extend(self._written(out) for out in result.outgoing)
             if result.language:
                 turn.language = result.language
             step = self._engine.after(step.session, result.outcome, result.values, turn.context)
         raise RuntimeError(f"more than {MAX_ACTIONS_PER_INPUT} actions in a row at {step.session.screen}")
+
+    def _written(self, out: Outgoing) -> Sms:
+        """A handler's message in the recipient's language."""
+        language = out.language or self._language_for(out.to)
+        return Sms(out.to, self._texts.say(language, out.text, out.values), out.tag, out.delay_seconds)
 
     def _say(self, turn: Turn):
         return lambda key, values: self._texts.say(turn.language, key, values)

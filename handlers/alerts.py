@@ -13,6 +13,7 @@ from store import alerts, outbox, people
 class AlertPolicy:
     grace_seconds: float = 0.0  # relays wait this long; a cancel within it sends nothing at all
     repeat_seconds: float = 300.0  # a repeat press sends at most one update per this interval
+    escalate_after_seconds: float = 600.0  # unacknowledged this long: backup phones and central are paged
 
 
 def tag_of(reference: str) -> str:
@@ -77,3 +78,22 @@ def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) ->
 
 def _office_name(office) -> str:
     return getattr(office, "short_name", None) or office.name
+
+
+def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[Outgoing]:
+    """Pages backup phones and the central number for alerts nobody acknowledged, and reminds the duty
+    phones; each alert once. Runs from the store, so it survives restarts."""
+    pages: list[Outgoing] = []
+    for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
+        if not alerts.mark_escalated(alert, now):
+            continue  # another server process took it
+        consulate = directory.by_id(alert.consulate)
+        office = consulate or directory.central
+        who, _ = alerts.phone_of_raiser(alert)
+        values = {"ref": alert.reference, "who": who, "when": local_datetime(office, alert.created_at)}
+        tag = tag_of(alert.reference)
+        backups = [*(consulate.backup_phones if consulate else ()), *directory.central.phones]
+        pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
+        duty = consulate.duty_phones if consulate else ()
+        pages += [Outgoing(phone, "alert.reminder", values, tag=tag) for phone in duty]
+    return pages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from handlers import alerts, contacts, language
+from handlers import alerts, contacts, duty, language
 from handlers.alerts import AlertPolicy
 from handlers.consulates import Directory
 from handlers.outcome import Request, Result
@@ -31,6 +31,7 @@ def build_handlers(directory: Directory | None, alert_policy: AlertPolicy | None
         "contacts.remove": contacts.remove_contact,
         "contacts.sms": contacts.sms_command,
         "data.erase": not_yet_available,
+        "duty.command": functools.partial(duty.command, directory=directory),
         "language.set": language.choose,
     }
 

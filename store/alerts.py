@@ -6,7 +6,8 @@ import secrets
 
 import peewee
 
-from store.models import Alert
+from store.crypto import lookup_hash
+from store.models import Alert, AlertNote, Person
 
 # Letters and digits nobody confuses on a small screen or reads wrongly over the phone:
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -62,3 +63,47 @@ def record_told(alert: Alert, contacts: int) -> None:
 
 def cancel(alert: Alert, now: float) -> None:
     Alert.update(status=CANCELLED, cancelled_at=now, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def by_reference(reference: str) -> Alert | None:
+    return Alert.get_or_none(Alert.reference == reference.upper())
+
+
+def phone_of_raiser(alert: Alert) -> tuple[str, str | None]:
+    """(number, chosen language) of the person who raised the alert."""
+    person = Person.get_by_id(alert.person_id)
+    return person.phone, person.language
+
+
+def acknowledge(alert: Alert, by_phone: str, now: float) -> bool:
+    """Records the first acknowledgement; False if the alert was already acknowledged."""
+    return bool(
+        Alert.update(acknowledged_at=now, acknowledged_by=lookup_hash(by_phone), updated_at=now)
+        .where((Alert.id == alert.id) & Alert.acknowledged_at.is_null())
+        .execute()
+    )
+
+
+def add_note(alert: Alert, by_phone: str, text: str, now: float) -> None:
+    AlertNote.create(alert=alert.id, author=lookup_hash(by_phone), text=text, written_at=now)
+
+
+def close(alert: Alert, now: float) -> None:
+    Alert.update(status=CLOSED, closed_at=now, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def due_for_escalation(now: float, after_seconds: float) -> list[Alert]:
+    """Open alerts nobody acknowledged within after_seconds, not yet escalated."""
+    return list(
+        Alert.select().where(
+            (Alert.status == OPEN)
+            & Alert.acknowledged_at.is_null()
+            & Alert.escalated_at.is_null()
+            & (Alert.created_at <= now - after_seconds)
+        )
+    )
+
+
+def mark_escalated(alert: Alert, now: float) -> bool:
+    """Claims the escalation once, even with several server processes."""
+    return bool(Alert.update(escalated_at=now).where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())

