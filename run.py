@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     commands.add_parser("check", help="check menus, keywords and templates; report SMS sizes")
+    commands.add_parser("purge", help="apply the retention period now (serve does it daily)")
     simulate = commands.add_parser("simulate", help="a terminal phone: dial the USSD menu or send SMS")
     simulate.add_argument("mode", choices=("ussd", "sms"))
     simulate.add_argument("--phone", required=True, help="the simulated phone, e.g. +15555550142")
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "check":
             return run_check(settings)
+        if args.command == "purge":
+            return run_purge(settings)
         if args.command == "simulate":
             return run_simulate(settings, args.mode, args.phone, args.url)
         app = create_app(settings)
@@ -78,6 +81,31 @@ def run_check(settings) -> int:
         print(f"error: {error}")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return 1 if report.errors else 0
+
+
+def run_purge(settings) -> int:
+    """Deletes what the retention period says is too old; prints how much."""
+    import time
+
+    from gateway.keyfile import load_secret
+    from gateway.policy import load_policy
+    from store.crypto import configure_vault
+    from store.db import database, open_database
+    from store.erasure import purge_older_than
+    from store.schema import migrate
+
+    days = load_policy(settings.config_dir).privacy.retention_days
+    open_database(settings.database_url)
+    configure_vault(load_secret(settings))
+    migrate()
+    now = time.time()
+    with database.atomic():
+        purged = purge_older_than(now - days * 86400, now)
+    print(
+        f"purged {purged.sessions} session(s), {purged.inbound} inbound message(s), "
+        f"{purged.bodies} sent text(s) older than {days:g} days"
+    )
+    return 0
 
 
 def run_simulate(settings, mode: str, phone: str, url: str | None) -> int:

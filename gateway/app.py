@@ -26,7 +26,7 @@ from gateway.webhooks import add_routes, edge
 from handlers.alerts import escalations
 from handlers.consulates import Directory
 from handlers.registry import build_handlers
-from store import sessions
+from store import erasure, sessions
 from store.crypto import configure_vault
 from store.db import Store, open_database
 from store.schema import migrate
@@ -93,6 +93,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             stack.push_async_callback(_stop, cleaner)
             escalator = asyncio.create_task(_escalate_unanswered(conversation), name="escalation")
             stack.push_async_callback(_stop, escalator)
+            purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy.retention_days), name="purge")
+            stack.push_async_callback(_stop, purger)
             yield
 
     app.cleanup_ctx.append(resources)
@@ -112,6 +114,21 @@ async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> 
         except Exception:  # the store is down: the dispatcher reports it; try again next round
             log.warning("could not purge expired sessions", exc_info=True)
         await asyncio.sleep(SESSION_SWEEP_SECONDS)
+
+
+PURGE_SECONDS = 24 * 3600
+
+
+async def _purge_daily(store: Store, clock: Callable[[], float], retention_days: float) -> None:
+    """The retention period, applied once a day (and at start-up)."""
+    while True:
+        try:
+            now = clock()
+            purged = await store.run(erasure.purge_older_than, now - retention_days * 86400, now)
+            log.info("retention: purged %s", purged)
+        except Exception:  # the store is down: the dispatcher reports it; try again tomorrow
+            log.warning("could not apply the retention period", exc_info=True)
+        await asyncio.sleep(PURGE_SECONDS)
 
 
 # How often unacknowledged alerts are looked for (escalation is due after minutes, not seconds).

@@ -33,11 +33,17 @@ class ConversationPolicy:
 
 
 @dataclass(frozen=True)
+class PrivacyPolicy:
+    retention_days: float = 30.0
+
+
+@dataclass(frozen=True)
 class Policy:
     default_language: str = "es"
     outbox: OutboxPolicy = OutboxPolicy()
     conversation: ConversationPolicy = ConversationPolicy()
     alert: AlertPolicy = AlertPolicy()
+    privacy: PrivacyPolicy = PrivacyPolicy()
     # A person who has not chosen a language is answered in their number's country's language.
     country_languages: dict = field(default_factory=dict)
 
@@ -60,6 +66,7 @@ def load_policy(config_dir: Path) -> Policy:
         raise PolicyError(f"{path}: outbox.max_attempts and outbox.concurrency must be at least 1")
     conversation = _build(ConversationPolicy, raw.get("conversation") or {}, f"{path}: conversation")
     alert = _build(AlertPolicy, raw.get("alert") or {}, f"{path}: alert")
+    privacy = _build(PrivacyPolicy, raw.get("privacy") or {}, f"{path}: privacy")
     countries = raw.get("country_languages") or {}
     if not isinstance(countries, dict):
         raise PolicyError(f"{path}: country_languages must map country codes (MX) to languages (es)")
@@ -68,6 +75,7 @@ def load_policy(config_dir: Path) -> Policy:
         outbox=outbox,
         conversation=conversation,
         alert=alert,
+        privacy=privacy,
         country_languages={str(k).upper(): str(v) for k, v in countries.items()},
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from handlers import alerts, contacts, duty, language
+from handlers import alerts, contacts, duty, language, privacy
 from handlers.alerts import AlertPolicy
 from handlers.consulates import Directory
 from handlers.outcome import Request, Result
@@ -30,7 +30,7 @@ def build_handlers(directory: Directory | None, alert_policy: AlertPolicy | None
         "contacts.add": contacts.add_contact,
         "contacts.remove": contacts.remove_contact,
         "contacts.sms": contacts.sms_command,
-        "data.erase": not_yet_available,
+        "data.erase": privacy.erase,
         "duty.command": functools.partial(duty.command, directory=directory),
         "language.set": language.choose,
     }

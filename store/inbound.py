@@ -37,10 +37,11 @@ _NEW_PERSON = Statement(
     RETURNING id, language"""
 )
 
+# The person may have erased their data in this very message: then the record names nobody.
 _RECORD = Statement(
     """INSERT INTO inbound_message
     (carrier, external_id, channel, person_id, text, reply, reply_ends, received_at)
-    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"""
+    VALUES ({p}, {p}, {p}, (SELECT id FROM person WHERE id = {p}), {p}, {p}, {p}, {p})"""
 )
 
 

@@ -76,6 +76,7 @@ class OutboxMessage(BaseModel):
     provider_message_id = peewee.CharField(max_length=128, null=True)
     last_error = peewee.CharField(max_length=255, null=True)
     tag = peewee.CharField(max_length=64, null=True, index=True)  # what it belongs to ("alert:A7K2")
+    purged_at = peewee.DoubleField(null=True)  # the text was deleted after the retention period
     created_at = peewee.DoubleField()
     sent_at = peewee.DoubleField(null=True)
     updated_at = peewee.DoubleField()
@@ -146,7 +147,8 @@ class Alert(BaseModel):
     """A call for help: who raised it, what they said, which consulate was told, and how it ended."""
 
     reference = peewee.CharField(max_length=8, unique=True)
-    person = peewee.ForeignKeyField(Person, on_delete="CASCADE", index=True)
+    # None once the person erased their data: the consulate keeps the case, not who it was.
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", index=True)
     status = peewee.CharField(max_length=16, index=True)  # open | cancelled | closed
     note = EncryptedField(null=True)  # the free text sent with ALERTA
     consulate = peewee.CharField(max_length=32)  # a consulate id, or "central"

@@ -74,7 +74,7 @@ CONVERSATIONS = [
     ("language by keyword", [("IDIOMA ingles", "Done: we will answer you in English."), ("hola", HELP_EN)]),
     ("unknown language asks", [("IDIOMA klingon", "Idioma / Language\n1 Español\n2 English")]),
     ("carrier HELP gets our help", [("HELP", HELP_ES)]),
-    ("BORRAR", [("BORRAR", UNAVAILABLE_ES)]),
+    ("BORRAR asks first", [("BORRAR", "¿Borrar todos sus datos de Lifeline"), ("2", "No se borro nada.")]),
 ]
 
 

@@ -1,0 +1,50 @@
+"""Data rights: erase one person on request, and purge old data for everyone after the retention period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store import outbox
+from store.crypto import lookup_hash
+from store.models import Alert, ConversationSession, InboundMessage, OutboxMessage, Person
+
+FINAL = [outbox.SENT, outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED, outbox.CANCELLED]
+
+
+def erase_person(person_id: int) -> None:
+    """Deletes the person's contacts, consent, sessions, messages and number; keeps their past alerts
+    for the consulate's records, anonymised (no person, no free text)."""
+    person = Person.get_or_none(Person.id == person_id)
+    if person is None:
+        return
+    Alert.update(person=None, note=None).where(Alert.person == person_id).execute()
+    InboundMessage.delete().where(InboundMessage.person == person_id).execute()
+    ConversationSession.delete().where(ConversationSession.phone_hash == person.phone_hash).execute()
+    # What was sent to them: withdrawn if not gone yet, and the texts deleted.
+    OutboxMessage.delete().where(OutboxMessage.to_hash == person.phone_hash).execute()
+    person.delete_instance()  # contacts and consent go with it (ON DELETE CASCADE)
+
+
+@dataclass(frozen=True)
+class Purged:
+    sessions: int
+    inbound: int
+    bodies: int
+
+
+def purge_older_than(cutoff: float, now: float) -> Purged:
+    """Expired sessions, inbound messages and the texts of finished outbound messages older than cutoff."""
+    sessions = ConversationSession.delete().where(ConversationSession.expires_at <= now).execute()
+    inbound = InboundMessage.delete().where(InboundMessage.received_at < cutoff).execute()
+    bodies = (
+        OutboxMessage.update(body="", purged_at=now)
+        .where(
+            (OutboxMessage.created_at < cutoff) & OutboxMessage.status.in_(FINAL) & OutboxMessage.purged_at.is_null()
+        )
+        .execute()
+    )
+    return Purged(sessions, inbound, bodies)
+
+
+def person_for(phone: str) -> Person | None:
+    return Person.get_or_none(Person.phone_hash == lookup_hash(phone))

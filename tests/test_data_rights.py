@@ -1,0 +1,80 @@
+"""Data rights: BORRAR erases a person (their alerts stay with the consulate, anonymised); old data is purged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from gateway import keys
+from store import erasure
+from store.models import Alert, Consent, Contact, ConversationSession, InboundMessage, OutboxMessage, Person
+from tests.conftest import ROOT, in_store
+from tests.test_alerts import HOUSTON_PERSON, MARIA, messages, raised
+from tests.test_flows_sms import Phone
+from tests.test_flows_ussd import dial
+from tests.test_privacy import raw_database_text
+
+
+async def test_borrar_erases_the_person_and_anonymises_their_alerts(start, database_url):
+    client = await start("console")
+    phone, alert = await raised(client)
+    assert (await phone.send("BORRAR")).startswith("¿Borrar todos sus datos")
+    phone.seen = 0  # the erasure deletes what was sent to them before: count afresh
+    assert await phone.send("1") == "Listo: sus datos fueron borrados."
+    for model in (Contact, Consent):
+        assert await in_store(client, model.select().count) == 0
+    assert await in_store(client, lambda: Person.select().where(Person.id == alert.person_id).count()) == 0
+    [kept] = await in_store(client, lambda: list(Alert.select()))
+    assert (kept.reference, kept.person_id, kept.note) == (alert.reference, None, None)
+    # Nothing sent to them stays but the confirmation of the erasure itself.
+    to_them = [m.body for m in await messages(client) if m.to == HOUSTON_PERSON]
+    assert to_them == ["Listo: sus datos fueron borrados."]
+    assert (
+        await in_store(client, lambda: InboundMessage.select().where(InboundMessage.person.is_null(False)).count()) <= 1
+    )
+    # What was sent to Maria (the relay) is hers, not the erased person's: it stays until the retention period.
+    assert any(m.to == MARIA for m in await messages(client))
+
+
+async def test_erase_by_ussd_after_confirmation_only(start):
+    client = await start("console")
+    await dial(client, ["5", "1", "1", "7135550199", "Maria"], phone=HOUSTON_PERSON)
+    phone = Phone(client, HOUSTON_PERSON)
+    phone.seen = len([m for m in await messages(client) if m.to == HOUSTON_PERSON])
+    await phone.send("DELETE")
+    assert await phone.send("2") == "Nothing was erased."
+    assert await in_store(client, Contact.select().count) == 1
+
+
+async def test_retention_purges_sessions_inbound_and_texts(start, clock, database_url):
+    client = await start("console")
+    phone, alert = await raised(client)
+    await dial(client, ["5"], phone="+17135550111")  # a session left open
+    later = client.app[keys.CLOCK]() + 31 * 86400
+    purged = await in_store(client, erasure.purge_older_than, later - 30 * 86400, later)
+    assert purged.inbound > 0 and purged.bodies > 0 and purged.sessions > 0
+    assert await in_store(client, InboundMessage.select().count) == 0
+    assert await in_store(client, ConversationSession.select().count) == 0
+    bodies = await in_store(client, lambda: [m.body for m in OutboxMessage.select()])
+    assert bodies and all(body == "" for body in bodies)
+    assert "pide ayuda" not in await in_store(client, raw_database_text, database_url)
+
+
+def test_run_py_purge_says_what_it_did(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "purge"],
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LIFELINE_CONFIG": str(ROOT / "config"),
+            "LIFELINE_MENUS": str(ROOT / "menus"),
+            "LIFELINE_SECRET_KEY": "k" * 40,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/l.db",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "purged 0 session(s), 0 inbound message(s), 0 sent text(s) older than 30 days"
