@@ -52,7 +52,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
     texts = loaded.texts
     directory = Directory.load(settings.config_dir / "consulates.yaml")
-    handlers = build_handlers(directory, policy.alert)
+    handlers = build_handlers(directory, policy.alert, policy.limits)
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock

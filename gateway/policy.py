@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from handlers.alerts import AlertPolicy
+from handlers.limits import Limits
 
 
 class PolicyError(ValueError):
@@ -44,6 +45,7 @@ class Policy:
     conversation: ConversationPolicy = ConversationPolicy()
     alert: AlertPolicy = AlertPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
+    limits: Limits = Limits()
     # A person who has not chosen a language is answered in their number's country's language.
     country_languages: dict = field(default_factory=dict)
 
@@ -67,6 +69,7 @@ def load_policy(config_dir: Path) -> Policy:
     conversation = _build(ConversationPolicy, raw.get("conversation") or {}, f"{path}: conversation")
     alert = _build(AlertPolicy, raw.get("alert") or {}, f"{path}: alert")
     privacy = _build(PrivacyPolicy, raw.get("privacy") or {}, f"{path}: privacy")
+    limits = _build(Limits, raw.get("limits") or {}, f"{path}: limits")
     countries = raw.get("country_languages") or {}
     if not isinstance(countries, dict):
         raise PolicyError(f"{path}: country_languages must map country codes (MX) to languages (es)")
@@ -76,6 +79,7 @@ def load_policy(config_dir: Path) -> Policy:
         conversation=conversation,
         alert=alert,
         privacy=privacy,
+        limits=limits,
         country_languages={str(k).upper(): str(v) for k, v in countries.items()},
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.consulates import Directory, local_datetime
+from handlers.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
 from store import alerts, outbox, people
 
@@ -20,12 +21,14 @@ def tag_of(reference: str) -> str:
     return f"alert:{reference}"
 
 
-def raise_alert(request: Request, directory: Directory, policy: AlertPolicy) -> Result:
+def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
     """Creates the alert and its relays; a second press while one is open updates it instead."""
     note = request.data.get("alert_text") or None
     current = alerts.open_alert_of(request.person_id)
     if current is not None:
         return _repeat(request, current, note, policy)
+    if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
+        return Result(outcome="limited")
     consulate = directory.for_phone(request.phone)
     office = consulate or directory.central
     duty_phones = consulate.duty_phones if consulate else directory.central.phones

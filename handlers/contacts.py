@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from handlers.limits import DAY, Limits
 from handlers.numbers import read_number
 from handlers.outcome import Outgoing, Request, Result
-from store import people
+from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
 CONSENT_VERSION = "2026-11-1"
@@ -32,11 +33,11 @@ def list_contacts(request: Request) -> Result:
     return Result(outcome="listed", values={"contacts": lines})
 
 
-def add_contact(request: Request) -> Result:
+def add_contact(request: Request, limits: Limits) -> Result:
     """Adds the number and name the flow collected; the contact is told once who added them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
-    return _add(request, request.data["contact_phone"], request.data["contact_name"])
+    return _add(request, request.data["contact_phone"], request.data["contact_name"], limits)
 
 
 def remove_contact(request: Request) -> Result:
@@ -47,7 +48,7 @@ def remove_contact(request: Request) -> Result:
     return Result(outcome="removed", values={"removed_name": gone.name})
 
 
-def sms_command(request: Request) -> Result:
+def sms_command(request: Request, limits: Limits) -> Result:
     """FAMILIA (list), FAMILIA +1 713 555 0142 Maria (add), FAMILIA BORRAR 2 (remove)."""
     text = request.data.get("contact_text", "").strip()
     if not text:
@@ -61,19 +62,27 @@ def sms_command(request: Request) -> Result:
     phone = read_number(entry.group(1), request.region) if entry else None
     if phone is None:
         return Result(outcome="invalid")
-    return _add(request, phone, entry.group(2))
+    return _add(request, phone, entry.group(2), limits)
 
 
-def _add(request: Request, phone: str, name: str) -> Result:
+def _add(request: Request, phone: str, name: str, limits: Limits) -> Result:
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
+    # Counted by the notices sent, so removing and adding again does not get round it.
+    notices = _notices_tag(request.person_id)
+    if outbox.count_tagged_since(notices, request.now - DAY) >= limits.contacts_added_per_day:
+        return Result(outcome="limited")
     outcome = people.add_contact(request.person_id, phone, name, None, request.now)
     values = {"contact_name": name}
     if outcome != "added":
         return Result(outcome=outcome, values=values)
-    notice = Outgoing(phone, "contacts.notice", {"who": request.phone})
+    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, tag=notices)
     return Result(outcome="added", values=values, outgoing=(notice,))
+
+
+def _notices_tag(person_id: int) -> str:
+    return f"contact-notices:{person_id}"
 
 
 def _with(request: Request, **data: str) -> Request:

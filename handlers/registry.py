@@ -8,6 +8,7 @@ from collections.abc import Callable
 from handlers import alerts, contacts, duty, language, privacy
 from handlers.alerts import AlertPolicy
 from handlers.consulates import Directory
+from handlers.limits import Limits
 from handlers.outcome import Request, Result
 
 Handler = Callable[[Request], Result]
@@ -18,18 +19,20 @@ def not_yet_available(request: Request) -> Result:
     return Result(outcome="unavailable")
 
 
-def build_handlers(directory: Directory | None, alert_policy: AlertPolicy | None) -> dict[str, Handler]:
-    """Every handler by name, bound to the deployment's consulates and alert policy."""
+def build_handlers(
+    directory: Directory | None, alert_policy: AlertPolicy | None, limits: Limits | None
+) -> dict[str, Handler]:
+    """Every handler by name, bound to the deployment's consulates, alert policy and limits."""
     return {
-        "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy),
+        "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
         "alert.cancel": alerts.cancel_alert,
         "consulate.find": not_yet_available,
         "appointment.book": not_yet_available,
         "consent.record": contacts.record_consent,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": contacts.add_contact,
+        "contacts.add": functools.partial(contacts.add_contact, limits=limits),
         "contacts.remove": contacts.remove_contact,
-        "contacts.sms": contacts.sms_command,
+        "contacts.sms": functools.partial(contacts.sms_command, limits=limits),
         "data.erase": privacy.erase,
         "duty.command": functools.partial(duty.command, directory=directory),
         "language.set": language.choose,
@@ -37,4 +40,4 @@ def build_handlers(directory: Directory | None, alert_policy: AlertPolicy | None
 
 
 # The names flows may use (`run.py check` refuses others).
-HANDLER_NAMES = frozenset(build_handlers(None, None))
+HANDLER_NAMES = frozenset(build_handlers(None, None, None))

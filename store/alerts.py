@@ -107,3 +107,8 @@ def due_for_escalation(now: float, after_seconds: float) -> list[Alert]:
 def mark_escalated(alert: Alert, now: float) -> bool:
     """Claims the escalation once, even with several server processes."""
     return bool(Alert.update(escalated_at=now).where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
+
+
+def raised_since(person_id: int, since: float) -> int:
+    """How many alerts the person raised since then."""
+    return Alert.select().where((Alert.person == person_id) & (Alert.created_at >= since)).count()

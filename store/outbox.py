@@ -258,3 +258,8 @@ def recipients_told(tag: str) -> list[str]:
         (OutboxMessage.tag == tag) & OutboxMessage.status.in_([SENDING, SENT, DELIVERED, UNDELIVERED])
     )
     return sorted({row.to for row in rows})
+
+
+def count_tagged_since(tag: str, since: float) -> int:
+    """Messages of this group written since then (whatever became of them)."""
+    return OutboxMessage.select().where((OutboxMessage.tag == tag) & (OutboxMessage.created_at >= since)).count()

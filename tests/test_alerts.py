@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 
@@ -247,3 +248,46 @@ async def test_an_acknowledged_alert_does_not_escalate(start, clock):
     clock.advance(601)
     await client.app[keys.CONVERSATION].escalate()
     assert not [m for m in await messages(client) if "SIN RESPUESTA" in m.body]
+
+
+async def test_fifty_alerts_at_once_each_relay_exactly_once(start, fake):
+    client = await start("twilio")
+    people = [f"+1713555{n:04d}" for n in range(200, 250)]
+    replies = await asyncio.gather(
+        *(client.post("/africastalking/sms", data=payloads.at_sms(number, "ALERTA")) for number in people)
+    )
+    assert [r.status for r in replies] == [200] * 50
+    alerts = await in_store(client, lambda: list(Alert.select()))
+    assert len(alerts) == 50 and len({a.reference for a in alerts}) == 50
+    expected = 50 * len(HOUSTON.duty_phones) + 50  # relays, and each person's confirmation
+    await fake.wait_for(expected, timeout=30)
+    rows = await settled(client, lambda rows: all(r.status == "sent" for r in rows), 30)
+    assert len(rows) == expected
+    relayed = Counter((m.to, m.body.split(":")[0]) for m in fake.accepted if m.to in HOUSTON.duty_phones)
+    assert len(relayed) == 50 * len(HOUSTON.duty_phones) and set(relayed.values()) == {1}
+
+
+async def test_alerts_are_limited_per_number_and_day(start, clock):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    for _ in range(5):
+        assert (await phone.send("ALERTA")).startswith("Aviso ")
+        assert (await phone.send("CANCELAR")).startswith("Listo")
+    assert await phone.send("ALERTA") == "Ya envio muchos avisos hoy. Si es una emergencia, llame al 911."
+    assert await in_store(client, Alert.select().count) == 5
+    clock.advance(24 * 3600 + 1)
+    assert (await phone.send("ALERTA")).startswith("Aviso ")
+
+
+async def test_contact_additions_are_limited_per_day(start):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("FAMILIA +1 713 555 0160 Uno")
+    await phone.send("1")
+    for n in range(1, 10):  # adding and removing, to try to text many strangers
+        await phone.send("FAMILIA BORRAR 1")
+        assert (await phone.send(f"FAMILIA +1 713 555 01{60 + n} Otro")).startswith("Listo"), n
+    await phone.send("FAMILIA BORRAR 1")
+    assert await phone.send("FAMILIA +1 713 555 0175 Once") == "Ya agrego muchos contactos hoy. Intente manana."
+    notices = [m for m in await messages(client) if "contacto de confianza" in m.body]
+    assert len(notices) <= 10
