@@ -42,8 +42,8 @@ def test_an_action_asks_the_caller_to_run_its_handler_and_goes_on_by_outcome(eng
 
 def test_an_outcome_the_flow_does_not_map_ends_with_its_generic_text(engine):
     step = engine.answer(engine.home(Context()).session, "1", Context())
-    end = engine.after(step.session, "limited", {}, Context())
-    assert (end.show.text, end.show.ends) == ("outcome.limited", True)
+    end = engine.after(step.session, "exploded", {}, Context())
+    assert (end.show.text, end.show.ends) == ("outcome.exploded", True)
 
 
 def test_sessions_round_trip_through_json(engine):
