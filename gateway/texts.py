@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+
+
+log = logging.getLogger("lifeline.texts")
+
+# Shown when a text is missing: `check` requires it in every language.
+FALLBACK_KEY = "outcome.unavailable"
 
 
 class TextsError(ValueError):
@@ -49,7 +56,12 @@ class Texts:
     def say(self, language: str | None, key: str, values: Mapping[str, str] | None = None) -> str:
         """The text for key in the language (else the default language), placeholders filled."""
         texts = self._by_language.get(language or "", {})
-        template = texts[key] if key in texts else self._by_language[self.default_language][key]
+        default = self._by_language[self.default_language]
+        template = texts.get(key) or default.get(key)
+        if template is None:
+            # `check` makes this impossible for flow texts; a handler outcome no flow maps lands here.
+            log.error("no text %r in any language", key)
+            template = texts.get(FALLBACK_KEY) or default[FALLBACK_KEY]
         if not values or "{" not in template:
             return template
         return template.format_map(_Blank(values))

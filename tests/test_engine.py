@@ -79,3 +79,10 @@ async def test_language_is_guessed_from_the_numbers_country(start, config_dir):
     client = await start("console")
     assert (await Phone(client, "+525512345678").send("hola")).startswith("Lifeline. Envie una palabra")
     assert (await Phone(client, "+17135550142").send("hola")).startswith("Lifeline. Send one word")
+
+
+def test_a_missing_text_falls_back_to_a_short_generic_one_instead_of_failing():
+    from gateway.texts import Texts
+
+    texts = Texts.load(ROOT / "templates", "es")
+    assert texts.say("es", "outcome.exploded") == texts.say("es", "outcome.unavailable")
