@@ -246,6 +246,85 @@ async def bench_dispatch(messages: int) -> list[tuple]:
     return rows
 
 
+# --- 3. Alert to first relay ---------------------------------------------------------------------
+
+
+async def bench_alert_latency(alerts: int, concurrency: int) -> list[tuple]:
+    """Time from the ALERTA webhook being posted to the first relay reaching the fake carrier (Twilio API),
+    with `serve` and the fake carrier each in their own process; p50 and p99 over many alerts."""
+    tmp = tempfile.mkdtemp(prefix="lifeline-bench-")
+    carrier_port, port = free_port(), free_port()
+    carrier_url, base = f"http://127.0.0.1:{carrier_port}", f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "BENCH_CWD": tmp,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+        "LIFELINE_CONFIG": str(ROOT / "config"),
+        "LIFELINE_MENUS": str(ROOT / "menus"),
+        "LIFELINE_SECRET_KEY": "bench-secret-key-bench-secret-key-0123",
+        "SMS_PROVIDERS": "twilio",
+        "TWILIO_ACCOUNT_SID": CARRIER.twilio_sid,
+        "TWILIO_AUTH_TOKEN": CARRIER.twilio_token,
+        "TWILIO_FROM": "+15555550100",
+        "TWILIO_API_URL": carrier_url,
+    }
+    fake = FakeCarrier()
+    await fake.start(carrier_port)  # in this process: it timestamps each relay as it arrives
+    first_relay: dict[str, float] = {}
+    original = fake._accept_message
+
+    def timed(message):
+        original(message)
+        if message.body.startswith("ALERTA") and message.body.split(":")[0] not in first_relay:
+            first_relay[message.body.split(":")[0]] = time.perf_counter()
+
+    fake._accept_message = timed
+    latencies = []
+    async with aiohttp.ClientSession() as session:
+        server = await spawn(
+            [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)], env, base + "/healthz", session
+        )
+        try:
+            numbers = iter(range(alerts))
+
+            async def worker():
+                for n in numbers:
+                    form = {
+                        "from": f"+1713555{n:04d}",
+                        "to": "12345",
+                        "text": "ALERTA",
+                        "date": "2026-11-23",
+                        "id": f"bench-alert-{n}",
+                        "linkId": "x",
+                        "networkCode": "63902",
+                    }
+                    started = time.perf_counter()
+                    async with session.post(base + "/africastalking/sms", data=form) as response:
+                        assert response.status == 200
+                    starts.append(started)
+
+            starts: list[float] = []
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            async with asyncio.timeout(60):
+                while len(first_relay) < alerts:
+                    await asyncio.sleep(0.01)
+        finally:
+            await stop(server)
+            await fake.stop()
+    # Only the server knows which reference belongs to which webhook, so starts and first relays are
+    # paired in time order: exact for one alert in flight, approximate (per percentile) for several.
+    latencies = [relay - start for start, relay in zip(sorted(starts), sorted(first_relay.values()), strict=True)]
+    return [
+        (
+            "ALERTA webhook to first relay at the carrier",
+            f"{alerts} alerts",
+            f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms",
+            "-",
+        )
+    ]
+
+
 def print_table(rows: list[tuple]) -> None:
     headers = ("measure", "rate", "detail", "ratio")
     widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(4)]
@@ -261,9 +340,11 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="USSD requests per measure")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--alerts", type=int, default=200)
     args = parser.parse_args()
     rows = await bench_ussd(args.requests, args.concurrency)
     rows += await bench_dispatch(args.messages)
+    rows += await bench_alert_latency(args.alerts, 4)
     print_table(rows)
 
 
