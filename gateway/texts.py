@@ -8,7 +8,6 @@ from pathlib import Path
 
 import yaml
 
-
 log = logging.getLogger("lifeline.texts")
 
 # Shown when a text is missing: `check` requires it in every language.

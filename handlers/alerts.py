@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.consulates import Directory, local_datetime
+from handlers.consulates import Directory, local_date, local_datetime
 from handlers.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
+from handlers.profile import normalise_location, zip_and_state
 from store import alerts, outbox, people
 
 
@@ -29,29 +30,55 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
         return _repeat(request, current, note, policy)
     if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
         return Result(outcome="limited")
-    consulate = directory.for_phone(request.phone)
+    home = people.location_of(request.person_id)
+    consulate = _responsible(directory, request.phone, home[0] if home else None)
     office = consulate or directory.central
     duty_phones = consulate.duty_phones if consulate else directory.central.phones
     contacts = people.contacts_of(request.person_id)
     alert = alerts.raise_alert(request.person_id, note, consulate.id if consulate else "central", request.now)
     alerts.record_told(alert, len(contacts))
+    # Where: the home location they gave (with the day it was last updated) and what they typed.
+    place = f"{home[0]} ({local_date(office, home[1])})" if home else None
     values = {
         "ref": alert.reference,
         "who": request.phone,
         "when": local_datetime(office, request.now),
-        "note": note or "",
+        "where": ", ".join(part for part in (place, note) if part) or "?",
     }
-    suffix = "_note" if note else ""
     tag = tag_of(alert.reference)
-    relays = [
-        Outgoing(c.phone, f"alert.relay_contact{suffix}", values, c.language, tag, policy.grace_seconds)
-        for c in contacts
-    ]
-    relays += [
-        Outgoing(phone, f"alert.relay_duty{suffix}", values, None, tag, policy.grace_seconds) for phone in duty_phones
-    ]
+    relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
+    relays += [Outgoing(phone, "alert.relay_duty", values, None, tag, policy.grace_seconds) for phone in duty_phones]
     shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
-    return Result(outcome="raised", values=shown, outgoing=tuple(relays))
+    # Someone with no known location is asked for one at once (the flow decides how).
+    outcome = "raised" if home else "raised_unlocated"
+    return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
+
+
+def locate_alert(request: Request, directory: Directory) -> Result:
+    """The location given right after raising an alert: the consulate that was told gets it."""
+    current = alerts.open_alert_of(request.person_id)
+    location = normalise_location(request.data.get("location", ""))
+    if current is None or not location:
+        return Result(outcome="none")
+    alerts.set_location(current, location, request.now)
+    if people.has_consented(request.person_id):
+        people.set_location(request.person_id, location, request.now)
+    consulate = directory.by_id(current.consulate)
+    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    values = {"ref": current.reference, "who": request.phone, "where": location}
+    tag = tag_of(current.reference)
+    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in duty_phones)
+    return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
+
+
+def _responsible(directory: Directory, phone: str, home: str | None):
+    """The consulate for where the person lives, else for their number's area code."""
+    if home:
+        zip_code, state = zip_and_state(home)
+        consulate = directory.responsible(zip_code=zip_code, state=state)
+        if consulate is not None:
+            return consulate
+    return directory.for_phone(phone)
 
 
 def cancel_alert(request: Request) -> Result:

@@ -20,9 +20,13 @@ _REMOVE = re.compile(r"^\s*(?:BORRAR|QUITAR|DELETE|REMOVE)\s+(\d+)\s*$", re.IGNO
 
 
 def record_consent(request: Request) -> Result:
-    """The person agreed; a command they sent before agreeing goes on."""
+    """The person agreed; what they asked for before agreeing (a contact, a location) goes on."""
     people.record_consent(request.person_id, CONSENT_VERSION, request.now)
-    return Result(outcome="command" if request.data.get("contact_text") else "ok")
+    if request.data.get("contact_text"):
+        return Result(outcome="command")
+    if request.data.get("location"):
+        return Result(outcome="location")
+    return Result(outcome="ok")
 
 
 def list_contacts(request: Request) -> Result:

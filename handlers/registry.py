@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from handlers import alerts, contacts, duty, language, privacy
+from handlers import alerts, contacts, duty, language, privacy, profile
 from handlers.alerts import AlertPolicy
 from handlers.consulates import Directory
 from handlers.limits import Limits
@@ -26,6 +26,8 @@ def build_handlers(
     return {
         "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
         "alert.cancel": alerts.cancel_alert,
+        "alert.locate": functools.partial(alerts.locate_alert, directory=directory),
+        "profile.location": profile.save_location,
         "consulate.find": not_yet_available,
         "appointment.book": not_yet_available,
         "consent.record": contacts.record_consent,

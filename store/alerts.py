@@ -112,3 +112,7 @@ def mark_escalated(alert: Alert, now: float) -> bool:
 def raised_since(person_id: int, since: float) -> int:
     """How many alerts the person raised since then."""
     return Alert.select().where((Alert.person == person_id) & (Alert.created_at >= since)).count()
+
+
+def set_location(alert: Alert, location: str, now: float) -> None:
+    Alert.update(location=location, updated_at=now).where(Alert.id == alert.id).execute()

@@ -21,6 +21,8 @@ class Person(BaseModel):
     phone = EncryptedField()
     name = EncryptedField(null=True)
     language = peewee.CharField(max_length=8, null=True)
+    location = EncryptedField(null=True)  # home: a US ZIP code, or city and state, as they gave it
+    location_updated_at = peewee.DoubleField(null=True)
     created_at = peewee.DoubleField()
     last_seen_at = peewee.DoubleField()
 
@@ -151,6 +153,7 @@ class Alert(BaseModel):
     person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", index=True)
     status = peewee.CharField(max_length=16, index=True)  # open | cancelled | closed
     note = EncryptedField(null=True)  # the free text sent with ALERTA
+    location = EncryptedField(null=True)  # where the person said they were, if asked after the alert
     consulate = peewee.CharField(max_length=32)  # a consulate id, or "central"
     contacts_told = peewee.IntegerField(default=0)
     created_at = peewee.DoubleField()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from store.crypto import lookup_hash
 from store.db import inserted_one, is_postgres
-from store.models import Consent, Contact
+from store.models import Consent, Contact, Person
 from store.sql import Statement
 
 MAX_CONTACTS = 5
@@ -74,3 +74,16 @@ def remove_contact(person_id: int, position: int) -> TrustedContact | None:
     gone = contacts[position - 1]
     Contact.delete().where((Contact.person == person_id) & (Contact.phone_hash == lookup_hash(gone.phone))).execute()
     return gone
+
+
+def set_location(person_id: int, location: str, now: float) -> None:
+    """The person's home location, as they gave it."""
+    Person.update(location=location, location_updated_at=now).where(Person.id == person_id).execute()
+
+
+def location_of(person_id: int) -> tuple[str, float] | None:
+    """(location, when it was last updated), if the person gave one."""
+    person = Person.get_or_none(Person.id == person_id)
+    if person is None or not person.location:
+        return None
+    return person.location, person.location_updated_at

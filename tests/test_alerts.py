@@ -15,6 +15,7 @@ from store.models import Alert, AlertNote, OutboxMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
+from tests.test_flows_ussd import dial
 from tests.test_outbox import settled
 
 HOUSTON_PERSON = "+17135550142"  # a Houston area code: the Houston consulate is told
@@ -52,8 +53,9 @@ async def test_alert_by_sms_tells_every_contact_and_the_houston_duty_phones(star
     confirmation = await phone.send("ALERTA me detuvieron en la 59")
     alert = await only_alert(client)
     assert REFERENCE.match(alert.reference)
-    assert confirmation == (
-        f"Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. Si ya esta bien, envie CANCELAR."
+    assert confirmation == (  # no location given yet: the confirmation asks for one
+        f"Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
+        "¿Donde esta? Codigo postal o ciudad y estado:"
     )
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([MARIA, JOSE, *HOUSTON.duty_phones])
@@ -72,8 +74,8 @@ async def test_one_dial_alert_by_ussd_confirms_on_the_screen(start):
     screen = await (await client.post("/africastalking/ussd", data=form)).text()
     alert = await only_alert(client)
     assert screen == (
-        f"END Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
-        "Si ya esta bien, envie CANCELAR."
+        f"CON Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
+        "¿Donde esta? Codigo postal o ciudad y estado:\n0 Atras"
     )
     assert len(await relays(client, alert.reference)) == 2 + len(HOUSTON.duty_phones)
 
@@ -291,3 +293,35 @@ async def test_contact_additions_are_limited_per_day(start):
     assert await phone.send("FAMILIA +1 713 555 0175 Once") == "Ya agrego muchos contactos hoy. Intente manana."
     notices = [m for m in await messages(client) if "contacto de confianza" in m.body]
     assert len(notices) <= 10
+
+
+async def test_the_home_location_chooses_the_consulate_and_is_in_every_relay(start):
+    client = await start("console")
+    phone = await registered(client)  # a Houston number...
+    assert (await phone.send("UBICACION 60601")).startswith("Listo: su ubicacion es 60601.")  # ...living in Chicago
+    confirmation = await phone.send("ALERTA")
+    chicago = DIRECTORY.by_id("chicago")
+    alert = await only_alert(client)
+    assert alert.consulate == "chicago"
+    assert confirmation.startswith(f"Aviso {alert.reference} enviado a 2 contacto(s) y al {chicago.short_name}.")
+    sent = await relays(client, alert.reference)
+    assert Counter(m.to for m in sent) == Counter([MARIA, JOSE, *chicago.duty_phones])
+    assert all("Lugar: 60601 (" in m.body for m in sent)
+
+
+async def test_someone_without_a_location_is_asked_and_the_consulate_told(start):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    assert "¿Donde esta?" in await phone.send("ALERTA")
+    assert await phone.send("Victoria TX") == "Gracias. Avisamos al consulado donde esta."
+    alert = await only_alert(client)
+    assert alert.location == "Victoria TX"
+    located = [m for m in await relays(client, alert.reference) if "esta en Victoria TX" in m.body]
+    assert sorted(m.to for m in located) == sorted(HOUSTON.duty_phones)
+
+
+async def test_by_ussd_the_location_is_asked_right_after_the_alert(start):
+    client = await start("console")
+    screens = await dial(client, ["1", "77002"], phone=HOUSTON_PERSON)
+    assert "¿Donde esta?" in screens[1]
+    assert screens[2] == "END Gracias. Avisamos al consulado donde esta."

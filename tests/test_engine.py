@@ -22,14 +22,18 @@ CONSENTED = Context(facts=frozenset({"has_consent"}))
 def test_rules_and_options_follow_facts(engine):
     assert engine.answer(engine.home(Context()).session, "5", Context()).show.text == "consent.body"
     contacts = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
-    assert contacts.show.options == ("contacts.add",)
+    assert contacts.show.options == ("contacts.add", "contacts.location")
     known = Context(facts=frozenset({"has_consent", "has_contacts"}))
     contacts = engine.answer(engine.home(known).session, "5", known)
-    assert contacts.show.options == ("contacts.list", "contacts.add", "contacts.remove")
+    assert contacts.show.options == ("contacts.list", "contacts.add", "contacts.remove", "contacts.location")
     # Numbering follows what is shown: with contacts, 3 is "remove".
     assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
     full = Context(facts=frozenset({"has_consent", "has_contacts", "contacts_full"}))
-    assert engine.answer(engine.home(full).session, "5", full).show.options == ("contacts.list", "contacts.remove")
+    assert engine.answer(engine.home(full).session, "5", full).show.options == (
+        "contacts.list",
+        "contacts.remove",
+        "contacts.location",
+    )
 
 
 def test_an_action_asks_the_caller_to_run_its_handler_and_goes_on_by_outcome(engine):

@@ -15,8 +15,8 @@ UNAVAILABLE_ES = "Esta opcion todavia no esta disponible. Intente mas tarde."
 ALERT_SENT_ES = "Aviso "  # + reference: "Aviso A7K2 enviado a 0 contacto(s) y al ..."
 ALERT_SENT_EN = "Message "
 NONE_OPEN_ES = "No tiene avisos abiertos."
-HELP_ES = "Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO, CITA, FAMILIA, IDIOMA, BORRAR."
-HELP_EN = "Lifeline. Send one word: ALERT, SAFE, CONSULATE, BOOK, FAMILY, LANG, DELETE."
+HELP_ES = "Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO, CITA, FAMILIA, UBICACION, IDIOMA, BORRAR."
+HELP_EN = "Lifeline. Send one word: ALERT, SAFE, CONSULATE, BOOK, FAMILY, LOCATION, LANG, DELETE."
 MENU_ES = (
     "Lifeline\n1 Alerta\n2 Estoy a salvo\n3 Buscar consulado\n4 Pedir cita\n5 Mis contactos\n6 Derechos y ayuda\n"
     "7 Idioma / Language"
@@ -63,6 +63,10 @@ CONVERSATIONS = [
     ("a wrong number re-asks", [("AYUDA", MENU_ES), ("9", "Opcion no valida.\n" + MENU_ES)]),
     ("a keyword wins over a pending question", [("CONSULADO", "Escriba su codigo postal"), ("ALERTA", ALERT_SENT_ES)]),
     ("FAMILIA alone lists (none yet)", [("FAMILIA", "No tiene contactos.")]),
+    (
+        "UBICACION asks consent, then saves",
+        [("UBICACION 77002", "Lifeline guarda, cifrados"), ("1", "Listo: su ubicacion es 77002.")],
+    ),
     (
         "FAMILIA with a number and name asks consent, then adds",
         [

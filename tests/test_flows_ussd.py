@@ -46,7 +46,7 @@ async def choose_english(client, phone: str = PERSON) -> None:
 
 SPANISH = [
     ("main menu", [], MAIN_ES),
-    ("alert", ["1"], "END Aviso "),
+    ("alert asks where, once sent", ["1"], "CON Aviso "),
     ("safe with no open alert", ["2"], "END No tiene avisos abiertos."),
     ("consulate asks where", ["3"], "CON Escriba su codigo postal, o ciudad y estado:\n0 Atras"),
     ("consulate search not yet available", ["3", "77002"], "END Esta opcion todavia no esta disponible."),
@@ -54,7 +54,11 @@ SPANISH = [
     ("appointment not yet available", ["4"], "END Esta opcion todavia no esta disponible."),
     ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos y su ubicacion."),
     ("declining consent stores nothing", ["5", "2"], "END No guardamos nada."),
-    ("after consent, without contacts, only adding", ["5", "1"], "CON Mis contactos\n1. Agregar contacto\n0 Atras"),
+    (
+        "after consent, without contacts, adding",
+        ["5", "1"],
+        "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n0 Atras",
+    ),
     ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
     ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
     ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
@@ -80,10 +84,10 @@ async def test_ussd_in_spanish(start, label, inputs, expected):
 
 ENGLISH = [
     ("main menu", [], MAIN_EN),
-    ("alert", ["1"], "END Message "),
+    ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
     ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
-    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n0 Back"),
+    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n2. My location\n0 Back"),
     ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
     ("long text pages with 98", ["6", "1"], "CON You have the right to remain silent"),
@@ -115,7 +119,9 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
     client = await start("console")
     form = payloads.at_ussd(PERSON, "1", session="shortcut")
     response = await client.post("/africastalking/ussd", data=form)
-    assert re.fullmatch(r"END Aviso [A-Z0-9]{4} enviado a 0 contacto\(s\) y al .+", await response.text())
+    assert re.fullmatch(
+        r"CON Aviso [A-Z0-9]{4} enviado a 0 contacto\(s\) y al .+ ¿Donde esta\? .+", await response.text(), re.DOTALL
+    )
 
 
 async def test_a_session_survives_a_restart(start):
@@ -135,7 +141,7 @@ async def test_hops_of_one_session_may_land_on_different_processes(start):
         client = (one, two)[n % 2]
         response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="split"))
         screens.append(await response.text())
-    assert screens[2] == "CON Mis contactos\n1. Agregar contacto\n0 Atras"
+    assert screens[2] == "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n0 Atras"
     assert screens[4] == "CON Nombre del contacto:\n0 Atras"
     assert screens[5] == "CON Numero del contacto (con lada):\n0 Atras"
 
@@ -174,7 +180,7 @@ async def test_the_one_dial_shortcut_is_never_delayed_by_an_offer(start):
     client = await start("console")
     await dial(client, ["5", "1", "1"], session="dropped-3")
     form = payloads.at_ussd(PERSON, "1", session="urgent")
-    assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("END Aviso ")
+    assert (await (await client.post("/africastalking/ussd", data=form)).text()).startswith("CON Aviso ")
 
 
 KEYPAD = st.sampled_from(list("0123456789*#") + ["00", "98", "", "hola", "😀", "+1 713 555 0142", "ñ" * 30])

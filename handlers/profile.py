@@ -1,0 +1,38 @@
+"""What a person tells about themselves: where they live (used to find their consulate)."""
+
+from __future__ import annotations
+
+import re
+
+from handlers.outcome import Request, Result
+from store import people
+
+MAX_LOCATION = 60
+_ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
+_STATE = re.compile(r"(?:^|[\s,])([A-Za-z]{2})\s*$")
+
+
+def normalise_location(text: str) -> str:
+    """A ZIP code as its five digits; anything else (city and state) as typed, shortened."""
+    zip_code = _ZIP.match(text)
+    return zip_code.group(1) if zip_code else " ".join(text.split())[:MAX_LOCATION]
+
+
+def zip_and_state(location: str) -> tuple[str | None, str | None]:
+    """The ZIP code or the trailing state code of a location, for finding the consulate."""
+    zip_code = _ZIP.match(location)
+    if zip_code:
+        return zip_code.group(1), None
+    state = _STATE.search(location)
+    return None, state.group(1).upper() if state else None
+
+
+def save_location(request: Request) -> Result:
+    """Stores the home location, once the person has agreed to what Lifeline keeps."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    location = normalise_location(request.data.get("location", ""))
+    if not location:
+        return Result(outcome="invalid")
+    people.set_location(request.person_id, location, request.now)
+    return Result(outcome="saved", values={"location": location})
