@@ -13,11 +13,12 @@ from gateway import encoding
 from gateway.engine.engine import Context, Engine, Session, Step
 from gateway.engine.keywords import Ambiguous, Keywords, Match, carrier_word
 from gateway.engine.render import sms_text, ussd_screen
-from gateway.messages import Channel, Inbound
+from gateway.messages import Channel, Inbound, StatusReport
 from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
 from handlers import duty
+from handlers.alerts import delivery_followup
 from handlers.outcome import Outgoing, Request
 from handlers.registry import Handler
 from store import inbound as inbound_store
@@ -253,6 +254,23 @@ class Conversation:
     def _help(self, turn: Turn) -> str:
         words = ", ".join(self._keywords.listed(turn.language, self._texts.default_language))
         return self._texts.say(turn.language, "help.sms", {"keywords": words})
+
+    # -- delivery reports -----------------------------------------------------------------------
+
+    async def report(self, report: StatusReport) -> None:
+        """Records a carrier's status report; once an alert's relays are all in, tells the person."""
+        if await self._store.run(self._report, report, self._clock()):
+            self._wake_dispatcher()
+
+    def _report(self, report: StatusReport, now: float) -> bool:
+        if not outbox.record_report(report.carrier, report.provider_message_id, report.status.value, report.error, now):
+            return False  # a duplicate changes nothing
+        summary = [
+            self._written(out)
+            for out in delivery_followup(outbox.tag_of(report.carrier, report.provider_message_id), now)
+        ]
+        self._enqueue(summary, f"report:{report.carrier}:{report.provider_message_id}", report.carrier, now)
+        return bool(summary)
 
     # -- scheduled ------------------------------------------------------------------------------
 

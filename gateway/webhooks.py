@@ -95,14 +95,7 @@ async def twilio_status(request: web.Request) -> web.Response:
 
 async def _record_status(request: web.Request, report: StatusReport) -> None:
     request.app[keys.METRICS].inbound.labels(carrier=report.carrier, kind="status").inc()
-    await request.app[keys.STORE].run(
-        outbox.record_report,
-        report.carrier,
-        report.provider_message_id,
-        report.status.value,
-        report.error,
-        request.app[keys.CLOCK](),
-    )
+    await request.app[keys.CONVERSATION].report(report)
 
 
 async def healthz(request: web.Request) -> web.Response:

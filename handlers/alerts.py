@@ -19,7 +19,31 @@ class AlertPolicy:
 
 
 def tag_of(reference: str) -> str:
+    """The group of an alert's first relays (what a cancel withdraws and the follow-up counts)."""
     return f"alert:{reference}"
+
+
+def later_tag_of(reference: str) -> str:
+    """The group of everything sent about an alert after its relays (updates, safe, escalation)."""
+    return f"alert:{reference}:later"
+
+
+FINAL = {"delivered", "undelivered", "failed"}
+
+
+def delivery_followup(tag: str | None, now: float) -> list[Outgoing]:
+    """Once every relay of an alert has a final status: tells the person how many were received."""
+    if not tag or not tag.startswith("alert:") or tag.endswith(":later"):
+        return []
+    alert = alerts.by_reference(tag.removeprefix("alert:"))
+    statuses = [s for s in outbox.statuses_of(tag) if s != "cancelled"]
+    if alert is None or alert.person_id is None or not statuses or not FINAL.issuperset(statuses):
+        return []
+    if not alerts.claim_followup(alert, now):
+        return []
+    person, language = alerts.phone_of_raiser(alert)
+    values = {"ref": alert.reference, "received": str(statuses.count("delivered")), "total": str(len(statuses))}
+    return [Outgoing(person, "alert.followup", values, language)]
 
 
 def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
@@ -66,7 +90,7 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     consulate = directory.by_id(current.consulate)
     duty_phones = consulate.duty_phones if consulate else directory.central.phones
     values = {"ref": current.reference, "who": request.phone, "where": location}
-    tag = tag_of(current.reference)
+    tag = later_tag_of(current.reference)
     told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in duty_phones)
     return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
 
@@ -88,10 +112,11 @@ def cancel_alert(request: Request) -> Result:
         return Result(outcome="none")
     tag = tag_of(current.reference)
     outbox.withdraw(tag, request.now)
+    outbox.withdraw(later_tag_of(current.reference), request.now)  # a pending update too
     told = outbox.recipients_told(tag)
     alerts.cancel(current, request.now)
     values = {"ref": current.reference, "who": request.phone}
-    safe = tuple(Outgoing(to, "alert.safe", values, tag=tag) for to in told)
+    safe = tuple(Outgoing(to, "alert.safe", values, tag=later_tag_of(current.reference)) for to in told)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=safe)
 
 
@@ -101,7 +126,7 @@ def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) ->
     due = request.now - last >= policy.repeat_seconds
     told = outbox.recipients_told(tag_of(current.reference)) if due else []
     values = {"ref": current.reference, "who": request.phone, "note": note or current.note or ""}
-    update = tuple(Outgoing(to, "alert.update", values, tag=tag_of(current.reference)) for to in told)
+    update = tuple(Outgoing(to, "alert.update", values, tag=later_tag_of(current.reference)) for to in told)
     alerts.record_update(current, note, bool(update), request.now)
     return Result(outcome="updated", values={"ref": current.reference}, outgoing=update)
 
@@ -121,7 +146,7 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         office = consulate or directory.central
         who, _ = alerts.phone_of_raiser(alert)
         values = {"ref": alert.reference, "who": who, "when": local_datetime(office, alert.created_at)}
-        tag = tag_of(alert.reference)
+        tag = later_tag_of(alert.reference)
         backups = [*(consulate.backup_phones if consulate else ()), *directory.central.phones]
         pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
         duty = consulate.duty_phones if consulate else ()

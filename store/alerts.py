@@ -116,3 +116,10 @@ def raised_since(person_id: int, since: float) -> int:
 
 def set_location(alert: Alert, location: str, now: float) -> None:
     Alert.update(location=location, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def claim_followup(alert: Alert, now: float) -> bool:
+    """True the first time only: the person gets one delivery summary."""
+    return bool(
+        Alert.update(followup_sent_at=now).where((Alert.id == alert.id) & Alert.followup_sent_at.is_null()).execute()
+    )

@@ -164,6 +164,7 @@ class Alert(BaseModel):
     acknowledged_by = peewee.CharField(max_length=64, null=True)  # keyed hash of the duty phone
     escalated_at = peewee.DoubleField(null=True)
     closed_at = peewee.DoubleField(null=True)
+    followup_sent_at = peewee.DoubleField(null=True)  # "3 of 3 received" went to the person
 
 
 class AlertNote(BaseModel):

@@ -263,3 +263,18 @@ def recipients_told(tag: str) -> list[str]:
 def count_tagged_since(tag: str, since: float) -> int:
     """Messages of this group written since then (whatever became of them)."""
     return OutboxMessage.select().where((OutboxMessage.tag == tag) & (OutboxMessage.created_at >= since)).count()
+
+
+def tag_of(provider: str, provider_message_id: str) -> str | None:
+    """The group a sent message belongs to."""
+    row = (
+        OutboxMessage.select(OutboxMessage.tag)
+        .where((OutboxMessage.provider == provider) & (OutboxMessage.provider_message_id == provider_message_id))
+        .first()
+    )
+    return row.tag if row else None
+
+
+def statuses_of(tag: str) -> list[str]:
+    """The status of every message in the group."""
+    return [row.status for row in OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.tag == tag)]

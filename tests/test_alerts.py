@@ -39,7 +39,8 @@ async def messages(client) -> list[OutboxMessage]:
 
 
 async def relays(client, reference: str) -> list[OutboxMessage]:
-    return [m for m in await messages(client) if m.tag == f"alert:{reference}"]
+    """Everything sent about an alert: its relays, then updates, safe messages, escalation."""
+    return [m for m in await messages(client) if m.tag in (f"alert:{reference}", f"alert:{reference}:later")]
 
 
 async def only_alert(client) -> Alert:
@@ -232,7 +233,7 @@ async def test_unanswered_alerts_escalate_once_even_across_a_restart(start, cloc
     expected = {*HOUSTON.backup_phones, *DIRECTORY.central.phones}
 
     def pages(rows):
-        return [r for r in rows if r.tag == f"alert:{alert.reference}" and "SIN RESPUESTA" in r.body]
+        return [r for r in rows if r.tag == f"alert:{alert.reference}:later" and "SIN RESPUESTA" in r.body]
 
     rows = await settled(second, lambda rows: {r.to for r in pages(rows)} == expected)
     reminders = [r for r in rows if "nadie ha respondido" in r.body]
@@ -325,3 +326,26 @@ async def test_by_ussd_the_location_is_asked_right_after_the_alert(start):
     screens = await dial(client, ["1", "77002"], phone=HOUSTON_PERSON)
     assert "¿Donde esta?" in screens[1]
     assert screens[2] == "END Gracias. Avisamos al consulado donde esta."
+
+
+async def test_once_every_relay_is_in_the_person_gets_a_delivery_summary(start, fake):
+    client = await start("africastalking")
+    phone = await registered(client)
+    await phone.send("ALERTA")
+    alert = await only_alert(client)
+    total = 2 + len(HOUSTON.duty_phones)
+    rows = await settled(
+        client, lambda rows: sum(r.tag == f"alert:{alert.reference}" and r.status == "sent" for r in rows) == total
+    )
+    sent = [r for r in rows if r.tag == f"alert:{alert.reference}"]
+    for n, row in enumerate(sent):
+        status = "Failed" if n == 0 else "Success"
+        form = payloads.at_delivery(row.provider_message_id, status)
+        assert (await client.post("/africastalking/delivery", data=form)).status == 200
+        summaries = [m.body for m in await messages(client) if m.to == HOUSTON_PERSON and "recibieron" in m.body]
+        assert summaries == (
+            [] if n < total - 1 else [f"Lifeline {alert.reference}: {total - 1} de {total} recibieron su aviso."]
+        )
+    again = payloads.at_delivery(sent[-1].provider_message_id, "Success")
+    await client.post("/africastalking/delivery", data=again)  # a repeated report sends no second summary
+    assert len([m for m in await messages(client) if "recibieron" in m.body]) == 1
