@@ -78,6 +78,24 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
 
 
+def drill(request: Request, directory: Directory, limits: Limits) -> Result:
+    """A practice alert: contacts get a relay marked as a drill, the consulate is not paged, and the
+    person sees what a real alert would do."""
+    if alerts.raised_since(request.person_id, request.now - DAY, drills=True) >= limits.drills_per_day:
+        return Result(outcome="limited")
+    home = people.location_of(request.person_id)
+    consulate = _responsible(directory, request.phone, home[0] if home else None)
+    contacts = people.contacts_of(request.person_id)
+    practice = alerts.raise_alert(
+        request.person_id, None, consulate.id if consulate else "central", request.now, status=alerts.DRILL
+    )
+    values = {"ref": practice.reference, "who": request.phone}
+    relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
+    office = consulate or directory.central
+    shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
+    return Result(outcome="drilled", values=shown, outgoing=relays)
+
+
 def locate_alert(request: Request, directory: Directory) -> Result:
     """The location given right after raising an alert: the consulate that was told gets it."""
     current = alerts.open_alert_of(request.person_id)

@@ -11,3 +11,4 @@ DAY = 24 * 3600.0
 class Limits:
     alerts_per_day: int = 5  # new alerts (a repeat press updates the open one and does not count)
     contacts_added_per_day: int = 10  # each added contact gets an SMS: a stranger must not get many
+    drills_per_day: int = 3  # each drill texts every contact

@@ -27,6 +27,7 @@ def build_handlers(
         "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
         "alert.cancel": alerts.cancel_alert,
         "alert.locate": functools.partial(alerts.locate_alert, directory=directory),
+        "alert.drill": functools.partial(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "consulate.find": not_yet_available,
         "appointment.book": not_yet_available,

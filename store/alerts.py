@@ -15,6 +15,7 @@ REFERENCE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
 REFERENCE_LENGTH = 4
 
 OPEN, CANCELLED, CLOSED = "open", "cancelled", "closed"
+DRILL = "drill"  # a practice alert: never open, never paged to a consulate
 
 
 def open_alert_of(person_id: int) -> Alert | None:
@@ -27,8 +28,8 @@ def open_alert_of(person_id: int) -> Alert | None:
     )
 
 
-def raise_alert(person_id: int, note: str | None, consulate: str, now: float) -> Alert:
-    """A new open alert with a fresh short reference."""
+def raise_alert(person_id: int, note: str | None, consulate: str, now: float, status: str = OPEN) -> Alert:
+    """A new alert (open, or a drill) with a fresh short reference."""
     for _ in range(20):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
         try:
@@ -36,7 +37,7 @@ def raise_alert(person_id: int, note: str | None, consulate: str, now: float) ->
                 return Alert.create(
                     reference=reference,
                     person=person_id,
-                    status=OPEN,
+                    status=status,
                     note=note,
                     consulate=consulate,
                     created_at=now,
@@ -109,9 +110,10 @@ def mark_escalated(alert: Alert, now: float) -> bool:
     return bool(Alert.update(escalated_at=now).where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
 
 
-def raised_since(person_id: int, since: float) -> int:
-    """How many alerts the person raised since then."""
-    return Alert.select().where((Alert.person == person_id) & (Alert.created_at >= since)).count()
+def raised_since(person_id: int, since: float, drills: bool = False) -> int:
+    """How many alerts (or drills) the person raised since then."""
+    kind = (Alert.status == DRILL) if drills else (Alert.status != DRILL)
+    return Alert.select().where((Alert.person == person_id) & (Alert.created_at >= since) & kind).count()
 
 
 def set_location(alert: Alert, location: str, now: float) -> None:

@@ -349,3 +349,28 @@ async def test_once_every_relay_is_in_the_person_gets_a_delivery_summary(start, 
     again = payloads.at_delivery(sent[-1].provider_message_id, "Success")
     await client.post("/africastalking/delivery", data=again)  # a repeated report sends no second summary
     assert len([m for m in await messages(client) if "recibieron" in m.body]) == 1
+
+
+async def test_a_drill_tells_only_the_family_marked_as_practice(start):
+    client = await start("console")
+    phone = await registered(client)
+    shown = await phone.send("PRUEBA")
+    practice = await only_alert(client)
+    assert (practice.status, shown) == (
+        "drill",
+        f"PRUEBA {practice.reference}: un aviso real iria a 2 contacto(s) y al {HOUSTON.short_name}. "
+        "Sus contactos recibieron un mensaje de prueba; el consulado no.",
+    )
+    drills = [m for m in await messages(client) if m.body.startswith(f"PRUEBA Lifeline {practice.reference}")]
+    assert sorted(m.to for m in drills) == sorted([MARIA, JOSE])
+    assert not [m for m in await messages(client) if m.to in HOUSTON.duty_phones]
+    assert await phone.send("CANCELAR") == "No tiene avisos abiertos."  # a drill is never an open alert
+
+
+async def test_drills_are_limited_and_do_not_count_as_alerts(start):
+    client = await start("console")
+    phone = await registered(client)
+    for _ in range(3):
+        assert (await phone.send("DRILL")).startswith("DRILL ")
+    assert await phone.send("PRUEBA") == "Ya hizo varias pruebas hoy. Intente manana."
+    assert (await phone.send("ALERTA")).startswith("Aviso ")
