@@ -64,7 +64,7 @@ SPANISH = [
     ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
     ("contact added", ["5", "1", "1", "7135550142", "Maria"], "END Listo: Maria sera avisado si usted pide ayuda."),
     ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
-    ("rights menu", ["6"], "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n0 Atras"),
+    ("rights menu", ["6"], "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n0 Atras"),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
     ("invalid choice re-shows with an error", ["9"], "CON Opcion no valida.\nLifeline\n1. Alerta"),

@@ -187,3 +187,9 @@ async def test_ussd_mode_shows_the_sms_a_hop_sent_to_another_phone(make_settings
         "SMS to +1******0199 [gsm7, 1 segment]:\nLifeline: +15555550142 le puso como contacto de confianza. "
         "Si pide ayuda le avisaremos por aqui. Para no recibir mensajes responda STOP."
     )
+
+
+async def test_the_simulator_walks_a_drill_from_the_rights_menu(make_settings):
+    person = Person(["6", "3", "/quit"])
+    await simulate("ussd", PERSON, None, make_settings("console"), person.read_line, person.write)
+    assert [line for line in person.shown if line.startswith("PRUEBA ")]
