@@ -123,11 +123,42 @@ def _responsible(directory: Directory, phone: str, home: str | None):
     return directory.for_phone(phone)
 
 
-def cancel_alert(request: Request) -> Result:
-    """Withdraws what has not left; tells everyone already told that the person is safe."""
+MAX_PIN_TRIES = 3
+
+
+def cancel_alert(request: Request, directory: Directory) -> Result:
+    """Withdraws what has not left; tells everyone already told that the person is safe.
+
+    With PINs set, the safety PIN cancels. The duress PIN, or a wrong PIN three times, answers
+    exactly as a cancel would, but tells only the consulate, and keeps the alert open.
+    """
     current = alerts.open_alert_of(request.person_id)
     if current is None:
         return Result(outcome="none")
+    if people.has_pins(request.person_id):
+        pin = request.data.get("pin")
+        if pin is None:
+            return Result(outcome="pin_required")
+        verdict = people.check_pin(request.person_id, pin)
+        tries = int(request.data.get("pin_tries", "0")) + 1
+        if verdict == "wrong" and tries < MAX_PIN_TRIES:
+            return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": ""})
+        if verdict != "safety":
+            return _under_duress(request, current, directory)
+    return _cancel(request, current)
+
+
+def _under_duress(request: Request, current, directory: Directory) -> Result:
+    """The same answer as a cancel on the phone; only the consulate learns it was forced."""
+    alerts.record_duress(current, request.now)
+    consulate = directory.by_id(current.consulate)
+    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    values = {"ref": current.reference, "who": request.phone}
+    told = tuple(Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in duty_phones)
+    return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
+
+
+def _cancel(request: Request, current) -> Result:
     tag = tag_of(current.reference)
     outbox.withdraw(tag, request.now)
     outbox.withdraw(later_tag_of(current.reference), request.now)  # a pending update too

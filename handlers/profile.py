@@ -9,6 +9,7 @@ from store import people
 
 MAX_LOCATION = 60
 _ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
+_PIN = re.compile(r"^\d{4}$")
 _STATE = re.compile(r"(?:^|[\s,])([A-Za-z]{2})\s*$")
 
 
@@ -36,3 +37,14 @@ def save_location(request: Request) -> Result:
         return Result(outcome="invalid")
     people.set_location(request.person_id, location, request.now)
     return Result(outcome="saved", values={"location": location})
+
+
+def save_pins(request: Request) -> Result:
+    """A 4-digit safety PIN and a different duress PIN, asked when cancelling an alert."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    safety, duress = request.data.get("safety_pin", ""), request.data.get("duress_pin", "")
+    if not (_PIN.match(safety) and _PIN.match(duress)) or safety == duress:
+        return Result(outcome="invalid")
+    people.set_pins(request.person_id, safety, duress)
+    return Result(outcome="saved")

@@ -25,10 +25,11 @@ def build_handlers(
     """Every handler by name, bound to the deployment's consulates, alert policy and limits."""
     return {
         "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
-        "alert.cancel": alerts.cancel_alert,
+        "alert.cancel": functools.partial(alerts.cancel_alert, directory=directory),
         "alert.locate": functools.partial(alerts.locate_alert, directory=directory),
         "alert.drill": functools.partial(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
+        "profile.pins": profile.save_pins,
         "consulate.find": not_yet_available,
         "appointment.book": not_yet_available,
         "consent.record": contacts.record_consent,

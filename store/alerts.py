@@ -125,3 +125,8 @@ def claim_followup(alert: Alert, now: float) -> bool:
     return bool(
         Alert.update(followup_sent_at=now).where((Alert.id == alert.id) & Alert.followup_sent_at.is_null()).execute()
     )
+
+
+def record_duress(alert: Alert, now: float) -> None:
+    """The alert stays open; the consulate knows the cancel was forced."""
+    Alert.update(duress_at=now, updated_at=now).where(Alert.id == alert.id).execute()

@@ -23,6 +23,8 @@ class Person(BaseModel):
     language = peewee.CharField(max_length=8, null=True)
     location = EncryptedField(null=True)  # home: a US ZIP code, or city and state, as they gave it
     location_updated_at = peewee.DoubleField(null=True)
+    safety_pin = peewee.CharField(max_length=64, null=True)  # keyed hashes, never the PINs
+    duress_pin = peewee.CharField(max_length=64, null=True)
     created_at = peewee.DoubleField()
     last_seen_at = peewee.DoubleField()
 
@@ -165,6 +167,7 @@ class Alert(BaseModel):
     escalated_at = peewee.DoubleField(null=True)
     closed_at = peewee.DoubleField(null=True)
     followup_sent_at = peewee.DoubleField(null=True)  # "3 of 3 received" went to the person
+    duress_at = peewee.DoubleField(null=True)  # a cancel made under duress: the consulate was told
 
 
 class AlertNote(BaseModel):

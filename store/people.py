@@ -87,3 +87,30 @@ def location_of(person_id: int) -> tuple[str, float] | None:
     if person is None or not person.location:
         return None
     return person.location, person.location_updated_at
+
+
+def _pin_hash(person_id: int, pin: str) -> str:
+    # Keyed with the deployment secret and salted with the person: 10,000 PINs cannot be tried offline.
+    return lookup_hash(f"pin:{person_id}:{pin}")
+
+
+def set_pins(person_id: int, safety: str, duress: str) -> None:
+    Person.update(safety_pin=_pin_hash(person_id, safety), duress_pin=_pin_hash(person_id, duress)).where(
+        Person.id == person_id
+    ).execute()
+
+
+def has_pins(person_id: int) -> bool:
+    person = Person.get_or_none(Person.id == person_id)
+    return bool(person and person.safety_pin)
+
+
+def check_pin(person_id: int, pin: str) -> str:
+    """'safety', 'duress' or 'wrong'."""
+    person = Person.get_by_id(person_id)
+    given = _pin_hash(person_id, pin)
+    if given == person.safety_pin:
+        return "safety"
+    if given == person.duress_pin:
+        return "duress"
+    return "wrong"

@@ -11,7 +11,8 @@ import yaml
 
 from gateway import keys
 from handlers.consulates import Directory
-from store.models import Alert, AlertNote, OutboxMessage
+from store.crypto import lookup_hash
+from store.models import Alert, AlertNote, OutboxMessage, Person
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
@@ -374,3 +375,47 @@ async def test_drills_are_limited_and_do_not_count_as_alerts(start):
         assert (await phone.send("DRILL")).startswith("DRILL ")
     assert await phone.send("PRUEBA") == "Ya hizo varias pruebas hoy. Intente manana."
     assert (await phone.send("ALERTA")).startswith("Aviso ")
+
+
+async def with_pins(client) -> Phone:
+    phone = await registered(client)
+    await phone.send("PIN")
+    await phone.send("1234")
+    assert await phone.send("9876") == "Listo: sus PIN quedaron guardados."
+    await phone.send("ALERTA")
+    await settled(client, lambda rows: all(r.status == "sent" for r in rows))
+    return phone
+
+
+async def test_with_pins_the_safety_pin_cancels(start):
+    client = await start("console")
+    phone = await with_pins(client)
+    alert = await only_alert(client)
+    assert await phone.send("CANCELAR") == "Escriba su PIN:"
+    assert await phone.send("1234") == f"Listo: aviso {alert.reference} cancelado. Avisamos a quienes lo recibieron."
+    assert (await only_alert(client)).status == "cancelled"
+    safe = [m.to for m in await relays(client, alert.reference) if "a salvo" in m.body]
+    assert sorted(safe) == sorted([MARIA, JOSE, *HOUSTON.duty_phones])
+
+
+@pytest.mark.parametrize("pins", [["9876"], ["1111", "2222", "3333"]], ids=["duress PIN", "wrong PIN three times"])
+async def test_the_duress_pin_looks_like_a_cancel_but_only_the_consulate_is_told(start, pins):
+    client = await start("console")
+    phone = await with_pins(client)
+    alert = await only_alert(client)
+    assert await phone.send("CANCELAR") == "Escriba su PIN:"
+    for pin in pins[:-1]:
+        assert await phone.send(pin) == "PIN incorrecto. Escriba su PIN:"
+    assert await phone.send(pins[-1]) == f"Listo: aviso {alert.reference} cancelado. Avisamos a quienes lo recibieron."
+    current = await only_alert(client)
+    assert current.status == "open" and current.duress_at is not None
+    later = [m for m in await relays(client, alert.reference) if m.tag.endswith(":later")]
+    assert sorted(m.to for m in later) == sorted(HOUSTON.duty_phones)  # the family hears nothing
+    assert all("PIN de coaccion" in m.body for m in later)
+
+
+async def test_pins_are_stored_hashed(start, database_url):
+    client = await start("console")
+    await with_pins(client)
+    person = await in_store(client, lambda: Person.get(Person.phone_hash == lookup_hash(HOUSTON_PERSON)))
+    assert person.safety_pin and "1234" not in person.safety_pin and "9876" not in person.duress_pin

@@ -22,10 +22,16 @@ CONSENTED = Context(facts=frozenset({"has_consent"}))
 def test_rules_and_options_follow_facts(engine):
     assert engine.answer(engine.home(Context()).session, "5", Context()).show.text == "consent.body"
     contacts = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
-    assert contacts.show.options == ("contacts.add", "contacts.location")
+    assert contacts.show.options == ("contacts.add", "contacts.location", "contacts.pins")
     known = Context(facts=frozenset({"has_consent", "has_contacts"}))
     contacts = engine.answer(engine.home(known).session, "5", known)
-    assert contacts.show.options == ("contacts.list", "contacts.add", "contacts.remove", "contacts.location")
+    assert contacts.show.options == (
+        "contacts.list",
+        "contacts.add",
+        "contacts.remove",
+        "contacts.location",
+        "contacts.pins",
+    )
     # Numbering follows what is shown: with contacts, 3 is "remove".
     assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
     full = Context(facts=frozenset({"has_consent", "has_contacts", "contacts_full"}))
@@ -33,6 +39,7 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.list",
         "contacts.remove",
         "contacts.location",
+        "contacts.pins",
     )
 
 
