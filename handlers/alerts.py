@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from handlers.consulates import Directory, local_date, local_datetime
 from handlers.limits import DAY, Limits
+from handlers.numbers import read_number
 from handlers.outcome import Outgoing, Request, Result
 from handlers.profile import normalise_location, zip_and_state
 from store import alerts, outbox, people
@@ -76,6 +77,45 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     # Someone with no known location is asked for one at once (the flow decides how).
     outcome = "raised" if home else "raised_unlocated"
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
+
+
+def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
+    """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
+    The consulate and the person's other contacts are told who raised it; the person's phone is told too."""
+    number = read_number(request.data.get("behalf_text", ""), request.region)
+    person_id = people.person_with_number(number) if number else None
+    if person_id is None or not people.listed_as_contact(person_id, request.phone):
+        return Result(outcome="not_contact")  # only someone the person trusted may speak for them
+    if alerts.open_alert_of(person_id) is not None:
+        return Result(outcome="already_open")
+    if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
+        return Result(outcome="limited")
+    home = people.location_of(person_id)
+    consulate = _responsible(directory, number, home[0] if home else None)
+    office = consulate or directory.central
+    alert = alerts.raise_alert(person_id, None, consulate.id if consulate else "central", request.now)
+    others = [c for c in people.contacts_of(person_id) if c.phone != request.phone]
+    alerts.record_told(alert, len(others))
+    place = f"{home[0]} ({local_date(office, home[1])})" if home else "?"
+    values = {
+        "ref": alert.reference,
+        "who": number,
+        "by": request.phone,
+        "where": place,
+        "when": local_datetime(office, request.now),
+    }
+    tag = tag_of(alert.reference)
+    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
+    relays += [Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in duty_phones]
+    relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference)))
+    shown = {
+        "ref": alert.reference,
+        "contact_count": str(len(others)),
+        "consulate": _office_name(office),
+        "who": number,
+    }
+    return Result(outcome="raised", values=shown, outgoing=tuple(relays))
 
 
 def drill(request: Request, directory: Directory, limits: Limits) -> Result:

@@ -27,6 +27,7 @@ def build_handlers(
         "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
         "alert.cancel": functools.partial(alerts.cancel_alert, directory=directory),
         "alert.locate": functools.partial(alerts.locate_alert, directory=directory),
+        "alert.behalf": functools.partial(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
         "alert.drill": functools.partial(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,

@@ -114,3 +114,14 @@ def check_pin(person_id: int, pin: str) -> str:
     if given == person.duress_pin:
         return "duress"
     return "wrong"
+
+
+def person_with_number(phone: str) -> int | None:
+    """The id of the person with this number, if they ever wrote or dialled."""
+    person = Person.get_or_none(Person.phone_hash == lookup_hash(phone))
+    return person.id if person else None
+
+
+def listed_as_contact(person_id: int, phone: str) -> bool:
+    """True when the person registered this number as a trusted contact."""
+    return Contact.select().where((Contact.person == person_id) & (Contact.phone_hash == lookup_hash(phone))).exists()

@@ -419,3 +419,29 @@ async def test_pins_are_stored_hashed(start, database_url):
     await with_pins(client)
     person = await in_store(client, lambda: Person.get(Person.phone_hash == lookup_hash(HOUSTON_PERSON)))
     assert person.safety_pin and "1234" not in person.safety_pin and "9876" not in person.duress_pin
+
+
+async def test_a_trusted_contact_can_alert_for_the_person(start):
+    client = await start("console")
+    await registered(client)  # Houston person listed Maria and Jose
+    maria = Phone(client, MARIA)
+    maria.seen = 1  # her notice
+    reply = await maria.send("ALERTA POR +1 713 555 0142")
+    alert = await only_alert(client)
+    assert (
+        reply == f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a 1 contacto(s) mas de {HOUSTON_PERSON}."
+    )
+    sent = await relays(client, alert.reference)
+    assert Counter(m.to for m in sent) == Counter([JOSE, *HOUSTON.duty_phones, HOUSTON_PERSON])
+    duty = [m for m in sent if m.to in HOUSTON.duty_phones]
+    assert all(f"{MARIA} avisa que {HOUSTON_PERSON} necesita ayuda" in m.body for m in duty)
+    [to_person] = [m.body for m in sent if m.to == HOUSTON_PERSON]
+    assert to_person == f"Lifeline {alert.reference}: mensaje enviado por {MARIA}."  # neutral: others may read it
+
+
+async def test_only_a_registered_contact_may_alert_for_someone(start):
+    client = await start("console")
+    await registered(client)
+    stranger = Phone(client, "+17135550166")
+    assert (await stranger.send("ALERTA POR 713 555 0142")).startswith("Solo un contacto registrado")
+    assert await in_store(client, Alert.select().count) == 0
