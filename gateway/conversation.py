@@ -18,7 +18,7 @@ from gateway.phones import mask, region_of
 from gateway.policy import Policy
 from gateway.texts import Texts
 from handlers import duty
-from handlers.alerts import delivery_followup
+from handlers.alerts import delivery_followup, is_relay
 from handlers.outcome import Outgoing, Request
 from handlers.registry import Handler
 from store import inbound as inbound_store
@@ -265,12 +265,15 @@ class Conversation:
     def _report(self, report: StatusReport, now: float) -> bool:
         if not outbox.record_report(report.carrier, report.provider_message_id, report.status.value, report.error, now):
             return False  # a duplicate changes nothing
-        summary = [
-            self._written(out)
-            for out in delivery_followup(outbox.tag_of(report.carrier, report.provider_message_id), now)
-        ]
+        tag = outbox.tag_of(report.carrier, report.provider_message_id)
+        resent = False
+        if is_relay(tag) and report.status.value in ("undelivered", "failed"):
+            # A relay the carrier could not deliver goes out once more through the other provider,
+            # before the person is told it was not received.
+            resent = outbox.resend_elsewhere(report.carrier, report.provider_message_id, now)
+        summary = [self._written(out) for out in delivery_followup(tag, now)]
         self._enqueue(summary, f"report:{report.carrier}:{report.provider_message_id}", report.carrier, now)
-        return bool(summary)
+        return bool(summary) or resent
 
     # -- scheduled ------------------------------------------------------------------------------
 

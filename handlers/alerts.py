@@ -37,14 +37,24 @@ def delivery_followup(tag: str | None, now: float) -> list[Outgoing]:
     if not tag or not tag.startswith("alert:") or tag.endswith(":later"):
         return []
     alert = alerts.by_reference(tag.removeprefix("alert:"))
-    statuses = [s for s in outbox.statuses_of(tag) if s != "cancelled"]
-    if alert is None or alert.person_id is None or not statuses or not FINAL.issuperset(statuses):
+    recipients = {
+        to: [s for s in statuses if s != "cancelled"] for to, statuses in outbox.statuses_by_recipient(tag).items()
+    }
+    recipients = {to: statuses for to, statuses in recipients.items() if statuses}
+    every_status = [s for statuses in recipients.values() for s in statuses]
+    if alert is None or alert.person_id is None or not recipients or not FINAL.issuperset(every_status):
         return []
     if not alerts.claim_followup(alert, now):
         return []
     person, language = alerts.phone_of_raiser(alert)
-    values = {"ref": alert.reference, "received": str(statuses.count("delivered")), "total": str(len(statuses))}
+    received = sum("delivered" in statuses for statuses in recipients.values())
+    values = {"ref": alert.reference, "received": str(received), "total": str(len(recipients))}
     return [Outgoing(person, "alert.followup", values, language)]
+
+
+def is_relay(tag: str | None) -> bool:
+    """A message of an alert's first wave of relays."""
+    return bool(tag) and tag.startswith("alert:") and not tag.endswith(":later")
 
 
 def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:

@@ -275,6 +275,37 @@ def tag_of(provider: str, provider_message_id: str) -> str | None:
     return row.tag if row else None
 
 
-def statuses_of(tag: str) -> list[str]:
-    """The status of every message in the group."""
-    return [row.status for row in OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.tag == tag)]
+def statuses_by_recipient(tag: str) -> dict[str, list[str]]:
+    """The statuses of the group's messages, per recipient (a relay resent through another provider
+    counts for the same recipient)."""
+    found: dict[str, list[str]] = {}
+    for row in OutboxMessage.select(OutboxMessage.to_hash, OutboxMessage.status).where(OutboxMessage.tag == tag):
+        found.setdefault(row.to_hash, []).append(row.status)
+    return found
+
+
+def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> bool:
+    """A copy of a message the carrier could not deliver, through the next provider of its route;
+    False when there is no other provider (or it was already resent)."""
+    row = (
+        OutboxMessage.select()
+        .where((OutboxMessage.provider == provider) & (OutboxMessage.provider_message_id == provider_message_id))
+        .first()
+    )
+    if row is None:
+        return False
+    others = [p for p in row.route.split(",") if p != provider]
+    if not others or row.idempotency_key.endswith(":elsewhere"):
+        return False
+    return enqueue(
+        NewMessage(
+            idempotency_key=f"{row.idempotency_key}:elsewhere",
+            to=row.to,
+            body=row.body,
+            encoding=row.encoding,
+            segments=row.segments,
+            route=(*others, provider),
+            tag=row.tag,
+        ),
+        now,
+    )

@@ -445,3 +445,24 @@ async def test_only_a_registered_contact_may_alert_for_someone(start):
     stranger = Phone(client, "+17135550166")
     assert (await stranger.send("ALERTA POR 713 555 0142")).startswith("Solo un contacto registrado")
     assert await in_store(client, Alert.select().count) == 0
+
+
+async def test_a_relay_not_delivered_goes_out_again_through_the_other_provider(start, fake):
+    client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
+    phone = await registered(client)
+    await phone.send("ALERTA")
+    alert = await only_alert(client)
+    tag = f"alert:{alert.reference}"
+    rows = await settled(client, lambda rows: sum(r.tag == tag and r.status == "sent" for r in rows) == 4)
+    first, *rest = [r for r in rows if r.tag == tag]
+    await client.post("/africastalking/delivery", data=payloads.at_delivery(first.provider_message_id, "Failed"))
+    rows = await settled(client, lambda rows: sum(r.tag == tag for r in rows) == 5 and rows[-1].status == "sent")
+    copy = rows[-1]
+    assert (copy.to, copy.provider, copy.body) == (first.to, "twilio", first.body)
+    for row in rest:
+        await client.post("/africastalking/delivery", data=payloads.at_delivery(row.provider_message_id, "Success"))
+    form = payloads.twilio_status(copy.provider_message_id, "delivered")
+    headers = payloads.twilio_signature(fake.twilio_token, "https://lifeline.example.org/twilio/status", form)
+    await client.post("/twilio/status", data=form, headers=headers)
+    summary = [m.body for m in await messages(client) if "recibieron" in m.body]
+    assert summary == [f"Lifeline {alert.reference}: 4 de 4 recibieron su aviso."]
