@@ -28,7 +28,7 @@ from gateway.keyfile import load_secret
 from gateway.phones import mask
 from gateway.settings import Settings
 from store.crypto import configure_vault
-from store.db import Store, open_database
+from store.db import Store, is_open_at, open_database
 from store.models import OutboxMessage
 
 ReadLine = Callable[[], Awaitable[str | None]]
@@ -145,8 +145,9 @@ async def _server_store(settings: Settings):
         raise SimulatorError(
             f"LIFELINE_SECRET_KEY is not set and {settings.key_file} does not exist: run where the server runs"
         )
-    open_database(settings.database_url)
-    configure_vault(load_secret(settings))
+    if not is_open_at(settings.database_url):  # a server in this same process (tests) opened it: share it
+        open_database(settings.database_url)
+        configure_vault(load_secret(settings))
     store = Store()
     try:
         yield store

@@ -44,7 +44,16 @@ def open_database(url: str) -> peewee.Database:
     else:
         db = connect_url(url.replace("postgres://", "postgresql://", 1))
     database.initialize(db)
+    _opened["url"] = url
     return db
+
+
+_opened: dict[str, str] = {}
+
+
+def is_open_at(url: str) -> bool:
+    """True when the model proxy already points at this database (a server in this same process)."""
+    return database.obj is not None and _opened.get("url") == url
 
 
 def probe() -> None:
