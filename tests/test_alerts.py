@@ -92,7 +92,7 @@ async def test_someone_never_registered_still_reaches_the_consulate(start):
 
 async def test_a_number_no_consulate_covers_reaches_the_central_number(start):
     client = await start("console")
-    await Phone(client, "+525512345678").send("ALERTA")
+    await Phone(client, "+525555500142").send("ALERTA")
     alert = await only_alert(client)
     assert alert.consulate == "central"
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(DIRECTORY.central.phones)

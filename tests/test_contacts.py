@@ -10,7 +10,7 @@ from tests.conftest import in_store
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
 
-MEXICAN = "+525512345678"
+MEXICAN = "+525555500142"
 
 
 async def outbox_to(client, number: str) -> list[str]:
@@ -96,14 +96,14 @@ async def test_familia_by_sms_reads_common_number_forms(start, label, entry, sav
 
 
 @pytest.mark.parametrize(
-    "typed", ["+52 1 55 8765 4321 Jose", "044 55 8765 4321 Jose", "01 55 8765 4321 Jose", "55 8765 4321 Jose"]
+    "typed", ["+52 1 55 5550 0199 Jose", "044 55 5550 0199 Jose", "01 55 5550 0199 Jose", "55 5550 0199 Jose"]
 )
 async def test_mexican_numbers_in_old_and_new_forms(start, typed):
     phone = Phone(await start("console"), MEXICAN)  # a person with a Mexican number types local forms
     await phone.send(f"FAMILIA {typed}")
     assert (await phone.send("1")).startswith("Listo: Jose")
     [contact] = await in_store(phone.client, lambda: list(Contact.select()))
-    assert contact.phone == "+525587654321"
+    assert contact.phone == "+525555500199"
 
 
 async def test_familia_borrar_and_bad_entries_by_sms(start):
