@@ -76,7 +76,7 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     place = f"{home[0]} ({local_date(office, home[1])})" if home else None
     values = {
         "ref": alert.reference,
-        "who": request.phone,
+        "who": _who(request.person_id, request.phone),
         "when": local_datetime(office, request.now),
         "where": ", ".join(part for part in (place, note) if part) or "?",
     }
@@ -139,7 +139,7 @@ def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     practice = alerts.raise_alert(
         request.person_id, None, consulate.id if consulate else "central", request.now, status=alerts.DRILL
     )
-    values = {"ref": practice.reference, "who": request.phone}
+    values = {"ref": practice.reference, "who": _who(request.person_id, request.phone)}
     relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
     office = consulate or directory.central
     shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
@@ -157,7 +157,7 @@ def locate_alert(request: Request, directory: Directory) -> Result:
         people.set_location(request.person_id, location, request.now)
     consulate = directory.by_id(current.consulate)
     duty_phones = consulate.duty_phones if consulate else directory.central.phones
-    values = {"ref": current.reference, "who": request.phone, "where": location}
+    values = {"ref": current.reference, "who": _who(request.person_id, request.phone), "where": location}
     tag = later_tag_of(current.reference)
     told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in duty_phones)
     return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
@@ -203,7 +203,7 @@ def _under_duress(request: Request, current, directory: Directory) -> Result:
     alerts.record_duress(current, request.now)
     consulate = directory.by_id(current.consulate)
     duty_phones = consulate.duty_phones if consulate else directory.central.phones
-    values = {"ref": current.reference, "who": request.phone}
+    values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
     told = tuple(Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in duty_phones)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
@@ -214,7 +214,7 @@ def _cancel(request: Request, current) -> Result:
     outbox.withdraw(later_tag_of(current.reference), request.now)  # a pending update too
     told = outbox.recipients_told(tag)
     alerts.cancel(current, request.now)
-    values = {"ref": current.reference, "who": request.phone}
+    values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
     safe = tuple(Outgoing(to, "alert.safe", values, tag=later_tag_of(current.reference)) for to in told)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=safe)
 
@@ -224,10 +224,20 @@ def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) ->
     last = current.update_sent_at or current.created_at
     due = request.now - last >= policy.repeat_seconds
     told = outbox.recipients_told(tag_of(current.reference)) if due else []
-    values = {"ref": current.reference, "who": request.phone, "note": note or current.note or ""}
+    values = {
+        "ref": current.reference,
+        "who": _who(request.person_id, request.phone),
+        "note": note or current.note or "",
+    }
     update = tuple(Outgoing(to, "alert.update", values, tag=later_tag_of(current.reference)) for to in told)
     alerts.record_update(current, note, bool(update), request.now)
     return Result(outcome="updated", values={"ref": current.reference}, outgoing=update)
+
+
+def _who(person_id: int | None, phone: str) -> str:
+    """Who is asking: their name when they gave one, and always their number."""
+    name = people.name_of(person_id)
+    return f"{name} ({phone})" if name else phone
 
 
 def _office_name(office) -> str:
@@ -243,8 +253,12 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
             continue  # another server process took it
         consulate = directory.by_id(alert.consulate)
         office = consulate or directory.central
-        who, _ = alerts.phone_of_raiser(alert)
-        values = {"ref": alert.reference, "who": who, "when": local_datetime(office, alert.created_at)}
+        phone, _ = alerts.phone_of_raiser(alert)
+        values = {
+            "ref": alert.reference,
+            "who": _who(alert.person_id, phone),
+            "when": local_datetime(office, alert.created_at),
+        }
         tag = later_tag_of(alert.reference)
         backups = [*(consulate.backup_phones if consulate else ()), *directory.central.phones]
         pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]

@@ -26,6 +26,8 @@ def record_consent(request: Request) -> Result:
         return Result(outcome="command")
     if request.data.get("location"):
         return Result(outcome="location")
+    if request.data.get("name"):
+        return Result(outcome="name")
     return Result(outcome="ok")
 
 

@@ -48,3 +48,17 @@ def save_pins(request: Request) -> Result:
         return Result(outcome="invalid")
     people.set_pins(request.person_id, safety, duress)
     return Result(outcome="saved")
+
+
+MAX_NAME = 40
+
+
+def save_name(request: Request) -> Result:
+    """The name relays give with the person's number, once they agreed to what Lifeline keeps."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    name = " ".join(request.data.get("name", "").split())[:MAX_NAME]
+    if not name:
+        return Result(outcome="invalid")
+    people.set_name(request.person_id, name)
+    return Result(outcome="saved", values={"name": name})

@@ -31,6 +31,7 @@ def build_handlers(
         "alert.drill": functools.partial(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
+        "profile.name": profile.save_name,
         "consulate.find": not_yet_available,
         "appointment.book": not_yet_available,
         "consent.record": contacts.record_consent,

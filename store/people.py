@@ -125,3 +125,12 @@ def person_with_number(phone: str) -> int | None:
 def listed_as_contact(person_id: int, phone: str) -> bool:
     """True when the person registered this number as a trusted contact."""
     return Contact.select().where((Contact.person == person_id) & (Contact.phone_hash == lookup_hash(phone))).exists()
+
+
+def set_name(person_id: int, name: str) -> None:
+    Person.update(name=name).where(Person.id == person_id).execute()
+
+
+def name_of(person_id: int | None) -> str | None:
+    person = Person.get_or_none(Person.id == person_id) if person_id is not None else None
+    return person.name if person else None

@@ -466,3 +466,13 @@ async def test_a_relay_not_delivered_goes_out_again_through_the_other_provider(s
     await client.post("/twilio/status", data=form, headers=headers)
     summary = [m.body for m in await messages(client) if "recibieron" in m.body]
     assert summary == [f"Lifeline {alert.reference}: 4 de 4 recibieron su aviso."]
+
+
+async def test_relays_give_the_name_the_person_registered(start):
+    client = await start("console")
+    phone = await registered(client)
+    assert await phone.send("NOMBRE Maria Hernandez") == "Listo: Maria Hernandez."
+    await phone.send("ALERTA")
+    alert = await only_alert(client)
+    sent = await relays(client, alert.reference)
+    assert sent and all(f"Maria Hernandez ({HOUSTON_PERSON}) pide ayuda" in m.body for m in sent)

@@ -73,9 +73,9 @@ async def test_at_most_five_contacts(start):
     assert await in_store(phone.client, Contact.select().count) == 5
     # With five, USSD offers only list and remove.
     menu = (await dial(phone.client, ["5"]))[-1]
-    assert (
-        menu
-        == "CON Mis contactos\n1. Ver contactos\n2. Quitar contacto\n3. Mi ubicacion\n4. Mi PIN de seguridad\n0 Atras"
+    assert menu == (
+        "CON Mis contactos\n1. Ver contactos\n2. Quitar contacto\n3. Mi ubicacion\n4. Mi PIN de seguridad\n"
+        "5. Mi nombre\n0 Atras"
     )
 
 

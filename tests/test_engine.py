@@ -22,7 +22,7 @@ CONSENTED = Context(facts=frozenset({"has_consent"}))
 def test_rules_and_options_follow_facts(engine):
     assert engine.answer(engine.home(Context()).session, "5", Context()).show.text == "consent.body"
     contacts = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
-    assert contacts.show.options == ("contacts.add", "contacts.location", "contacts.pins")
+    assert contacts.show.options == ("contacts.add", "contacts.location", "contacts.pins", "contacts.name")
     known = Context(facts=frozenset({"has_consent", "has_contacts"}))
     contacts = engine.answer(engine.home(known).session, "5", known)
     assert contacts.show.options == (
@@ -31,6 +31,7 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.remove",
         "contacts.location",
         "contacts.pins",
+        "contacts.name",
     )
     # Numbering follows what is shown: with contacts, 3 is "remove".
     assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
@@ -40,6 +41,7 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.remove",
         "contacts.location",
         "contacts.pins",
+        "contacts.name",
     )
 
 

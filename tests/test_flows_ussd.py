@@ -57,7 +57,7 @@ SPANISH = [
     (
         "after consent, without contacts, adding",
         ["5", "1"],
-        "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n0 Atras",
+        "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n0 Atras",
     ),
     ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
     ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
@@ -91,7 +91,7 @@ ENGLISH = [
     ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
     ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
-    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n0 Back"),
+    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n4. My name\n0 Back"),
     ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
     ("long text pages with 98", ["6", "1"], "CON You have the right to remain silent"),
@@ -145,7 +145,10 @@ async def test_hops_of_one_session_may_land_on_different_processes(start):
         client = (one, two)[n % 2]
         response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="split"))
         screens.append(await response.text())
-    assert screens[2] == "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n0 Atras"
+    assert (
+        screens[2]
+        == "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n0 Atras"
+    )
     assert screens[4] == "CON Nombre del contacto:\n0 Atras"
     assert screens[5] == "CON Numero del contacto (con lada):\n0 Atras"
 
