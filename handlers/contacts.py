@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from handlers.language import language_named
 from handlers.limits import DAY, Limits
 from handlers.numbers import read_number
 from handlers.outcome import Outgoing, Request, Result
@@ -35,7 +36,7 @@ def list_contacts(request: Request) -> Result:
     contacts = people.contacts_of(request.person_id)
     if not contacts:
         return Result(outcome="empty")
-    lines = "\n".join(f"{c.position} {c.name} {c.phone}" for c in contacts)
+    lines = "\n".join(f"{c.position} {c.name} {c.phone} {(c.language or '').upper()}".rstrip() for c in contacts)
     return Result(outcome="listed", values={"contacts": lines})
 
 
@@ -43,7 +44,8 @@ def add_contact(request: Request, limits: Limits) -> Result:
     """Adds the number and name the flow collected; the contact is told once who added them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
-    return _add(request, request.data["contact_phone"], request.data["contact_name"], limits)
+    language = request.args.get("language") or request.language
+    return _add(request, request.data["contact_phone"], request.data["contact_name"], language, limits)
 
 
 def remove_contact(request: Request) -> Result:
@@ -55,7 +57,7 @@ def remove_contact(request: Request) -> Result:
 
 
 def sms_command(request: Request, limits: Limits) -> Result:
-    """FAMILIA (list), FAMILIA +1 713 555 0142 Maria (add), FAMILIA BORRAR 2 (remove)."""
+    """FAMILIA (list), FAMILIA +1 713 555 0142 Maria [EN] (add), FAMILIA BORRAR 2 (remove)."""
     text = request.data.get("contact_text", "").strip()
     if not text:
         return list_contacts(request)
@@ -68,10 +70,20 @@ def sms_command(request: Request, limits: Limits) -> Result:
     phone = read_number(entry.group(1), request.region) if entry else None
     if phone is None:
         return Result(outcome="invalid")
-    return _add(request, phone, entry.group(2), limits)
+    name, language = _name_and_language(entry.group(2), request)
+    return _add(request, phone, name, language, limits)
 
 
-def _add(request: Request, phone: str, name: str, limits: Limits) -> Result:
+def _name_and_language(text: str, request: Request) -> tuple[str, str]:
+    """"Maria EN" / "Maria ingles": a last word naming a language is the contact's; else the person's own."""
+    words = text.split()
+    language = language_named(words[-1], request.languages) if len(words) > 1 else None
+    if language:
+        return " ".join(words[:-1]), language
+    return text, request.language
+
+
+def _add(request: Request, phone: str, name: str, language: str, limits: Limits) -> Result:
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
@@ -79,11 +91,11 @@ def _add(request: Request, phone: str, name: str, limits: Limits) -> Result:
     notices = _notices_tag(request.person_id)
     if outbox.count_tagged_since(notices, request.now - DAY) >= limits.contacts_added_per_day:
         return Result(outcome="limited")
-    outcome = people.add_contact(request.person_id, phone, name, None, request.now)
+    outcome = people.add_contact(request.person_id, phone, name, language, request.now)
     values = {"contact_name": name}
     if outcome != "added":
         return Result(outcome=outcome, values=values)
-    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, tag=notices)
+    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language, tag=notices)
     return Result(outcome="added", values=values, outgoing=(notice,))
 
 

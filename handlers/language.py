@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from handlers.outcome import Request, Result
 from store import inbound
@@ -24,11 +25,17 @@ NAMES = {
 def choose(request: Request) -> Result:
     """Saves the language named by the screen's args or typed after the keyword."""
     wanted = request.args.get("language") or request.data.get("language_choice", "")
-    code = NAMES.get(_fold(wanted), wanted.strip().lower())
-    if code not in request.languages:
+    code = language_named(wanted, request.languages)
+    if code is None:
         return Result(outcome="unknown")
     inbound.set_language(request.person_id, code)
     return Result(outcome="ok", language=code)
+
+
+def language_named(word: str, languages: Iterable[str]) -> str | None:
+    """The code of the language a word names ("ingles", "EN", "es"), if the deployment speaks it."""
+    code = NAMES.get(_fold(word), word.strip().lower())
+    return code if code in languages else None
 
 
 def _fold(text: str) -> str:

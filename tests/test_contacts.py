@@ -32,14 +32,14 @@ async def test_consent_is_recorded_with_its_version_and_time_before_anything_is_
 
 async def test_adding_a_contact_by_ussd_tells_them_once(start):
     client = await start("console")
-    screens = await dial(client, ["5", "1", "1", "(713) 555-0199", "Maria Lopez"])
+    screens = await dial(client, ["5", "1", "1", "(713) 555-0199", "Maria Lopez", "1"])
     assert screens[-1] == "END Listo: Maria Lopez sera avisado si usted pide ayuda."
     [notice] = await outbox_to(client, "+17135550199")
     assert notice == (
         "Lifeline: +15555550142 le puso como contacto de confianza. Si pide ayuda le avisaremos por aqui. "
         "Para no recibir mensajes responda STOP."
     )
-    again = await dial(client, ["5", "2", "7135550199", "Maria"])  # with a contact, 2 is "add"
+    again = await dial(client, ["5", "2", "7135550199", "Maria", "1"])  # with a contact, 2 is "add"
     assert again[-1] == "END Maria ya es su contacto."
     assert len(await outbox_to(client, "+17135550199")) == 1  # told once
 
@@ -48,19 +48,37 @@ async def test_the_notice_is_in_the_contacts_language(start):
     phone = Phone(await start("console"))
     await phone.send("FAMILY +1 713 555 0199 Anna")  # English word: the person is answered in English
     assert (await phone.send("1")).startswith("Done: Anna will be told")
+    # No language given: the contact is written to in the person's own.
     [notice] = await outbox_to(phone.client, "+17135550199")
-    assert notice.startswith("Lifeline: +15555550142 le puso como contacto")  # +1: the deployment's Spanish
+    assert notice.startswith("Lifeline: +15555550142 named you as a trusted contact.")
+    # A last word naming a language is the contact's, and is not part of the name.
+    assert (await phone.send("FAMILY +1 713 555 0198 Jose Luis espanol")).startswith("Done: Jose Luis will be told")
+    [notice] = await outbox_to(phone.client, "+17135550198")
+    assert notice.startswith("Lifeline: +15555550142 le puso como contacto")
+    assert await phone.send("FAMILY") == "1 Anna +17135550199 EN\n2 Jose Luis +17135550198 ES"
+
+
+async def test_the_contacts_language_is_asked_by_ussd_and_used_for_the_relay(start, fake):
+    client = await start("console")
+    screens = await dial(client, ["5", "1", "1", "7135550199", "Anna", "2"])
+    assert screens[-2] == "CON Idioma del contacto:\n1. Español\n2. English\n0 Atras"
+    assert screens[-1].startswith("END Listo: Anna sera avisado")
+    [notice] = await outbox_to(client, "+17135550199")
+    assert notice.startswith("Lifeline: +15555550142 named you as a trusted contact.")
+    await dial(client, ["1"])  # ALERT: Anna's relay is in English, the person's screens in Spanish
+    relays = await outbox_to(client, "+17135550199")
+    assert relays[-1].startswith("ALERT Lifeline ")
 
 
 async def test_list_and_remove_by_ussd(start):
     client = await start("console")
-    await dial(client, ["5", "1", "1", "7135550199", "Maria"])
-    await dial(client, ["5", "2", "7135550188", "Jose"])
+    await dial(client, ["5", "1", "1", "7135550199", "Maria", "1"])
+    await dial(client, ["5", "2", "7135550188", "Jose", "2"])
     listing = (await dial(client, ["5", "1", "00"]))[-2]
-    assert listing == "CON 1 Maria +17135550199\n2 Jose +17135550188\n0 Atras"
+    assert listing == "CON 1 Maria +17135550199 ES\n2 Jose +17135550188 EN\n0 Atras"
     assert (await dial(client, ["5", "3", "1"]))[-1] == "END Listo: Maria ya no es su contacto."
     assert (await dial(client, ["5", "3", "7"]))[-1].startswith("END No hay contacto con ese numero.")
-    assert (await dial(client, ["5", "1", "00"]))[-2] == "CON 1 Jose +17135550188\n0 Atras"
+    assert (await dial(client, ["5", "1", "00"]))[-2] == "CON 1 Jose +17135550188 EN\n0 Atras"
 
 
 async def test_at_most_five_contacts(start):

@@ -62,7 +62,7 @@ SPANISH = [
     ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
     ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
     ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
-    ("contact added", ["5", "1", "1", "7135550142", "Maria"], "END Listo: Maria sera avisado si usted pide ayuda."),
+    ("contact added", ["5", "1", "1", "7135550142", "Maria", "1"], "END Listo: Maria sera avisado si usted pide ayuda."),
     ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
     (
         "rights menu",
@@ -161,7 +161,7 @@ async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock)
     screens = await dial(client, ["1", "7135550142"], session="redial")
     assert screens[1] == "CON Numero del contacto (con lada):\n0 Atras"
     assert screens[2] == "CON Nombre del contacto:\n0 Atras"  # the resumed flow goes on
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1*7135550142*Maria", session="redial"))
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1*7135550142*Maria*1", session="redial"))
     # The dropped session was offered once, and the resumed one ended: the next dial starts fresh.
     assert (await dial(client, [], session="third"))[-1] == MAIN_ES
 
