@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from handlers.consulates import Directory, local_date, local_datetime
 from handlers.limits import DAY, Limits
+from handlers.names import names_match
 from handlers.numbers import read_number
 from handlers.outcome import Outgoing, Request, Result
 from handlers.profile import normalise_location, zip_and_state
@@ -92,10 +93,10 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
 def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
     """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
     The consulate and the person's other contacts are told who raised it; the person's phone is told too."""
-    number = read_number(request.data.get("behalf_text", ""), request.region)
-    person_id = people.person_with_number(number) if number else None
-    if person_id is None or not people.listed_as_contact(person_id, request.phone):
-        return Result(outcome="not_contact")  # only someone the person trusted may speak for them
+    found = _person_named(request)
+    if isinstance(found, str):
+        return Result(outcome=found)
+    person_id, number = found
     if alerts.open_alert_of(person_id) is not None:
         return Result(outcome="already_open")
     if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
@@ -126,6 +127,22 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
         "who": number,
     }
     return Result(outcome="raised", values=shown, outgoing=tuple(relays))
+
+
+def _person_named(request: Request) -> tuple[int, str] | str:
+    """The person ALERTA POR names, by number or by the name they gave, among those who listed the sender;
+    else the outcome to answer: only someone the person trusted may speak for them."""
+    typed = request.data.get("behalf_text", "")
+    number = read_number(typed, request.region)
+    if number:
+        person_id = people.person_with_number(number)
+        if person_id is None or not people.listed_as_contact(person_id, request.phone):
+            return "not_contact"
+        return person_id, number
+    named = [p for p in people.people_who_listed(request.phone) if p.name and names_match(typed, p.name)]
+    if len(named) > 1:
+        return "ambiguous"  # two people with that name listed the sender: the number tells them apart
+    return (named[0].person_id, named[0].phone) if named else "not_contact"
 
 
 def drill(request: Request, directory: Directory, limits: Limits) -> Result:

@@ -127,6 +127,26 @@ def listed_as_contact(person_id: int, phone: str) -> bool:
     return Contact.select().where((Contact.person == person_id) & (Contact.phone_hash == lookup_hash(phone))).exists()
 
 
+@dataclass(frozen=True)
+class Lister:
+    """Someone who registered a given number as a trusted contact."""
+
+    person_id: int
+    phone: str
+    name: str | None
+
+
+def people_who_listed(phone: str) -> list[Lister]:
+    """Everyone who registered this number as a trusted contact, oldest first."""
+    rows = (
+        Person.select(Person.id, Person.phone, Person.name)
+        .join(Contact, on=Contact.person == Person.id)
+        .where(Contact.phone_hash == lookup_hash(phone))
+        .order_by(Person.id)
+    )
+    return [Lister(row.id, row.phone, row.name) for row in rows]
+
+
 def set_name(person_id: int, name: str) -> None:
     Person.update(name=name).where(Person.id == person_id).execute()
 

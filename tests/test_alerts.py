@@ -447,6 +447,36 @@ async def test_only_a_registered_contact_may_alert_for_someone(start):
     assert await in_store(client, Alert.select().count) == 0
 
 
+async def test_a_trusted_contact_can_alert_for_the_person_by_name(start):
+    client = await start("console")
+    person = await registered(client)
+    await person.send("NOMBRE Juan Carlos Pérez")
+    other = await registered(client, "+17135550155")  # someone else who listed Maria, with no name given
+    await other.send("NOMBRE Ana")
+    maria = Phone(client, MARIA)
+    maria.seen = 2  # her two notices
+    assert (await maria.send("ALERTA POR Pedro")).startswith("Solo un contacto registrado")
+    # Accents, case and one wrong letter in a longer word do not matter; the number is found from the name.
+    reply = await maria.send("alerta por juan peres")
+    alert = await only_alert(client)
+    assert reply.startswith(f"Aviso {alert.reference} enviado al {HOUSTON.short_name}")
+    juan = await in_store(client, lambda: Person.get(Person.phone_hash == lookup_hash(HOUSTON_PERSON)))
+    assert alert.person_id == juan.id
+    assert HOUSTON_PERSON in {m.to for m in await relays(client, alert.reference)}
+
+
+async def test_alert_by_a_name_two_people_share_asks_for_the_number(start):
+    client = await start("console")
+    for number in (HOUSTON_PERSON, "+17135550155"):
+        await (await registered(client, number)).send("NOMBRE Juan")
+    maria = Phone(client, MARIA)
+    maria.seen = 2
+    assert await maria.send("ALERTA POR Juan") == (
+        "Mas de una persona con ese nombre le registro. Envie ALERTA POR y su numero."
+    )
+    assert await in_store(client, Alert.select().count) == 0
+
+
 async def test_a_relay_not_delivered_goes_out_again_through_the_other_provider(start, fake):
     client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
     phone = await registered(client)
