@@ -308,7 +308,7 @@ async def test_the_home_location_chooses_the_consulate_and_is_in_every_relay(sta
     assert confirmation.startswith(f"Aviso {alert.reference} enviado a 2 contacto(s) y al {chicago.short_name}.")
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([MARIA, JOSE, *chicago.duty_phones])
-    assert all("Lugar: 60601 (" in m.body for m in sent)
+    assert all("pide ayuda en 60601 (" in m.body for m in sent)
 
 
 async def test_someone_without_a_location_is_asked_and_the_consulate_told(start):
@@ -434,7 +434,7 @@ async def test_a_trusted_contact_can_alert_for_the_person(start):
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([JOSE, *HOUSTON.duty_phones, HOUSTON_PERSON])
     duty = [m for m in sent if m.to in HOUSTON.duty_phones]
-    assert all(f"{MARIA} avisa que {HOUSTON_PERSON} necesita ayuda" in m.body for m in duty)
+    assert all(f"(avisa {MARIA}): {HOUSTON_PERSON} en " in m.body for m in duty)
     [to_person] = [m.body for m in sent if m.to == HOUSTON_PERSON]
     assert to_person == f"Lifeline {alert.reference}: mensaje enviado por {MARIA}."  # neutral: others may read it
 

@@ -94,7 +94,7 @@ ENGLISH = [
     ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n4. My name\n0 Back"),
     ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
-    ("long text pages with 98", ["6", "1"], "CON You have the right to remain silent"),
+    ("long text pages with 98", ["6", "1"], "CON You may stay silent"),
 ]
 
 
@@ -110,13 +110,17 @@ async def test_ussd_in_english_after_choosing_it(start, label, inputs, expected)
 async def test_a_long_text_pages_with_98_within_the_screen_limit(start):
     client = await start("console")
     await choose_english(client)
-    first, second, third = (await dial(client, ["6", "1", "98", "98"]))[-3:]
+    names = ["Maria Guadalupe Hernandez Lopez", "Jose Antonio Rodriguez Garcia", "Ana Sofia Martinez Perez", "Luis", "Rosa Elena Castillo Ramirez"]
+    await dial(client, ["5", "1", "1", "7135550190", names[0], "2"])  # consents, then adds the first
+    for n, name in enumerate(names[1:], 1):
+        await dial(client, ["5", "2", f"713555019{n}", name, "2"])
+    first, second, third = (await dial(client, ["5", "1", "98", "98"]))[-3:]
     assert first.endswith("\n98 More")
     assert "98 More" not in second and second.endswith("0 Back")
     assert third == first  # pages wrap around
     assert all(len(page) <= 182 for page in (first, second))
-    whole = first.removeprefix("CON ").removesuffix("\n98 More") + " " + second.removeprefix("CON ")
-    assert "Ask to speak to your consulate: it is your right." in whole
+    whole = first.removeprefix("CON ").removesuffix("\n98 More") + "\n" + second.removeprefix("CON ")
+    assert "5 Rosa Elena Castillo Ramirez +17135550194 EN" in whole
 
 
 async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start):
