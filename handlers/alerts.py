@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.consulates import Directory, local_date, local_datetime
+from handlers.consulates import Central, Consulate, Directory, local_date, local_datetime
 from handlers.limits import DAY, Limits
 from handlers.names import names_match
-from handlers.numbers import read_number
+from handlers.numbers import read_number, region_of_number
 from handlers.outcome import Outgoing, Request, Result
 from handlers.profile import normalise_location, zip_and_state
 from store import alerts, outbox, people
@@ -67,11 +67,9 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
         return Result(outcome="limited")
     home = people.location_of(request.person_id)
-    consulate = _responsible(directory, request.phone, home[0] if home else None)
-    office = consulate or directory.central
-    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)
-    alert = alerts.raise_alert(request.person_id, note, consulate.id if consulate else "central", request.now)
+    alert = alerts.raise_alert(request.person_id, note, office.id, request.now)
     alerts.record_told(alert, len(contacts))
     # Where: the home location they gave (with the day it was last updated) and what they typed.
     place = f"{home[0]} ({local_date(office, home[1])})" if home else None
@@ -83,7 +81,7 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     }
     tag = tag_of(alert.reference)
     relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
-    relays += [Outgoing(phone, "alert.relay_duty", values, None, tag, policy.grace_seconds) for phone in duty_phones]
+    relays += [Outgoing(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in _paged(office)]
     shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
     # Someone with no known location is asked for one at once (the flow decides how).
     outcome = "raised" if home else "raised_unlocated"
@@ -102,9 +100,8 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
         return Result(outcome="limited")
     home = people.location_of(person_id)
-    consulate = _responsible(directory, number, home[0] if home else None)
-    office = consulate or directory.central
-    alert = alerts.raise_alert(person_id, None, consulate.id if consulate else "central", request.now)
+    office = _responsible(directory, person_id, number, home[0] if home else None)
+    alert = alerts.raise_alert(person_id, None, office.id, request.now)
     others = [c for c in people.contacts_of(person_id) if c.phone != request.phone]
     alerts.record_told(alert, len(others))
     place = f"{home[0]} ({local_date(office, home[1])})" if home else "?"
@@ -116,9 +113,8 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
         "when": local_datetime(office, request.now),
     }
     tag = tag_of(alert.reference)
-    duty_phones = consulate.duty_phones if consulate else directory.central.phones
     relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
-    relays += [Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in duty_phones]
+    relays += [Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in _paged(office)]
     relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference)))
     shown = {
         "ref": alert.reference,
@@ -151,14 +147,11 @@ def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     if alerts.raised_since(request.person_id, request.now - DAY, drills=True) >= limits.drills_per_day:
         return Result(outcome="limited")
     home = people.location_of(request.person_id)
-    consulate = _responsible(directory, request.phone, home[0] if home else None)
+    office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)
-    practice = alerts.raise_alert(
-        request.person_id, None, consulate.id if consulate else "central", request.now, status=alerts.DRILL
-    )
+    practice = alerts.raise_alert(request.person_id, None, office.id, request.now, status=alerts.DRILL)
     values = {"ref": practice.reference, "who": _who(request.person_id, request.phone)}
     relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
-    office = consulate or directory.central
     shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
     return Result(outcome="drilled", values=shown, outgoing=relays)
 
@@ -172,22 +165,33 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     alerts.set_location(current, location, request.now)
     if people.has_consented(request.person_id):
         people.set_location(request.person_id, location, request.now)
-    consulate = directory.by_id(current.consulate)
-    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone), "where": location}
     tag = later_tag_of(current.reference)
-    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in duty_phones)
+    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in _paged(office))
     return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
 
 
-def _responsible(directory: Directory, phone: str, home: str | None):
-    """The consulate for where the person lives, else for their number's area code."""
+def _responsible(directory: Directory, person_id: int, phone: str, home: str | None) -> Consulate | Central:
+    """In the network of the person's nationality: the consulate for where they live, else for their
+    number's area code, else the network's central."""
+    network = directory.network_for(people.nationality_of(person_id) or region_of_number(phone))
     if home:
         zip_code, state = zip_and_state(home)
-        consulate = directory.responsible(zip_code=zip_code, state=state)
+        consulate = network.responsible(zip_code=zip_code, state=state)
         if consulate is not None:
             return consulate
-    return directory.for_phone(phone)
+    return network.for_phone(phone) or network.central
+
+
+def _office(directory: Directory, office_id: str) -> Consulate | Central:
+    """The office an alert recorded: a consulate id, or a network's central ("central:MX")."""
+    return directory.by_id(office_id) or directory.central_for(office_id)
+
+
+def _paged(office: Consulate | Central) -> tuple[str, ...]:
+    """The phones an alert pages first: a consulate's duty phones, or the central's."""
+    return office.duty_phones if isinstance(office, Consulate) else office.phones
 
 
 MAX_PIN_TRIES = 3
@@ -218,10 +222,9 @@ def cancel_alert(request: Request, directory: Directory) -> Result:
 def _under_duress(request: Request, current, directory: Directory) -> Result:
     """The same answer as a cancel on the phone; only the consulate learns it was forced."""
     alerts.record_duress(current, request.now)
-    consulate = directory.by_id(current.consulate)
-    duty_phones = consulate.duty_phones if consulate else directory.central.phones
+    office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
-    told = tuple(Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in duty_phones)
+    told = tuple(Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in _paged(office))
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
@@ -268,8 +271,8 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
     for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
         if not alerts.mark_escalated(alert, now):
             continue  # another server process took it
-        consulate = directory.by_id(alert.consulate)
-        office = consulate or directory.central
+        office = _office(directory, alert.consulate)
+        central = directory.central_for(alert.consulate)
         phone, _ = alerts.phone_of_raiser(alert)
         values = {
             "ref": alert.reference,
@@ -277,8 +280,8 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
             "when": local_datetime(office, alert.created_at),
         }
         tag = later_tag_of(alert.reference)
-        backups = [*(consulate.backup_phones if consulate else ()), *directory.central.phones]
+        backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
         pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
-        duty = consulate.duty_phones if consulate else ()
+        duty = office.duty_phones if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag) for phone in duty]
     return pages

@@ -1,6 +1,8 @@
-"""The consular network: which consulate is responsible for a place or a phone number, and its local time.
+"""The consular networks: which consulate is responsible for a place or a phone number, when it opens,
+and its local time.
 
-Loaded once from config/consulates.yaml; every look-up is offline and pure.
+Loaded once from config/consulates.yaml (one network per nationality served); every look-up is offline
+and pure.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,16 +55,21 @@ _ZIP_PREFIX_STATES = (
 )  # fmt: skip
 _GEOCODED_CITY = re.compile(r", ([A-Z]{2})$")  # "Houston, TX"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ZIP_PREFIX = re.compile(r"^\d{3}$")
+_ZIP_PREFIX = re.compile(r"^\d{3,5}$")  # 3 digits for a region; 4 or 5 to carve a town out of it
 _AREA_CODE = re.compile(r"^[2-9]\d{2}$")
 _ZIP_CODE = re.compile(r"^(\d{3})\d{2}(?:-?\d{4})?$")  # 77002, 77002-1234
 SHORT_NAME_MAX = 30
 
-_TOP_KEYS = {"network", "central", "consulates"}
+_TOP_KEYS = {"networks"}
+_NETWORK_KEYS = {"network", "central", "holidays", "consulates"}
+_HOURS_KEYS = {"weekdays", "opens", "closes", "slot_capacity"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CENTRAL_KEYS = {"name", "short_name", "phones", "time_zone"}
 _CONSULATE_KEYS = {
     "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
-    "address", "phone", "duty_phones", "backup_phones", "jurisdiction",
+    "address", "phone", "duty_phones", "backup_phones", "hours", "holidays", "jurisdiction",
 }  # fmt: skip
 _JURISDICTION_KEYS = {"states", "zip_prefixes", "area_codes", "default_for"}
 
@@ -87,7 +94,25 @@ class Jurisdiction:
 
 
 @dataclass(frozen=True)
+class Hours:
+    """When a consulate opens, which is also when appointments can be booked (in its time zone)."""
+
+    weekdays: tuple[int, ...]  # 0 = Monday
+    opens: time
+    closes: time
+    slot_capacity: int  # people served at once in one service window
+
+    def describe(self) -> str:
+        """ "Mon-Fri 08:00-14:00", as shown on a screen."""
+        days = [WEEKDAYS[d].capitalize() for d in self.weekdays]
+        consecutive = list(self.weekdays) == list(range(self.weekdays[0], self.weekdays[-1] + 1))
+        span = f"{days[0]}-{days[-1]}" if consecutive and len(days) > 2 else ",".join(days)
+        return f"{span} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+@dataclass(frozen=True)
 class Consulate:
+    network: str  # the nationality it serves, e.g. "MX"
     id: str
     name: str  # official name, e.g. "Consulado General de México en Houston"
     short_name: str  # for SMS, at most SHORT_NAME_MAX characters
@@ -101,21 +126,74 @@ class Consulate:
     phone: str  # public, E.164
     duty_phones: tuple[str, ...]  # paged on an alert
     backup_phones: tuple[str, ...]  # paged when the duty phones do not acknowledge
+    hours: Hours
+    holidays: frozenset[date]  # the network's and its own
     jurisdiction: Jurisdiction
+
+    def is_open_on(self, day: date) -> bool:
+        """True on an opening weekday that is not a holiday."""
+        return day.weekday() in self.hours.weekdays and day not in self.holidays
 
 
 @dataclass(frozen=True)
 class Central:
-    """The deployment's 24/7 number, told when no consulate is responsible."""
+    """A network's 24/7 number, told when no consulate is responsible."""
 
+    network: str
     name: str
     short_name: str
     phones: tuple[str, ...]
     time_zone: str
 
+    @property
+    def id(self) -> str:
+        """How an alert records that the central was told: "central:MX"."""
+        return f"central:{self.network}"
+
 
 @dataclass(frozen=True)
 class Directory:
+    """Every consular network of the deployment; the first is the default for an unknown nationality."""
+
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Directory:
+        """Reads and checks the file; raises ConsulatesError naming the file and key at fault."""
+        root = _Node(path, "", _read(path))
+        root.only(_TOP_KEYS)
+        entries = root.value("networks", list)
+        if not entries:
+            raise root.fail("networks", "empty")
+        networks = [Network.load(_Node(path, f"networks[{n}]", entry)) for n, entry in enumerate(entries)]
+        _check_unique_across(path, networks)
+        return cls(tuple(networks))
+
+    def network_for(self, nationality: str | None) -> Network:
+        """The network serving this nationality, else the deployment's first."""
+        return next((n for n in self.networks if n.network == nationality), self.networks[0])
+
+    def by_id(self, office_id: str) -> Consulate | None:
+        """The consulate with this id in any network, or None."""
+        return next((c for n in self.networks if (c := n.by_id(office_id))), None)
+
+    def central_for(self, office_id: str) -> Central:
+        """The central of the network an office ("houston", "central:GT") belongs to."""
+        consulate = self.by_id(office_id)
+        network = consulate.network if consulate else office_id.removeprefix("central:")
+        return self.network_for(network).central
+
+    def duty_phones(self) -> frozenset[str]:
+        """Every number allowed to act as a duty officer, in every network."""
+        return frozenset().union(*(n.duty_phones() for n in self.networks))
+
+    @property
+    def consulates(self) -> tuple[Consulate, ...]:
+        return tuple(c for n in self.networks for c in n.consulates)
+
+
+@dataclass(frozen=True)
+class Network:
     """One nationality's consular network."""
 
     network: str  # ISO country code of the nationality served, e.g. "MX"
@@ -123,28 +201,33 @@ class Directory:
     consulates: tuple[Consulate, ...]
 
     @classmethod
-    def load(cls, path: Path) -> Directory:
-        """Reads and checks one network's file; raises ConsulatesError naming the file and key at fault."""
-        root = _Node(path, "", _read(path))
-        root.only(_TOP_KEYS)
-        network = root.text("network")
+    def load(cls, node: _Node) -> Network:
+        node.only(_NETWORK_KEYS)
+        network = node.text("network")
         if not re.fullmatch(r"[A-Z]{2}", network):
-            raise root.fail("network", f"{network!r} is not a two-letter country code")
-        consulates = _consulates(root)
-        _check_claims(path, consulates)
-        return cls(network, _central(root.child("central")), consulates)
+            raise node.fail("network", f"{network!r} is not a two-letter country code")
+        holidays = frozenset(node.days("holidays"))
+        consulates = _consulates(node, network, holidays)
+        _check_claims(node.path, consulates)
+        return cls(network, _central(node.child("central"), network), consulates)
 
     def by_id(self, consulate_id: str) -> Consulate | None:
         """The consulate with this id, or None."""
         return next((c for c in self.consulates if c.id == consulate_id), None)
 
     def responsible(self, zip_code: str | None = None, state: str | None = None) -> Consulate | None:
-        """The consulate claiming the ZIP's prefix, else the one for the state given or the ZIP's state."""
-        prefix = _zip_prefix(zip_code)
-        by_zip = prefix and self._first(lambda j: prefix in j.zip_prefixes)
-        if by_zip:
-            return by_zip
-        code = _state_code(state) or _state_of_zip_prefix(prefix)
+        """The consulate claiming the longest prefix of the ZIP, else the one for the state given or the
+        ZIP's state."""
+        zip_code = _zip5(zip_code)
+        claims = [
+            (len(p), c)
+            for c in self.consulates
+            for p in c.jurisdiction.zip_prefixes
+            if zip_code and zip_code.startswith(p)
+        ]
+        if claims:
+            return max(claims, key=lambda claim: claim[0])[1]
+        code = _state_code(state) or _state_of_zip_prefix(zip_code[:3] if zip_code else None)
         return self._for_state(code) if code else None
 
     def for_phone(self, e164: str) -> Consulate | None:
@@ -197,9 +280,10 @@ def _local(office: Consulate | Central, epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, ZoneInfo(office.time_zone))
 
 
-def _zip_prefix(zip_code: str | None) -> str | None:
+def _zip5(zip_code: str | None) -> str | None:
+    """The five digits of "77002" or "77002-1234"; None for anything else."""
     found = _ZIP_CODE.match(zip_code.strip()) if zip_code else None
-    return found.group(1) if found else None
+    return found.group(0)[:5] if found else None
 
 
 def _state_of_zip_prefix(prefix: str | None) -> str | None:
@@ -309,6 +393,18 @@ class _Node:
     def phones(self, name: str) -> tuple[str, ...]:
         return self.items(name, _is_phone, _PHONE)
 
+    def days(self, name: str) -> tuple[date, ...]:
+        """An optional list of quoted "YYYY-MM-DD" dates."""
+        return tuple(date.fromisoformat(d) for d in self.items(name, _is_day, 'a quoted date "YYYY-MM-DD"', False))
+
+    def clock(self, name: str) -> time:
+        value = self.data.get(name)
+        if name not in self.data:
+            raise self.fail(name, "missing")
+        if not isinstance(value, str) or not _CLOCK.match(value):
+            raise self.fail(name, f'{value!r} is not a quoted 24-hour time "HH:MM"')
+        return time.fromisoformat(value)
+
     def child(self, name: str) -> _Node:
         return _Node(self.path, self.key(name), self.value(name, dict))
 
@@ -341,9 +437,20 @@ def _matches(pattern: re.Pattern[str]) -> Callable[[object], bool]:
     return lambda value: isinstance(value, str) and bool(pattern.match(value))
 
 
-def _central(node: _Node) -> Central:
+def _is_day(value: object) -> bool:
+    if not isinstance(value, str) or not _DAY.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:  # 2026-02-30
+        return False
+    return True
+
+
+def _central(node: _Node, network: str) -> Central:
     node.only(_CENTRAL_KEYS)
     return Central(
+        network=network,
         name=node.text("name"),
         short_name=node.text("short_name", SHORT_NAME_MAX),
         phones=node.phones("phones"),
@@ -351,18 +458,18 @@ def _central(node: _Node) -> Central:
     )
 
 
-def _consulates(root: _Node) -> tuple[Consulate, ...]:
+def _consulates(root: _Node, network: str, holidays: frozenset[date]) -> tuple[Consulate, ...]:
     entries = root.value("consulates", list)
     consulates: list[Consulate] = []
     for index, entry in enumerate(entries):
-        consulate = _consulate(_Node(root.path, f"consulates[{index}]", entry))
+        consulate = _consulate(_Node(root.path, root.key(f"consulates[{index}]"), entry), network, holidays)
         if any(c.id == consulate.id for c in consulates):
-            raise ConsulatesError(root.path, f"consulates[{index}].id", f"{consulate.id!r} is used twice")
+            raise ConsulatesError(root.path, root.key(f"consulates[{index}].id"), f"{consulate.id!r} is used twice")
         consulates.append(consulate)
     return tuple(consulates)
 
 
-def _consulate(node: _Node) -> Consulate:
+def _consulate(node: _Node, network: str, holidays: frozenset[date]) -> Consulate:
     node.only(_CONSULATE_KEYS)
     consulate_id = node.text("id")
     # From here on errors name the consulate by id, which is easier to find in the file than an index.
@@ -371,6 +478,7 @@ def _consulate(node: _Node) -> Consulate:
     if not _is_state(state):
         raise node.fail("state", f"{state!r} is not a US state or territory code")
     return Consulate(
+        network=network,
         id=consulate_id,
         name=node.text("name"),
         short_name=node.text("short_name", SHORT_NAME_MAX),
@@ -384,8 +492,22 @@ def _consulate(node: _Node) -> Consulate:
         phone=_single_phone(node, "phone"),
         duty_phones=node.phones("duty_phones"),
         backup_phones=node.items("backup_phones", _is_phone, _PHONE, required=False),
+        hours=_hours(node.child("hours")),
+        holidays=holidays | frozenset(node.days("holidays")),
         jurisdiction=_jurisdiction(node.child("jurisdiction")),
     )
+
+
+def _hours(node: _Node) -> Hours:
+    node.only(_HOURS_KEYS)
+    days = node.items("weekdays", lambda d: d in WEEKDAYS, f"one of {' '.join(WEEKDAYS)}")
+    opens, closes = node.clock("opens"), node.clock("closes")
+    if closes <= opens:
+        raise node.fail("closes", f"{closes:%H:%M} is not after opens ({opens:%H:%M})")
+    capacity = node.value("slot_capacity", int)
+    if not 1 <= capacity <= 50:
+        raise node.fail("slot_capacity", f"{capacity} is outside 1..50")
+    return Hours(tuple(sorted({WEEKDAYS.index(d) for d in days})), opens, closes, capacity)
 
 
 def _single_phone(node: _Node, name: str) -> str:
@@ -401,7 +523,7 @@ def _jurisdiction(node: _Node) -> Jurisdiction:
         raise node.fail("states", "missing (a jurisdiction needs states, zip_prefixes or both)")
     jurisdiction = Jurisdiction(
         states=node.items("states", _is_state, "a US state or territory code", required=False),
-        zip_prefixes=node.items("zip_prefixes", _matches(_ZIP_PREFIX), "a quoted 3-digit ZIP prefix", False),
+        zip_prefixes=node.items("zip_prefixes", _matches(_ZIP_PREFIX), "a quoted ZIP prefix of 3 to 5 digits", False),
         area_codes=node.items("area_codes", _matches(_AREA_CODE), "a quoted 3-digit area code", False),
         default_for=node.items("default_for", _is_state, "a US state or territory code", required=False),
     )
@@ -409,6 +531,30 @@ def _jurisdiction(node: _Node) -> Jurisdiction:
         if state not in jurisdiction.states:
             raise node.fail("default_for", f"{state!r} is not in this consulate's states")
     return jurisdiction
+
+
+def _check_unique_across(path: Path, networks: list[Network]) -> None:
+    """Ids and phone numbers are unique in the whole deployment: an id names one consulate in bookings and
+    alerts, and a duty phone identifies the consulate answering."""
+    networks_seen: set[str] = set()
+    ids: dict[str, str] = {}
+    phones: dict[str, str] = {}
+    for index, network in enumerate(networks):
+        if network.network in networks_seen:
+            raise ConsulatesError(path, f"networks[{index}].network", f"{network.network!r} is listed twice")
+        networks_seen.add(network.network)
+        for phone in network.central.phones:
+            _claim(path, phones, phone, network.central.id, f"networks[{index}].central.phones")
+        for consulate in network.consulates:
+            _claim(path, ids, consulate.id, consulate.network, f"consulates[{consulate.id}].id")
+            for phone in (consulate.phone, *consulate.duty_phones, *consulate.backup_phones):
+                _claim(path, phones, phone, consulate.id, f"consulates[{consulate.id}]")
+
+
+def _claim(path: Path, owners: dict[str, str], value: str, owner: str, key: str) -> None:
+    first = owners.setdefault(value, owner)
+    if first != owner:
+        raise ConsulatesError(path, key, f"{value!r} is also used by {first}")
 
 
 def _check_claims(path: Path, consulates: tuple[Consulate, ...]) -> None:

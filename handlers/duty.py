@@ -51,7 +51,7 @@ def command(request: Request, directory: Directory) -> Result:
 
 def _phones_for(consulate_id: str, directory: Directory) -> set[str]:
     consulate = directory.by_id(consulate_id)
-    phones = set(directory.central.phones)
+    phones = set(directory.central_for(consulate_id).phones)
     if consulate is not None:
         phones |= set(consulate.duty_phones) | set(consulate.backup_phones)
     return phones

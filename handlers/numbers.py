@@ -32,3 +32,11 @@ def _candidates(digits: str, region: str) -> list[str]:
     if legacy and (region == "MX" or digits.startswith("+52")):
         candidates.append("+52" + legacy.group(1))
     return candidates
+
+
+def region_of_number(e164: str) -> str | None:
+    """The country of an E.164 number ("MX" for +52...), or None."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None

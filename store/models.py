@@ -21,6 +21,7 @@ class Person(BaseModel):
     phone = EncryptedField()
     name = EncryptedField(null=True)
     language = peewee.CharField(max_length=8, null=True)
+    nationality = peewee.CharField(max_length=2, null=True)
     location = EncryptedField(null=True)  # home: a US ZIP code, or city and state, as they gave it
     location_updated_at = peewee.DoubleField(null=True)
     safety_pin = peewee.CharField(max_length=64, null=True)  # keyed hashes, never the PINs
@@ -156,7 +157,7 @@ class Alert(BaseModel):
     status = peewee.CharField(max_length=16, index=True)  # open | cancelled | closed
     note = EncryptedField(null=True)  # the free text sent with ALERTA
     location = EncryptedField(null=True)  # where the person said they were, if asked after the alert
-    consulate = peewee.CharField(max_length=32)  # a consulate id, or "central"
+    consulate = peewee.CharField(max_length=64)  # a consulate id, or a network's central: "central:MX"
     contacts_told = peewee.IntegerField(default=0)
     created_at = peewee.DoubleField()
     updated_at = peewee.DoubleField()

@@ -147,6 +147,17 @@ def people_who_listed(phone: str) -> list[Lister]:
     return [Lister(row.id, row.phone, row.name) for row in rows]
 
 
+def nationality_of(person_id: int | None) -> str | None:
+    """The nationality the person chose (which consular network serves them), if any."""
+    if person_id is None:
+        return None
+    return Person.select(Person.nationality).where(Person.id == person_id).scalar()
+
+
+def set_nationality(person_id: int, nationality: str) -> None:
+    Person.update(nationality=nationality).where(Person.id == person_id).execute()
+
+
 def set_name(person_id: int, name: str) -> None:
     Person.update(name=name).where(Person.id == person_id).execute()
 

@@ -21,7 +21,7 @@ from tests.test_outbox import settled
 
 HOUSTON_PERSON = "+17135550142"  # a Houston area code: the Houston consulate is told
 MARIA, JOSE = "+17135550199", "+17135550188"
-DIRECTORY = Directory.load(ROOT / "config" / "consulates.yaml")
+DIRECTORY = Directory.load(ROOT / "config" / "consulates.yaml").network_for("MX")
 HOUSTON = DIRECTORY.for_phone(HOUSTON_PERSON)
 REFERENCE = re.compile(r"^[ACDEFHJKMNPRTUVWXY34679]{4}$")
 
@@ -94,7 +94,7 @@ async def test_a_number_no_consulate_covers_reaches_the_central_number(start):
     client = await start("console")
     await Phone(client, "+525555500142").send("ALERTA")
     alert = await only_alert(client)
-    assert alert.consulate == "central"
+    assert alert.consulate == "central:MX"
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(DIRECTORY.central.phones)
 
 
@@ -216,7 +216,7 @@ async def test_duty_reply_note_and_close(start):
 async def test_duty_words_from_other_numbers_never_act_on_an_alert(start):
     client = await start("console")
     phone, alert = await raised(client)
-    stranger = Phone(client, "+13125550177")
+    stranger = Phone(client, "+13125550199")
     assert (await stranger.send(f"OK {alert.reference}")).startswith("Lifeline. Envie una palabra")
     chicago = DIRECTORY.by_id("chicago").duty_phones[0]
     officer = Phone(client, chicago)  # a duty phone, but of another consulate

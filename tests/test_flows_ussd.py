@@ -62,7 +62,11 @@ SPANISH = [
     ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
     ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
     ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
-    ("contact added", ["5", "1", "1", "7135550142", "Maria", "1"], "END Listo: Maria sera avisado si usted pide ayuda."),
+    (
+        "contact added",
+        ["5", "1", "1", "7135550142", "Maria", "1"],
+        "END Listo: Maria sera avisado si usted pide ayuda.",
+    ),
     ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
     (
         "rights menu",
@@ -110,7 +114,13 @@ async def test_ussd_in_english_after_choosing_it(start, label, inputs, expected)
 async def test_a_long_text_pages_with_98_within_the_screen_limit(start):
     client = await start("console")
     await choose_english(client)
-    names = ["Maria Guadalupe Hernandez Lopez", "Jose Antonio Rodriguez Garcia", "Ana Sofia Martinez Perez", "Luis", "Rosa Elena Castillo Ramirez"]
+    names = [
+        "Maria Guadalupe Hernandez Lopez",
+        "Jose Antonio Rodriguez Garcia",
+        "Ana Sofia Martinez Perez",
+        "Luis",
+        "Rosa Elena Castillo Ramirez",
+    ]
     await dial(client, ["5", "1", "1", "7135550190", names[0], "2"])  # consents, then adds the first
     for n, name in enumerate(names[1:], 1):
         await dial(client, ["5", "2", f"713555019{n}", name, "2"])
