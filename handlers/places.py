@@ -132,7 +132,7 @@ def find_place(text: str) -> Place | None:
     for city, state in splits:
         if place := _exact(index, city, state):
             return place
-    # A city whose last word only looks like a state ("Kansas City" is not, but a name ending in "la" is).
+    # The whole text as a city: its last word may only look like a state's name or code ("... La", "... De").
     if place := _exact(index, query, None):
         return place
     for city, state in splits:
