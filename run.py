@@ -1,10 +1,13 @@
-"""Lifeline's one command-line entry: `python run.py serve --host H --port P`."""
+"""Lifeline's one command-line entry: `python run.py serve --host H --port P`, check, purge, simulate,
+import and export."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
+from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -21,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("mode", choices=("ussd", "sms"))
     simulate.add_argument("--phone", required=True, help="the simulated phone, e.g. +15555550142")
     simulate.add_argument("--url", help="a running server (default: start one inside this command)")
+    importer = commands.add_parser("import", help="replace config data with a CSV file's rows, all or nothing")
+    importer.add_argument("what", choices=("consulates",))
+    importer.add_argument("file", type=Path, help="a CSV file as `export` writes it")
+    exporter = commands.add_parser("export", help="write config data as CSV, one row per item")
+    exporter.add_argument("what", choices=("consulates",))
+    exporter.add_argument("--output", type=Path, help="the CSV file to write (default: standard output)")
     args = parser.parse_args(argv)
 
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
@@ -47,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_purge(settings)
         if args.command == "simulate":
             return run_simulate(settings, args.mode, args.phone, args.url)
+        if args.command == "import":
+            return run_import(settings, args.file)
+        if args.command == "export":
+            return run_export(settings, args.output)
         app = create_app(settings)
         open_database(settings.database_url)
         probe()
@@ -105,6 +118,39 @@ def run_purge(settings) -> int:
         f"purged {purged.sessions} session(s), {purged.inbound} inbound message(s), "
         f"{purged.bodies} sent text(s) older than {days:g} days"
     )
+    return 0
+
+
+def run_import(settings, csv_path: Path) -> int:
+    """Replaces config/consulates.yaml with the CSV's consulates; exit 2, changing nothing, on any bad row."""
+    from handlers.consulates_csv import CsvRejected, import_csv
+
+    try:
+        count = import_csv(csv_path, settings.config_dir / "consulates.yaml")
+    except CsvRejected as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("nothing imported", file=sys.stderr)
+        return 2
+    print(f"imported {count} consulates from {csv_path}", file=sys.stderr)
+    return 0
+
+
+def run_export(settings, output: Path | None) -> int:
+    """Writes config/consulates.yaml as CSV to the file or standard output; the count goes to stderr."""
+    from handlers.consulates_csv import export_csv
+
+    text = io.StringIO()  # a broken consulates file then leaves no half-written CSV behind
+    count = export_csv(settings.config_dir / "consulates.yaml", text)
+    if output is None:
+        sys.stdout.write(text.getvalue())
+    else:
+        try:
+            output.write_text(text.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
+            return 2
+    print(f"exported {count} consulates to {output or 'standard output'}", file=sys.stderr)
     return 0
 
 

@@ -81,6 +81,7 @@ class ConsulatesError(ValueError):
         super().__init__(f"{path}: {key}: {problem}")
         self.path = path
         self.key = key
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -473,7 +474,12 @@ def _consulate(node: _Node, network: str, holidays: frozenset[date]) -> Consulat
     node.only(_CONSULATE_KEYS)
     consulate_id = node.text("id")
     # From here on errors name the consulate by id, which is easier to find in the file than an index.
-    node = _Node(node.path, f"consulates[{consulate_id}]", node.data)
+    return _consulate_fields(_Node(node.path, f"consulates[{consulate_id}]", node.data), network, holidays)
+
+
+def _consulate_fields(node: _Node, network: str, holidays: frozenset[date]) -> Consulate:
+    """Checks a consulate's keys; errors name `node.where` (an id here, a CSV row for an import)."""
+    consulate_id = node.text("id")
     state = node.text("state")
     if not _is_state(state):
         raise node.fail("state", f"{state!r} is not a US state or territory code")
