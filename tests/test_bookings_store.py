@@ -1,4 +1,4 @@
-"""Consular appointments in the store: capacity never exceeded (also under a race), cancel, reminders."""
+"""Consular appointments in the store: capacity never exceeded (also under a race), cancel, reminders, erasure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from store import bookings
+from store import bookings, erasure
 from store.bookings import Appointment
 from store.crypto import lookup_hash
 from store.db import Store, is_postgres
@@ -159,6 +159,23 @@ async def test_bookings_on_lists_active_bookings_with_name_and_number_by_time(st
     listed = await in_store(client, bookings.bookings_on, HOUSTON, NINE, NINE + DAY)
     assert listed == [(at_nine, None, "+15555550102"), (at_ten, "Ana", "+15555550101")]
     assert await in_store(client, bookings.bookings_on, HOUSTON, NINE, TEN) == [(at_nine, None, "+15555550102")]
+
+
+async def test_erasure_cancels_future_bookings_and_keeps_past_ones_anonymised(start):
+    client = await start("console")
+    ana, luis = await people(client, 2)
+    future = await book(client, ana, capacity=1, reminder_at=NOW + 3600)
+    past = await book(client, ana, starts_at=NOW - DAY)
+    kept = await book(client, luis, starts_at=TEN)
+    assert await book(client, luis, capacity=1) is None  # Ana holds the only place
+    await in_store(client, erasure.erase_person, ana, NOW)
+    rows = await in_store(client, lambda: {b.reference: b for b in Booking.select()})
+    assert (rows[future.reference].status, rows[future.reference].person_id) == ("cancelled", None)
+    assert (rows[past.reference].status, rows[past.reference].person_id) == ("booked", None)
+    assert rows[kept.reference].person_id == luis
+    assert await in_store(client, _slot_count) == 0
+    assert await in_store(client, bookings.claim_due_reminders, NOW + 7200) == []
+    assert await book(client, luis, capacity=1) is not None  # the place went back
 
 
 async def _race(client, persons: list[int], capacity: int, threads: int) -> list[Appointment | None]:
