@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from store import outbox
+from store import bookings, outbox
 from store.crypto import lookup_hash
-from store.models import Alert, ConversationSession, InboundMessage, OutboxMessage, Person
+from store.models import Alert, Booking, ConversationSession, InboundMessage, OutboxMessage, Person
 
 FINAL = [outbox.SENT, outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED, outbox.CANCELLED]
 
 
-def erase_person(person_id: int) -> None:
+def erase_person(person_id: int, now: float | None = None) -> None:
     """Deletes the person's contacts, consent, sessions, messages and number; keeps their past alerts
-    for the consulate's records, anonymised (no person, no free text)."""
+    and appointments for the consulate's records, anonymised (no person, no free text), and cancels
+    their future appointments."""
     person = Person.get_or_none(Person.id == person_id)
     if person is None:
         return
     Alert.update(person=None, note=None).where(Alert.person == person_id).execute()
+    # Nobody would come to an appointment of someone who no longer exists here: the place goes back.
+    bookings.cancel_future_of(person_id, time.time() if now is None else now)
+    Booking.update(person=None).where(Booking.person == person_id).execute()
     InboundMessage.delete().where(InboundMessage.person == person_id).execute()
     ConversationSession.delete().where(ConversationSession.phone_hash == person.phone_hash).execute()
     # What was sent to them: withdrawn if not gone yet, and the texts deleted.

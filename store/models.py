@@ -21,6 +21,7 @@ class Person(BaseModel):
     phone = EncryptedField()
     name = EncryptedField(null=True)
     language = peewee.CharField(max_length=8, null=True)
+    # ISO code of the consular network the person chose; None: the one their number points to.
     nationality = peewee.CharField(max_length=2, null=True)
     location = EncryptedField(null=True)  # home: a US ZIP code, or city and state, as they gave it
     location_updated_at = peewee.DoubleField(null=True)
@@ -180,6 +181,45 @@ class AlertNote(BaseModel):
     written_at = peewee.DoubleField()
 
 
+class Slot(BaseModel):
+    """A bookable window someone has ever booked, with how many active bookings hold it.
+
+    Free windows come from the consulate's calendar, not from here: a row appears on the first
+    booking, and `booked` is the one counter every booking and cancellation moves.
+    """
+
+    consulate = peewee.CharField(max_length=64)
+    service = peewee.CharField(max_length=32)
+    starts_at = peewee.DoubleField()
+    booked = peewee.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("consulate", "service", "starts_at"), True),)
+
+
+class Booking(BaseModel):
+    """A consular appointment a person booked, by its short reference."""
+
+    reference = peewee.CharField(max_length=8, unique=True)
+    # None once the person erased their data: the consulate keeps past appointments, not who it was.
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", index=False)  # (person, status) below
+    consulate = peewee.CharField(max_length=64)
+    service = peewee.CharField(max_length=32)
+    starts_at = peewee.DoubleField()
+    status = peewee.CharField(max_length=16)  # booked | cancelled
+    created_at = peewee.DoubleField()
+    cancelled_at = peewee.DoubleField(null=True)
+    reminder_at = peewee.DoubleField(null=True)  # when the reminder is due; None: no reminder (or cancelled)
+    reminder_sent_at = peewee.DoubleField(null=True)
+
+    class Meta:
+        indexes = (
+            (("consulate", "starts_at"), False),
+            (("person", "status"), False),
+            (("reminder_sent_at", "reminder_at"), False),  # the reminder claim: unsent and due
+        )
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -199,4 +239,6 @@ MODELS = [
     Contact,
     Alert,
     AlertNote,
+    Slot,
+    Booking,
 ]

@@ -8,6 +8,7 @@ from store.db import database, is_postgres
 from store.models import (
     Alert,
     AlertNote,
+    Booking,
     Consent,
     Contact,
     ConversationSession,
@@ -17,6 +18,7 @@ from store.models import (
     OutboxMessage,
     Person,
     SchemaVersion,
+    Slot,
     UssdSessionEnd,
 )
 
@@ -37,12 +39,17 @@ def _v4_alerts() -> None:
     database.create_tables([Alert, AlertNote])
 
 
+def _v5_bookings() -> None:
+    database.create_tables([Slot, Booking])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
     (2, _v2_conversations),
     (3, _v3_consent_and_contacts),
     (4, _v4_alerts),
+    (5, _v5_bookings),
 ]
 
 
