@@ -37,7 +37,12 @@ def main() -> None:
     places.warm()
     print(f"warm(): {(time.perf_counter() - started) * 1000:.0f} ms\n")
 
-    print(f"{'case':<20} {'input':<22} {'median µs':>10} {'p99 µs':>10}  result")
+    # The baseline, measured in the same run: a plain dict look-up of the same ZIP, what the data costs
+    # at the very least.
+    table = {"77002": places.find_place("77002")}
+    baseline = _median_us(lambda: table.get("77002"), count)
+    print(f"{'case':<20} {'input':<22} {'median µs':>10} {'p99 µs':>10} {'x dict':>8}  result")
+    print(f"{'dict baseline':<20} {'77002':<22} {baseline:>10.2f} {'':>10} {1:>8.0f}  -")
     for name, text in CASES:
         timings = []
         for _ in range(count):
@@ -47,7 +52,17 @@ def main() -> None:
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
         label = found.label if found else "None"
-        print(f"{name:<20} {text!r:<22} {statistics.median(timings):>10.1f} {p99:>10.1f}  {label}")
+        median = statistics.median(timings)
+        print(f"{name:<20} {text!r:<22} {median:>10.1f} {p99:>10.1f} {median / baseline:>8.0f}  {label}")
+
+
+def _median_us(call, count: int) -> float:
+    timings = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        call()
+        timings.append((time.perf_counter_ns() - start) / 1000)
+    return statistics.median(timings)
 
 
 if __name__ == "__main__":

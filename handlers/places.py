@@ -69,7 +69,9 @@ class Place:
 
     label: str  # what to show back: "Houston, TX" / "77002 Houston, TX" / "Texas"
     state: str  # two-letter code
-    zip_code: str | None  # 5 digits when the person gave a ZIP
+    # The ZIP the person gave; for a city its lowest ZIP (usually downtown), so that jurisdictions drawn
+    # by ZIP prefix apply to a city name too; None for a state.
+    zip_code: str | None
     latitude: float
     longitude: float  # for a state, the centroid of its ZIP codes (denser where people live)
     kind: str  # "zip" | "city" | "state"
@@ -269,6 +271,8 @@ def _build() -> _Index:
     main: dict[tuple[str, str], _Centre] = defaultdict(_Centre)  # (name, state) -> its ZIP codes' centre
     also: dict[tuple[str, str], _Centre] = defaultdict(_Centre)  # the same, of ZIP codes accepting the name
     main_count: dict[tuple[str, str], int] = defaultdict(int)
+    lowest_zip: dict[tuple[str, str], str] = {}
+    also_zip: dict[tuple[str, str], str] = {}
     spelling: dict[tuple[str, str], str] = {}
     state_centres: dict[str, _Centre] = defaultdict(_Centre)
     located: list[tuple[str, tuple[str, str], tuple[float, float] | None]] = []
@@ -290,6 +294,7 @@ def _build() -> _Index:
         if not main_count[key]:
             spelling[key] = row["city"]  # the main name's spelling over an accepted one's
         main_count[key] += 1
+        lowest_zip[key] = min(lowest_zip.get(key, row["zip_code"]), row["zip_code"])
         if point:
             main[key].add(lat, lon)
             if row["zip_code_type"] == "STANDARD":
@@ -297,6 +302,7 @@ def _build() -> _Index:
         for other in row["acceptable_cities"]:
             other_key = key_of(other, state)
             spelling.setdefault(other_key, other)
+            also_zip[other_key] = min(also_zip.get(other_key, row["zip_code"]), row["zip_code"])
             if point:
                 also[other_key].add(lat, lon)
         located.append((row["zip_code"], key, point))
@@ -307,7 +313,9 @@ def _build() -> _Index:
         if not centre.count:
             continue  # no ZIP code of this name has coordinates
         spelling[key] = _pretty(spelling[key])
-        place = Place(f"{spelling[key]}, {key[1]}", key[1], None, *centre.mean(), "city")
+        place = Place(
+            f"{spelling[key]}, {key[1]}", key[1], lowest_zip.get(key) or also_zip.get(key), *centre.mean(), "city"
+        )
         cities_by_state[key] = _City(main_count.get(key, 0), also[key].count if key in also else 0, place)
     grouped: dict[str, list[_City]] = defaultdict(list)
     for (name, _), city in cities_by_state.items():
