@@ -28,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument("what", choices=("consulates",))
     importer.add_argument("file", type=Path, help="a CSV file as `export` writes it")
     exporter = commands.add_parser("export", help="write config data as CSV, one row per item")
-    exporter.add_argument("what", choices=("consulates",))
+    exporter.add_argument("what", choices=("consulates", "bookings"))
     exporter.add_argument("--output", type=Path, help="the CSV file to write (default: standard output)")
+    exporter.add_argument("--consulate", help="bookings: the consulate's id (config/consulates.yaml)")
+    exporter.add_argument("--date", help="bookings: the day, YYYY-MM-DD, on the consulate's calendar")
     args = parser.parse_args(argv)
 
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.policy import PolicyError
     from gateway.settings import Settings, SettingsError
     from handlers.consulates import ConsulatesError
+    from handlers.services import ServicesError
     from store.db import DatabaseUnavailable, open_database, probe
 
     try:
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_simulate(settings, args.mode, args.phone, args.url)
         if args.command == "import":
             return run_import(settings, args.file)
+        if args.command == "export" and args.what == "bookings":
+            return run_export_bookings(settings, args.consulate, args.date, args.output)
         if args.command == "export":
             return run_export(settings, args.output)
         app = create_app(settings)
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"lifeline: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
-    except (SettingsError, PolicyError, CheckFailed, ConsulatesError) as exc:
+    except (SettingsError, PolicyError, CheckFailed, ConsulatesError, ServicesError) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
     web.run_app(
@@ -151,6 +156,53 @@ def run_export(settings, output: Path | None) -> int:
             print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
             return 2
     print(f"exported {count} consulates to {output or 'standard output'}", file=sys.stderr)
+    return 0
+
+
+def run_export_bookings(settings, consulate_id: str | None, day: str | None, output: Path | None) -> int:
+    """Writes one consulate's appointments of one day as CSV, for the officials who receive people."""
+    from datetime import date
+
+    from gateway.app import TEMPLATES_DIR
+    from gateway.keyfile import load_secret
+    from gateway.policy import load_policy
+    from gateway.texts import Texts
+    from handlers.consulates import Directory
+    from handlers.day_sheet import write_day_sheet
+    from handlers.services import load_services
+    from store.crypto import configure_vault
+    from store.db import database, open_database
+    from store.schema import migrate
+
+    directory = Directory.load(settings.config_dir / "consulates.yaml")
+    consulate = directory.by_id(consulate_id or "")
+    if consulate is None:
+        print(
+            f"lifeline: --consulate: {consulate_id!r} is not a consulate id in config/consulates.yaml", file=sys.stderr
+        )
+        return 2
+    try:
+        wanted = date.fromisoformat(day or "")
+    except ValueError:
+        print(f"lifeline: --date: {day!r} is not a date such as 2026-11-30", file=sys.stderr)
+        return 2
+    language = load_policy(settings.config_dir).default_language
+    services = load_services(settings.config_dir / "services.yaml", Texts.load(TEMPLATES_DIR, language).languages)
+    open_database(settings.database_url)
+    configure_vault(load_secret(settings))
+    migrate()
+    text = io.StringIO()
+    with database.atomic():
+        count = write_day_sheet(text, consulate, wanted, services, language)
+    if output is None:
+        sys.stdout.write(text.getvalue())
+    else:
+        try:
+            output.write_text(text.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
+            return 2
+    print(f"exported {count} appointment(s) at {consulate.id} on {wanted}", file=sys.stderr)
     return 0
 
 

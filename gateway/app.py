@@ -23,9 +23,13 @@ from gateway.policy import load_policy
 from gateway.senders import build_senders
 from gateway.settings import Settings
 from gateway.webhooks import add_routes, edge
-from handlers.alerts import escalations
+from handlers.alerts import AlertPolicy, escalations
+from handlers.appointments import Booking, reminders
 from handlers.consulates import Directory
+from handlers.outcome import Outgoing
+from handlers.places import warm as warm_places
 from handlers.registry import build_handlers
+from handlers.services import load_services
 from store import erasure, sessions
 from store.crypto import configure_vault
 from store.db import Store, open_database
@@ -52,7 +56,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
     texts = loaded.texts
     directory = Directory.load(settings.config_dir / "consulates.yaml")
-    handlers = build_handlers(directory, policy.alert, policy.limits)
+    services = load_services(settings.config_dir / "services.yaml", texts.languages)
+    booking = Booking(directory, services, policy.appointments)
+    warm_places()  # the offline ZIP and city indexes, built before the first person asks
+    handlers = build_handlers(directory, policy.alert, policy.limits, booking)
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -84,15 +91,15 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
                 loaded.keywords,
                 handlers,
                 directory.duty_phones(),
-                functools.partial(escalations, directory=directory, policy=policy.alert),
+                functools.partial(_due, directory=directory, alert_policy=policy.alert, booking=booking),
             )
             app[keys.CONVERSATION] = conversation
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(_stop, task)
             cleaner = asyncio.create_task(_forget_expired_sessions(store, clock), name="sessions")
             stack.push_async_callback(_stop, cleaner)
-            escalator = asyncio.create_task(_escalate_unanswered(conversation), name="escalation")
-            stack.push_async_callback(_stop, escalator)
+            scheduler = asyncio.create_task(_send_due(conversation), name="scheduled")
+            stack.push_async_callback(_stop, scheduler)
             purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy.retention_days), name="purge")
             stack.push_async_callback(_stop, purger)
             yield
@@ -131,18 +138,23 @@ async def _purge_daily(store: Store, clock: Callable[[], float], retention_days:
         await asyncio.sleep(PURGE_SECONDS)
 
 
-# How often unacknowledged alerts are looked for (escalation is due after minutes, not seconds).
-ESCALATION_SWEEP_SECONDS = 15
+# How often the store is asked what is due (escalation is due after minutes, reminders after hours).
+DUE_SWEEP_SECONDS = 15
 
 
-async def _escalate_unanswered(conversation: Conversation) -> None:
-    """Escalation runs from the store: an alert raised before a restart is escalated after it."""
+def _due(now: float, directory: Directory, alert_policy: AlertPolicy, booking: Booking) -> list[Outgoing]:
+    """Everything scheduled that is due now, each claimed once in the store."""
+    return escalations(now, directory, alert_policy) + reminders(now, booking)
+
+
+async def _send_due(conversation: Conversation) -> None:
+    """Runs from the store: an alert raised or an appointment booked before a restart is handled after it."""
     while True:
         try:
-            await conversation.escalate()
+            await conversation.send_due()
         except Exception:  # the store is down: the dispatcher reports it; try again next round
-            log.warning("could not look for unanswered alerts", exc_info=True)
-        await asyncio.sleep(ESCALATION_SWEEP_SECONDS)
+            log.warning("could not look for escalations and reminders", exc_info=True)
+        await asyncio.sleep(DUE_SWEEP_SECONDS)
 
 
 async def _stop(task: asyncio.Task) -> None:

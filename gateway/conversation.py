@@ -81,7 +81,7 @@ class Conversation:
         keywords: Keywords,
         handlers: Mapping[str, Handler],
         duty_phones: frozenset[str] = frozenset(),
-        escalations: Callable[[float], list[Outgoing]] | None = None,
+        due: Callable[[float], list[Outgoing]] | None = None,
     ):
         self._store = store
         self._texts = texts
@@ -93,7 +93,7 @@ class Conversation:
         self._keywords = keywords
         self._handlers = handlers
         self._duty_phones = duty_phones
-        self._escalations = escalations
+        self._due = due  # what scheduled work has to send at a given time
 
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
@@ -277,17 +277,17 @@ class Conversation:
 
     # -- scheduled ------------------------------------------------------------------------------
 
-    async def escalate(self) -> None:
-        """Pages backup and central phones for alerts nobody acknowledged in time."""
-        if self._escalations is None:
+    async def send_due(self) -> None:
+        """Sends what the store says is due: escalations of unanswered alerts, appointment reminders."""
+        if self._due is None:
             return
-        if await self._store.run(self._escalate, self._clock()):
+        if await self._store.run(self._send_due, self._clock()):
             self._wake_dispatcher()
 
-    def _escalate(self, now: float) -> bool:
-        pages = [self._written(out) for out in self._escalations(now)]
-        self._enqueue(pages, f"escalation:{now:.6f}", None, now)
-        return bool(pages)
+    def _send_due(self, now: float) -> bool:
+        messages = [self._written(out) for out in self._due(now)]
+        self._enqueue(messages, f"due:{now:.6f}", None, now)
+        return bool(messages)
 
     # -- shared ---------------------------------------------------------------------------------
 

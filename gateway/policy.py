@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from handlers.alerts import AlertPolicy
+from handlers.appointments import AppointmentPolicy
 from handlers.limits import Limits
 
 
@@ -46,6 +47,7 @@ class Policy:
     alert: AlertPolicy = AlertPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     limits: Limits = Limits()
+    appointments: AppointmentPolicy = AppointmentPolicy()
     # A person who has not chosen a language is answered in their number's country's language.
     country_languages: dict = field(default_factory=dict)
 
@@ -70,6 +72,9 @@ def load_policy(config_dir: Path) -> Policy:
     alert = _build(AlertPolicy, raw.get("alert") or {}, f"{path}: alert")
     privacy = _build(PrivacyPolicy, raw.get("privacy") or {}, f"{path}: privacy")
     limits = _build(Limits, raw.get("limits") or {}, f"{path}: limits")
+    appointments = _build(AppointmentPolicy, raw.get("appointments") or {}, f"{path}: appointments")
+    if not 0 <= appointments.reminder_hour <= 23 or appointments.days_shown < 1:
+        raise PolicyError(f"{path}: appointments.reminder_hour must be 0-23 and days_shown at least 1")
     countries = raw.get("country_languages") or {}
     if not isinstance(countries, dict):
         raise PolicyError(f"{path}: country_languages must map country codes (MX) to languages (es)")
@@ -80,6 +85,7 @@ def load_policy(config_dir: Path) -> Policy:
         alert=alert,
         privacy=privacy,
         limits=limits,
+        appointments=appointments,
         country_languages={str(k).upper(): str(v) for k, v in countries.items()},
     )
 

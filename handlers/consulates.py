@@ -103,9 +103,10 @@ class Hours:
     closes: time
     slot_capacity: int  # people served at once in one service window
 
-    def describe(self) -> str:
-        """ "Mon-Fri 08:00-14:00", as shown on a screen."""
-        days = [WEEKDAYS[d].capitalize() for d in self.weekdays]
+    def describe(self, day_names: tuple[str, ...] = ()) -> str:
+        """Like "Mon-Fri 08:00-14:00" (or with the day names given, Monday first), for a screen."""
+        names = day_names or tuple(d.capitalize() for d in WEEKDAYS)
+        days = [names[d] for d in self.weekdays]
         consecutive = list(self.weekdays) == list(range(self.weekdays[0], self.weekdays[-1] + 1))
         span = f"{days[0]}-{days[-1]}" if consecutive and len(days) > 2 else ",".join(days)
         return f"{span} {self.opens:%H:%M}-{self.closes:%H:%M}"

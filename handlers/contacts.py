@@ -29,6 +29,8 @@ def record_consent(request: Request) -> Result:
         return Result(outcome="location")
     if request.data.get("name"):
         return Result(outcome="name")
+    if request.data.get("nationality"):
+        return Result(outcome="nationality")
     return Result(outcome="ok")
 
 
@@ -75,7 +77,7 @@ def sms_command(request: Request, limits: Limits) -> Result:
 
 
 def _name_and_language(text: str, request: Request) -> tuple[str, str]:
-    """"Maria EN" / "Maria ingles": a last word naming a language is the contact's; else the person's own."""
+    """ "Maria EN" / "Maria ingles": a last word naming a language is the contact's; else the person's own."""
     words = text.split()
     language = language_named(words[-1], request.languages) if len(words) > 1 else None
     if language:

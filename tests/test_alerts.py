@@ -239,7 +239,7 @@ async def test_unanswered_alerts_escalate_once_even_across_a_restart(start, cloc
     rows = await settled(second, lambda rows: {r.to for r in pages(rows)} == expected)
     reminders = [r for r in rows if "nadie ha respondido" in r.body]
     assert sorted(r.to for r in reminders) == sorted(HOUSTON.duty_phones)
-    await second.app[keys.CONVERSATION].escalate()  # a second sweep pages nobody again
+    await second.app[keys.CONVERSATION].send_due()  # a second sweep pages nobody again
     assert len(pages(await messages(second))) == len(expected)
 
 
@@ -250,7 +250,7 @@ async def test_an_acknowledged_alert_does_not_escalate(start, clock):
     officer.seen = 1  # the relay
     await officer.send(f"OK {alert.reference}")
     clock.advance(601)
-    await client.app[keys.CONVERSATION].escalate()
+    await client.app[keys.CONVERSATION].send_due()
     assert not [m for m in await messages(client) if "SIN RESPUESTA" in m.body]
 
 
@@ -506,3 +506,16 @@ async def test_relays_give_the_name_the_person_registered(start):
     alert = await only_alert(client)
     sent = await relays(client, alert.reference)
     assert sent and all(f"Maria Hernandez ({HOUSTON_PERSON}) pide ayuda" in m.body for m in sent)
+
+
+async def test_a_guatemalan_alert_pages_guatemalas_consulate(start):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("PAIS GT")
+    await phone.send("1")  # consent
+    confirmation = await phone.send("ALERTA")
+    gt_houston = Directory.load(ROOT / "config" / "consulates.yaml").by_id("gt-houston")
+    alert = await only_alert(client)
+    assert alert.consulate == "gt-houston"
+    assert confirmation.startswith(f"Aviso {alert.reference} enviado a 0 contacto(s) y al {gt_houston.short_name}")
+    assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(gt_houston.duty_phones)

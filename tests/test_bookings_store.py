@@ -148,9 +148,7 @@ async def test_claim_respects_the_limit_and_skips_appointments_already_begun(sta
 
 async def test_bookings_on_lists_active_bookings_with_name_and_number_by_time(start):
     client = await start("console")
-    ana, luis = await in_store(
-        client, lambda: [_new_person("+15555550101", "Ana"), _new_person("+15555550102", None)]
-    )
+    ana, luis = await in_store(client, lambda: [_new_person("+15555550101", "Ana"), _new_person("+15555550102", None)])
     at_ten = await book(client, ana, starts_at=TEN)
     at_nine = await book(client, luis, starts_at=NINE)
     dropped = await book(client, ana, starts_at=NINE, service="visa")

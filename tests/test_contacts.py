@@ -93,7 +93,7 @@ async def test_at_most_five_contacts(start):
     menu = (await dial(phone.client, ["5"]))[-1]
     assert menu == (
         "CON Mis contactos\n1. Ver contactos\n2. Quitar contacto\n3. Mi ubicacion\n4. Mi PIN de seguridad\n"
-        "5. Mi nombre\n0 Atras"
+        "5. Mi nombre\n6. Mi pais\n0 Atras"
     )
 
 

@@ -22,7 +22,13 @@ CONSENTED = Context(facts=frozenset({"has_consent"}))
 def test_rules_and_options_follow_facts(engine):
     assert engine.answer(engine.home(Context()).session, "5", Context()).show.text == "consent.body"
     contacts = engine.answer(engine.home(CONSENTED).session, "5", CONSENTED)
-    assert contacts.show.options == ("contacts.add", "contacts.location", "contacts.pins", "contacts.name")
+    assert contacts.show.options == (
+        "contacts.add",
+        "contacts.location",
+        "contacts.pins",
+        "contacts.name",
+        "contacts.nationality",
+    )
     known = Context(facts=frozenset({"has_consent", "has_contacts"}))
     contacts = engine.answer(engine.home(known).session, "5", known)
     assert contacts.show.options == (
@@ -32,6 +38,7 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.location",
         "contacts.pins",
         "contacts.name",
+        "contacts.nationality",
     )
     # Numbering follows what is shown: with contacts, 3 is "remove".
     assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
@@ -42,6 +49,7 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.location",
         "contacts.pins",
         "contacts.name",
+        "contacts.nationality",
     )
 
 

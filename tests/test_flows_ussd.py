@@ -49,15 +49,16 @@ SPANISH = [
     ("alert asks where, once sent", ["1"], "CON Aviso "),
     ("safe with no open alert", ["2"], "END No tiene avisos abiertos."),
     ("consulate asks where", ["3"], "CON Escriba su codigo postal, o ciudad y estado:\n0 Atras"),
-    ("consulate search not yet available", ["3", "77002"], "END Esta opcion todavia no esta disponible."),
+    ("consulate found offline", ["3", "77002"], "CON 1/5 Consulado en Houston. 4506 Caroline St"),
     ("back from a question", ["3", "0"], MAIN_ES),
-    ("appointment not yet available", ["4"], "END Esta opcion todavia no esta disponible."),
+    ("appointment asks the service", ["4"], "CON ¿Que tramite?\n1 Pasaporte\n2 Matricula consular"),
     ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos y su ubicacion."),
     ("declining consent stores nothing", ["5", "2"], "END No guardamos nada."),
     (
         "after consent, without contacts, adding",
         ["5", "1"],
-        "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n0 Atras",
+        "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n5. Mi pais"
+        "\n0 Atras",
     ),
     ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
     ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
@@ -95,7 +96,11 @@ ENGLISH = [
     ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
     ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
-    ("contacts", ["5", "1"], "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n4. My name\n0 Back"),
+    (
+        "contacts",
+        ["5", "1"],
+        "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n4. My name\n5. My country\n0 Back",
+    ),
     ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
     ("long text pages with 98", ["6", "1"], "CON You may stay silent"),
@@ -161,7 +166,8 @@ async def test_hops_of_one_session_may_land_on_different_processes(start):
         screens.append(await response.text())
     assert (
         screens[2]
-        == "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n0 Atras"
+        == "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n5. Mi pais"
+        "\n0 Atras"
     )
     assert screens[4] == "CON Nombre del contacto:\n0 Atras"
     assert screens[5] == "CON Numero del contacto (con lada):\n0 Atras"
@@ -193,7 +199,7 @@ async def test_no_offer_after_the_resume_window_or_after_an_end(start, clock):
     await dial(client, ["5", "1", "1"], session="old")
     clock.advance(6 * 60)
     assert (await dial(client, [], session="later"))[-1] == MAIN_ES
-    await dial(client, ["4"], session="ended")  # ends with END
+    await dial(client, ["2"], session="ended")  # ends with END
     assert (await dial(client, [], session="after-end"))[-1] == MAIN_ES
 
 

@@ -14,7 +14,7 @@ USSD_CASES = [
     ("one-dial alert", payloads.at_ussd(PERSON, "1", session="s-opt1"), 200, "CON Aviso "),
     ("unknown option", payloads.at_ussd(PERSON, "9", session="s-opt9"), 200, "CON Opcion no valida."),
     ("number without plus", payloads.at_ussd("15555550142", ""), 200, "CON "),
-    ("emoji input", payloads.at_ussd(PERSON, "3*😀", session="s-emoji"), 200, "END "),
+    ("emoji input", payloads.at_ussd(PERSON, "3*😀", session="s-emoji"), 200, "CON No encontramos ese lugar."),
     ("control characters", payloads.at_ussd(PERSON, "1\x00\x07", session="s-ctl"), 200, "CON Aviso "),
     ("missing sessionId", {k: v for k, v in payloads.at_ussd(PERSON).items() if k != "sessionId"}, 400, "sessionId"),
     (

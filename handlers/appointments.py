@@ -1,0 +1,312 @@
+"""Booking a consular appointment: service → consulate → day → time → confirm; listing, cancelling,
+rescheduling, and the reminder the day before.
+
+Each step lists numbered choices in `{choices}` and keeps what the numbers mean in the session's data,
+so a USSD hop or an SMS reply answered on another server process still means the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from handlers.consulates import Consulate, Directory, Network, local_datetime
+from handlers.numbers import region_of_number
+from handlers.outcome import Outgoing, Request, Result
+from handlers.places import distance_km, find_place
+from handlers.profile import zip_and_state
+from handlers.schedule import bookable_days, local_day, reminder_time, windows_on
+from handlers.services import Service
+from store import bookings, people
+
+# Short weekday names for a day list; a language without an entry shows the date alone.
+WEEKDAY_NAMES = {
+    "es": ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+CONSULATES_SHOWN = 3  # the responsible one, then the nearest others
+BRING_AFTER = 5  # seconds: what to bring follows the confirmation, not the other way round
+SLOTS_SHOWN = 10  # "1 08:00" x 10 on one line fits a USSD screen with its question
+
+
+@dataclass(frozen=True)
+class AppointmentPolicy:
+    horizon_days: int = 30  # how far ahead people may book
+    min_notice_minutes: int = 60  # a window starting sooner than this is not offered
+    days_shown: int = 5  # days with a free window offered at once
+    reminder_hour: int = 18  # the reminder leaves the day before at this hour, consulate time
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What the handlers are bound to: the deployment's consulates, services and policy."""
+
+    directory: Directory
+    services: tuple[Service, ...]
+    policy: AppointmentPolicy
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+
+def start(request: Request, booking: Booking) -> Result:
+    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking."""
+    upcoming = bookings.upcoming_of(request.person_id, request.now)
+    if not upcoming:
+        return Result(outcome="none")
+    # By reference, not by number: the menu below the list has numbers of its own.
+    lines = [_describe(a, booking, request.language) for a in upcoming]
+    refs = ",".join(a.reference for a in upcoming)
+    return Result(outcome="listed", values={"bookings": "\n".join(lines), "booking_refs": refs})
+
+
+def list_services(request: Request, booking: Booking) -> Result:
+    names = [s.name(request.language) for s in booking.services]
+    return Result(outcome="ok", values={"choices": _numbered(names)})
+
+
+def choose_service(request: Request, booking: Booking) -> Result:
+    picked = _pick(request.data.get("service_choice"), [s.id for s in booking.services])
+    return Result(outcome="ok", values={"service": picked}) if picked else Result(outcome="invalid")
+
+
+def list_consulates(request: Request, booking: Booking) -> Result:
+    """The consulate responsible for the person first (jurisdiction beats distance), then the nearest."""
+    offered = nearest_first(request, booking.directory)[:CONSULATES_SHOWN]
+    if not offered:
+        return Result(outcome="none")
+    names = [c.short_name for c in offered]
+    return Result(outcome="ok", values={"choices": _numbered(names), "consulate_ids": ",".join(c.id for c in offered)})
+
+
+def choose_consulate(request: Request, booking: Booking) -> Result:
+    picked = _pick(request.data.get("consulate_choice"), request.data.get("consulate_ids", "").split(","))
+    return Result(outcome="ok", values={"consulate": picked}) if picked else Result(outcome="invalid")
+
+
+def here(request: Request, booking: Booking) -> Result:
+    """Booking at the consulate just shown by Find consulate."""
+    ids = request.data.get("found_ids", "").split(",")
+    index = request.data.get("found_index", "")
+    consulate = booking.directory.by_id(ids[int(index)]) if index.isdigit() and int(index) < len(ids) else None
+    return Result(outcome="ok", values={"consulate": consulate.id}) if consulate else Result(outcome="invalid")
+
+
+def list_days(request: Request, booking: Booking) -> Result:
+    """The next days with at least one free window for this service."""
+    consulate, service = _chosen(request, booking)
+    if consulate is None or service is None:
+        return Result(outcome="invalid")
+    days = []
+    for day in bookable_days(consulate, request.now, booking.policy.horizon_days):
+        if _free_windows(request, booking, consulate, service, day):
+            days.append(day)
+            if len(days) == booking.policy.days_shown:
+                break
+    if not days:
+        return Result(outcome="none", values={"consulate_name": consulate.short_name})
+    shown = [_day_name(day, request.language) for day in days]
+    return Result(outcome="ok", values={"choices": _numbered(shown), "day_list": ",".join(map(str, days))})
+
+
+def choose_day(request: Request, booking: Booking) -> Result:
+    picked = _pick(request.data.get("day_choice"), request.data.get("day_list", "").split(","))
+    return Result(outcome="ok", values={"day": picked}) if picked else Result(outcome="invalid")
+
+
+def list_slots(request: Request, booking: Booking) -> Result:
+    """The day's free windows, earliest first, as consulate-time HH:MM."""
+    consulate, service = _chosen(request, booking)
+    day = _date(request.data.get("day"))
+    if consulate is None or service is None or day is None:
+        return Result(outcome="invalid")
+    free = _free_windows(request, booking, consulate, service, day)[:SLOTS_SHOWN]
+    if not free:
+        return Result(outcome="none")
+    times = [local_datetime(consulate, start)[-5:] for start in free]
+    choices = "  ".join(f"{n} {t}" for n, t in enumerate(times, 1))  # one line: a full day still fits
+    return Result(outcome="ok", values={"choices": choices, "slot_list": ",".join(str(int(s)) for s in free)})
+
+
+def choose_slot(request: Request, booking: Booking) -> Result:
+    """The chosen time, and a summary to confirm."""
+    picked = _pick(request.data.get("slot_choice"), request.data.get("slot_list", "").split(","))
+    consulate, service = _chosen(request, booking)
+    if not picked or consulate is None or service is None:
+        return Result(outcome="invalid")
+    summary = _summary(service, consulate, float(picked), request.language)
+    return Result(outcome="ok", values={"slot": picked, "summary": summary})
+
+
+def book(request: Request, booking: Booking) -> Result:
+    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
+    consulate, service = _chosen(request, booking)
+    starts_at = float(request.data.get("slot") or 0)
+    if consulate is None or service is None or starts_at < request.now:
+        return Result(outcome="invalid")
+    reminder = reminder_time(consulate, starts_at, booking.policy.reminder_hour)
+    taken = bookings.book(
+        request.person_id,
+        consulate.id,
+        service.id,
+        starts_at,
+        consulate.hours.slot_capacity,
+        request.now,
+        reminder if reminder > request.now else None,  # booked for tomorrow evening: no reminder needed
+    )
+    if taken is None:
+        return Result(outcome="taken", values={"slot": ""})
+    replaced = request.data.get("reschedule")
+    if replaced and replaced != taken.reference:
+        bookings.cancel(request.person_id, replaced, request.now)
+    values = _confirmation_values(taken.reference, service, consulate, starts_at, request.language)
+    # Two SMS of one segment each rather than one of two: each arrives whole on any handset. By SMS the
+    # answer itself is the confirmation.
+    what_to_bring = Outgoing(request.phone, "appointment.bring", values, request.language, delay_seconds=BRING_AFTER)
+    if request.channel == "sms":
+        return Result(outcome="booked_sms", values=values, outgoing=(what_to_bring,))
+    confirmation = Outgoing(request.phone, "appointment.confirmation", values, request.language)
+    return Result(outcome="booked", values=values, outgoing=(confirmation, what_to_bring))
+
+
+def cancel(request: Request, booking: Booking) -> Result:
+    """CITA CANCELAR C4F9, or a number picked from the list: frees the place."""
+    reference = _reference(request)
+    gone = bookings.cancel(request.person_id, reference, request.now) if reference else None
+    if gone is None:
+        return Result(outcome="missing")
+    return Result(outcome="cancelled", values={"ref": gone.reference})
+
+
+def reschedule(request: Request, booking: Booking) -> Result:
+    """Changing an appointment: the same service and consulate, a new day and time; the old one is freed
+    only once the new one is booked."""
+    reference = _reference(request)
+    current = next((a for a in bookings.upcoming_of(request.person_id, request.now) if a.reference == reference), None)
+    if current is None:
+        return Result(outcome="missing")
+    values = {"reschedule": current.reference, "service": current.service, "consulate": current.consulate}
+    return Result(outcome="ok", values=values)
+
+
+def reminders(now: float, booking: Booking) -> list[Outgoing]:
+    """The day-before reminders that are due, each claimed once (the store marks them sent)."""
+    due = []
+    for appointment, phone, language in bookings.claim_due_reminders(now):
+        consulate = booking.directory.by_id(appointment.consulate)
+        service = booking.service(appointment.service)
+        if consulate is None or service is None:
+            continue  # removed from the configuration since: nothing sensible to remind of
+        lang = language or "es"
+        values = _confirmation_values(appointment.reference, service, consulate, appointment.starts_at, lang)
+        due.append(Outgoing(phone, "appointment.reminder", values, language))
+    return due
+
+
+def nearest_first(request: Request, directory: Directory) -> list[Consulate]:
+    """The person's network's consulates: the responsible one for their saved location (or their number),
+    then the others by distance from where they are."""
+    network = _network(request, directory)
+    home = people.location_of(request.person_id)
+    location = home[0] if home else None
+    responsible = None
+    if location:
+        zip_code, state = zip_and_state(location)
+        responsible = network.responsible(zip_code=zip_code, state=state)
+    responsible = responsible or network.for_phone(request.phone)
+    place = find_place(location) if location else None
+    origin = (place.latitude, place.longitude) if place else None
+    if origin is None and responsible is not None:
+        origin = (responsible.latitude, responsible.longitude)
+    return by_distance(network, responsible, origin)
+
+
+def by_distance(network: Network, responsible: Consulate | None, origin: tuple[float, float] | None) -> list:
+    """The responsible consulate first, then every other by distance from origin."""
+    others = [c for c in network.consulates if c is not responsible]
+    if origin is not None:
+        others.sort(key=lambda c: distance_km(origin[0], origin[1], c.latitude, c.longitude))
+    return ([responsible] if responsible else []) + others
+
+
+# Helpers.
+
+
+def _network(request: Request, directory: Directory) -> Network:
+    return directory.network_for(people.nationality_of(request.person_id) or region_of_number(request.phone))
+
+
+def _chosen(request: Request, booking: Booking) -> tuple[Consulate | None, Service | None]:
+    consulate = booking.directory.by_id(request.data.get("consulate", ""))
+    return consulate, booking.service(request.data.get("service", ""))
+
+
+def _free_windows(request: Request, booking: Booking, consulate: Consulate, service: Service, day: date) -> list:
+    """The windows of the day that start late enough and still have a place."""
+    earliest = request.now + booking.policy.min_notice_minutes * 60
+    windows = [w for w in windows_on(consulate, day, service.slot_minutes) if w >= earliest]
+    if not windows:
+        return []
+    taken = bookings.booked_counts(consulate.id, service.id, windows[0], windows[-1] + 1)
+    return [w for w in windows if taken.get(w, 0) < consulate.hours.slot_capacity]
+
+
+def _pick(choice: str | None, values: list[str]) -> str | None:
+    """The value a typed number stands for, if it is one of the numbers shown."""
+    text = (choice or "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= len(values) or not values[int(text) - 1]:
+        return None
+    return values[int(text) - 1]
+
+
+def _reference(request: Request) -> str | None:
+    """The booking a request means: its reference (after CITA CANCELAR, or typed on the screen), or its
+    place in the list shown."""
+    typed = (request.data.get("booking_text") or request.data.get("booking_choice") or "").strip().upper()
+    if not typed:
+        return None
+    refs = request.data.get("booking_refs", "").split(",")
+    return _pick(typed, refs) if typed.isdigit() else typed.split()[-1]
+
+
+def _numbered(items: list[str]) -> str:
+    return "\n".join(f"{n} {item}" for n, item in enumerate(items, 1))
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        return None
+
+
+def _day_name(day: date, language: str) -> str:
+    names = WEEKDAY_NAMES.get(language)
+    shown = f"{day:%d/%m}"
+    return f"{names[day.weekday()]} {shown}" if names else shown
+
+
+def _summary(service: Service, consulate: Consulate, starts_at: float, language: str) -> str:
+    day = _day_name(local_day(consulate, starts_at), language)
+    return f"{service.name(language)}, {consulate.short_name}, {day} {local_datetime(consulate, starts_at)[-5:]}"
+
+
+def _describe(appointment, booking: Booking, language: str) -> str:
+    """One line of the person's list: "C4F9 Pasaporte 24/11 09:20 Houston"."""
+    consulate = booking.directory.by_id(appointment.consulate)
+    service = booking.service(appointment.service)
+    name = service.name(language) if service else appointment.service
+    if consulate is None:
+        return f"{appointment.reference} {name}"
+    return f"{appointment.reference} {name} {local_datetime(consulate, appointment.starts_at)} {consulate.city}"
+
+
+def _confirmation_values(reference: str, service: Service, consulate: Consulate, starts_at: float, language: str):
+    return {
+        "ref": reference,
+        "service": service.name(language),
+        "when": f"{_day_name(local_day(consulate, starts_at), language)} {local_datetime(consulate, starts_at)[-5:]}",
+        "consulate_name": consulate.short_name,
+        "address": consulate.address,
+        "bring": service.what_to_bring(language),
+    }

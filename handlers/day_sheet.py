@@ -1,0 +1,37 @@
+"""The officials' day sheet: one consulate's appointments of one day, as CSV (run.py export bookings)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, time, timedelta
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from handlers.consulates import Consulate
+from handlers.services import Service
+from store import bookings
+
+COLUMNS = ("reference", "time", "service", "name", "phone")
+
+
+def day_bounds(consulate: Consulate, day: date) -> tuple[float, float]:
+    """The day from midnight to midnight on the consulate's clock, as epoch seconds."""
+    zone = ZoneInfo(consulate.time_zone)
+    start = datetime.combine(day, time(0), zone)
+    return start.timestamp(), datetime.combine(day + timedelta(days=1), time(0), zone).timestamp()
+
+
+def write_day_sheet(out: TextIO, consulate: Consulate, day: date, services: tuple[Service, ...], language: str) -> int:
+    """Writes the day's active appointments, by time; returns how many. Runs inside a store transaction."""
+    names = {s.id: s.name(language) for s in services}
+    zone = ZoneInfo(consulate.time_zone)
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    rows = bookings.bookings_on(consulate.id, *day_bounds(consulate, day))
+    for appointment, name, phone in rows:
+        at = datetime.fromtimestamp(appointment.starts_at, zone).strftime("%H:%M")
+        # An erased person's booking stays on the sheet (the place is taken), without who it was.
+        writer.writerow(
+            (appointment.reference, at, names.get(appointment.service, appointment.service), name or "", phone or "")
+        )
+    return len(rows)

@@ -1,0 +1,30 @@
+"""Which consular network serves a person: their nationality, chosen by them (PAIS GT, or a menu);
+until they choose, their number's country, else the deployment's first network."""
+
+from __future__ import annotations
+
+from handlers.consulates import Directory
+from handlers.names import fold
+from handlers.outcome import Request, Result
+from store import people
+
+# What people type after PAIS / COUNTRY, folded; a code the deployment has no network for is refused.
+NAMES = {
+    "mx": "MX", "mexico": "MX", "mexicano": "MX", "mexicana": "MX", "mexican": "MX",
+    "gt": "GT", "guatemala": "GT", "guatemalteco": "GT", "guatemalteca": "GT", "guatemalan": "GT",
+    "sv": "SV", "el salvador": "SV", "salvadoreno": "SV", "salvadorena": "SV",
+    "hn": "HN", "honduras": "HN", "hondureno": "HN", "hondurena": "HN",
+}  # fmt: skip
+
+
+def choose(request: Request, directory: Directory) -> Result:
+    """Saves the nationality given by the screen's args or typed after the keyword."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    wanted = request.args.get("nationality") or request.data.get("nationality", "")
+    code = NAMES.get(fold(wanted), wanted.strip().upper())
+    network = next((n for n in directory.networks if n.network == code), None)
+    if network is None:
+        return Result(outcome="unknown", values={"nationality": ""})
+    people.set_nationality(request.person_id, code)
+    return Result(outcome="saved", values={"nationality": code, "central": network.central.short_name})

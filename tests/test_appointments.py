@@ -1,0 +1,223 @@
+"""Booking a consular appointment end to end: USSD and SMS webhooks, a clock the tests set, the SMS the
+person gets, and the store's count of who holds each place."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+import run
+from gateway import keys
+from store.models import Booking, OutboxMessage
+from tests import payloads
+from tests.conftest import in_store
+from tests.test_flows_sms import Phone
+from tests.test_flows_ussd import dial
+
+HOUSTON_PERSON = "+17135550142"  # area code 713: the Houston consulate is responsible
+CHICAGO = ZoneInfo("America/Chicago")
+# Monday 30 November 2026, 08:55 in Houston (the consulate opens at 08:00): 10:00 is the first time an
+# hour ahead.
+MONDAY_MORNING = datetime(2026, 11, 30, 8, 55, tzinfo=CHICAGO).timestamp()
+
+
+@pytest.fixture
+def at_monday_morning(clock):
+    clock.advance(MONDAY_MORNING - clock())
+    return clock
+
+
+async def sent_to(client, number: str) -> list[str]:
+    rows = await in_store(client, lambda: list(OutboxMessage.select().order_by(OutboxMessage.id)))
+    return [r.body for r in rows if r.to == number]
+
+
+async def bookings(client) -> list[Booking]:
+    return await in_store(client, lambda: list(Booking.select().order_by(Booking.id)))
+
+
+def choices(screen: str) -> dict[str, str]:
+    """The numbered choices of a screen: {"1": "Pasaporte", ...} (lines "1 x" or "1 08:00  2 08:20")."""
+    found = re.findall(r"(?:^|\n| {2})(\d{1,2}) ([^\n]+?)(?= {2}\d|\n|$)", screen.removeprefix("CON "))
+    return {number: text for number, text in found if number != "0"}  # "0 Atras" goes back
+
+
+async def test_book_by_ussd_with_the_responsible_consulate_first_and_an_sms_with_what_to_bring(
+    start, at_monday_morning
+):
+    client = await start("console")
+    screens = await dial(client, ["4", "1", "1", "1", "1", "1"], phone=HOUSTON_PERSON)
+    services, consulates, days, slots, confirm, booked = screens[1:]
+    assert services.startswith("CON ¿Que tramite?\n1 Pasaporte\n2 Matricula consular\n")
+    assert consulates.startswith("CON ¿En que consulado?\n1 Consulado en Houston\n")  # jurisdiction first
+    # An hour's notice: the first window offered is 10:00 (passport: 20 minutes).
+    assert days.startswith("CON ¿Que dia?\n1 Lun 30/11\n2 Mar 01/12\n")
+    assert choices(slots)["1"] == "10:00" and choices(slots)["2"] == "10:20"
+    assert confirm.startswith("CON Pasaporte, Consulado en Houston, Lun 30/11 10:00\n1. Confirmar")
+    [booking] = await bookings(client)
+    assert booked == (
+        f"END Cita {booking.reference} confirmada: Pasaporte, Lun 30/11 10:00, Consulado en Houston. "
+        "Le enviamos los datos por SMS."
+    )
+    confirmation, bring = await sent_to(client, HOUSTON_PERSON)
+    assert confirmation == (
+        f"Cita {booking.reference}: Pasaporte, Lun 30/11 10:00, Consulado en Houston, 4506 Caroline St, Houston, "
+        "TX 77004."
+    )
+    assert bring == f"Para su cita {booking.reference} traiga acta de nacimiento, identificacion con foto, CURP y pago."
+    assert booking.consulate == "houston" and booking.service == "passport" and booking.status == "booked"
+    assert booking.starts_at == datetime(2026, 11, 30, 10, 0, tzinfo=CHICAGO).timestamp()
+
+
+async def test_cita_lists_cancels_and_frees_the_place_by_sms(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    assert (await phone.send("CITA")).startswith("¿Que tramite?\n1 Pasaporte")  # nothing booked: straight on
+    for answer in ("2", "1", "1", "1"):  # matricula, Houston, first day, first time
+        await phone.send(answer)
+    confirmation, bring = sorted(await phone.send_all("1"))  # by SMS the answer is the confirmation
+    assert confirmation.startswith("Cita ") and confirmation.endswith("4506 Caroline St, Houston, TX 77004.")
+    assert bring.startswith("Para su cita ")
+    [booking] = await bookings(client)
+    listing = await phone.send("cita")
+    assert listing.startswith(f"Sus citas:\n{booking.reference} Matricula consular 30/11 10:00 Houston\n1 Nueva cita")
+    assert await phone.send(f"CITA CANCELAR {booking.reference.lower()}") == (
+        f"Cita {booking.reference} cancelada. El lugar queda libre."
+    )
+    assert (await bookings(client))[0].status == "cancelled"
+    assert await phone.send("CITA CANCELAR C4F9") == (
+        "No tiene una cita con esa referencia. Envie CITA para ver las suyas."
+    )
+    # Someone else's reference is not theirs to cancel.
+    other = Phone(client, "+17135550143")
+    await other.send("CITA")
+    for answer in ("2", "1", "1", "1", "1"):
+        await other.send_all(answer)
+    [_, theirs] = await bookings(client)
+    assert (await phone.send(f"CITA CANCELAR {theirs.reference}")).startswith("No tiene una cita")
+    assert (await bookings(client))[1].status == "booked"
+
+
+async def test_english_booking_and_reschedule_frees_the_old_place(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    assert (await phone.send("BOOK")).startswith("Which service?\n1 Passport")
+    for answer in ("1", "1", "1", "1", "1"):
+        await phone.send_all(answer)
+    [first] = await bookings(client)
+    listing = await phone.send("BOOK")
+    assert listing.startswith(f"Your bookings:\n{first.reference} Passport 30/11 10:00 Houston")
+    assert (await phone.send("3")) == "Appointment reference (e.g. C4F9):"  # change an appointment
+    assert (await phone.send(first.reference)).startswith("Which day?\n1 Mon 30/11\n2 Tue 01/12")
+    await phone.send("2")  # Tuesday
+    assert (await phone.send("1")).startswith("Passport, Consulado en Houston, Tue 01/12 08:00")
+    assert sorted(await phone.send_all("1"))[0].startswith("Appointment ")
+    old, new = await bookings(client)
+    assert (old.status, new.status) == ("cancelled", "booked")
+    assert new.starts_at == datetime(2026, 12, 1, 8, 0, tzinfo=CHICAGO).timestamp()
+
+
+async def test_past_times_holidays_and_closed_days_are_never_offered(start, clock):
+    # Tuesday 15 September 2026, 13:30 in Houston: closing is 14:00, and the 16th is a Mexican holiday.
+    clock.advance(datetime(2026, 9, 15, 13, 30, tzinfo=CHICAGO).timestamp() - clock())
+    client = await start("console")
+    days, slots = (await dial(client, ["4", "1", "1", "1"], phone=HOUSTON_PERSON))[-2:]
+    # Today has no window left an hour ahead; the 16th is closed; Houston opens Saturdays, not Sundays.
+    assert days.startswith("CON ¿Que dia?\n1 Jue 17/09\n2 Vie 18/09\n3 Sab 19/09\n4 Lun 21/09\n")
+    times = list(choices(slots).values())
+    assert times[0] == "08:00" and all("08:00" <= t < "14:00" for t in times)
+
+
+@pytest.fixture
+def capacity_two(config_dir):
+    """Houston's windows take two people at once."""
+    path = config_dir / "consulates.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for network in data["networks"]:
+        for consulate in network["consulates"]:
+            if consulate["id"] == "houston":
+                consulate["hours"]["slot_capacity"] = 2
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return config_dir
+
+
+async def test_thirty_sessions_racing_for_a_place_of_two_give_two_bookings(start, at_monday_morning, capacity_two):
+    client = await start("console")
+    racers = [f"+171355501{n:02d}" for n in range(30)]
+    walk = ["4", "1", "1", "1", "1"]  # up to the confirmation of Monday 10:00
+    for n, phone in enumerate(racers):
+        screens = await dial(client, walk, phone=phone, session=f"race-{n}")
+        assert screens[-1].startswith("CON Pasaporte, Consulado en Houston, Lun 30/11 10:00")
+
+    async def confirm(n: int, phone: str) -> str:
+        form = payloads.at_ussd(phone, "*".join([*walk, "1"]), session=f"race-{n}")
+        response = await client.post("/africastalking/ussd", data=form)
+        assert response.status == 200
+        return await response.text()
+
+    answers = await asyncio.gather(*(confirm(n, phone) for n, phone in enumerate(racers)))
+    booked = [a for a in answers if a.startswith("END Cita ")]
+    taken = [a for a in answers if a.startswith("CON Ese horario se acaba de ocupar. Elija otro:\n1 10:20")]
+    assert (len(booked), len(taken)) == (2, 28)
+    rows = await bookings(client)
+    assert len(rows) == 2 and {r.starts_at for r in rows} == {datetime(2026, 11, 30, 10, 0, tzinfo=CHICAGO).timestamp()}
+
+
+async def test_the_reminder_goes_once_the_day_before_also_across_a_restart(start, at_monday_morning):
+    first = await start("console")
+    phone = Phone(first, HOUSTON_PERSON)
+    await phone.send("CITA")
+    for answer in ("1", "1", "2", "1", "1"):  # Tuesday 1 December, 08:00
+        await phone.send_all(answer)
+    [booking] = await bookings(first)
+    await first.app[keys.CONVERSATION].send_due()
+    assert not [s for s in await sent_to(first, HOUSTON_PERSON) if " manana " in s]  # not yet
+    await first.close()
+    # Monday 18:05 in Houston: the reminder is due. Two processes sweep; one reminder leaves.
+    at_monday_morning.advance(9 * 3600 + 10 * 60)
+    second, third = await start("console"), await start("console")
+    await asyncio.gather(second.app[keys.CONVERSATION].send_due(), third.app[keys.CONVERSATION].send_due())
+    await second.app[keys.CONVERSATION].send_due()
+    reminders = [s for s in await sent_to(second, HOUSTON_PERSON) if " manana " in s]
+    assert reminders == [
+        f"Cita {booking.reference} manana Mar 01/12 08:00: Pasaporte, Consulado en Houston, 4506 Caroline St, "
+        "Houston, TX 77004."
+    ]
+
+
+async def test_officials_export_the_days_bookings_as_csv(start, at_monday_morning, make_settings, tmp_path):
+    client = await start("console")
+    for n, phone in enumerate((HOUSTON_PERSON, "+17135550143")):
+        texting = Phone(client, phone)
+        await texting.send(f"NOMBRE Persona {n}")
+        await texting.send("1")  # consent
+        await dial(client, ["4", "1", "1", "1", str(n + 1), "1"], phone=phone)  # 10:00 and 10:20
+    await dial(client, ["4", "1", "1", "2", "1", "1"], phone="+17135550144")  # Tuesday: not on the sheet
+    await client.close()
+    sheet = tmp_path / "houston.csv"
+    settings = make_settings("console")
+    assert run.run_export_bookings(settings, "houston", "2026-11-30", sheet) == 0
+    rows = list(csv.reader(sheet.open(encoding="utf-8")))
+    header, first, second = rows
+    assert header == ["reference", "time", "service", "name", "phone"]
+    assert [first[1:], second[1:]] == [
+        ["10:00", "Pasaporte", "Persona 0", HOUSTON_PERSON],
+        ["10:20", "Pasaporte", "Persona 1", "+17135550143"],
+    ]
+    assert first[0] != second[0]
+    assert run.run_export_bookings(settings, "nowhere", "2026-11-30", sheet) == 2
+    assert run.run_export_bookings(settings, "houston", "30/11/2026", sheet) == 2
+
+
+async def test_book_here_from_a_found_consulate(start, at_monday_morning):
+    client = await start("console")
+    screens = await dial(client, ["3", "Dallas TX", "2", "1"], phone=HOUSTON_PERSON)
+    assert screens[2].startswith("CON 1/5 Consulado en Dallas. ")
+    assert screens[3].startswith("CON ¿Que tramite?\n1 Pasaporte")
+    assert screens[4].startswith("CON ¿Que dia?\n1 Lun 30/11")  # Dallas is already chosen: no consulate question
