@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     exporter.add_argument("--output", type=Path, help="the CSV file to write (default: standard output)")
     exporter.add_argument("--consulate", help="bookings: the consulate's id (config/consulates.yaml)")
     exporter.add_argument("--date", help="bookings: the day, YYYY-MM-DD, on the consulate's calendar")
+    roster = commands.add_parser("roster", help="the duty roster: phones on duty for a consulate, for a period")
+    roster.add_argument("action", choices=("add", "list", "end"))
+    roster.add_argument("--consulate", help="add, list: the consulate's id (config/consulates.yaml)")
+    roster.add_argument("--phone", help="add: the duty phone, e.g. +17135550180")
+    roster.add_argument("--from", dest="starts", help="add: YYYY-MM-DDTHH:MM, consulate time (default: now)")
+    roster.add_argument("--until", dest="ends", help="add: YYYY-MM-DDTHH:MM, consulate time (default: until ended)")
+    roster.add_argument("--shift", type=int, help="end: the shift's number, as `list` shows it")
     args = parser.parse_args(argv)
 
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
@@ -61,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_simulate(settings, args.mode, args.phone, args.url)
         if args.command == "import":
             return run_import(settings, args.file)
+        if args.command == "roster":
+            return run_roster(settings, args)
         if args.command == "export" and args.what == "bookings":
             return run_export_bookings(settings, args.consulate, args.date, args.output)
         if args.command == "export":
@@ -203,6 +212,78 @@ def run_export_bookings(settings, consulate_id: str | None, day: str | None, out
             print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
             return 2
     print(f"exported {count} appointment(s) at {consulate.id} on {wanted}", file=sys.stderr)
+    return 0
+
+
+def run_roster(settings, args) -> int:
+    """Adds, lists or ends duty shifts; a phone on shift is paged with the consulate's duty phones and may
+    answer its alerts."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.keyfile import load_secret
+    from gateway.messages import BadRequest
+    from gateway.phones import mask, to_e164
+    from handlers.consulates import Directory
+    from store import roster
+    from store.crypto import configure_vault
+    from store.db import database, open_database
+    from store.schema import migrate
+
+    directory = Directory.load(settings.config_dir / "consulates.yaml")
+    consulate = directory.by_id(args.consulate) if args.consulate else None
+    if args.consulate and consulate is None:
+        print(
+            f"lifeline: --consulate: {args.consulate!r} is not a consulate id in config/consulates.yaml",
+            file=sys.stderr,
+        )
+        return 2
+    now = time.time()
+
+    def moment(text: str | None, option: str) -> float | None:
+        if text is None:
+            return None
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(consulate.time_zone)).timestamp()
+        except ValueError:
+            raise SystemExit(f"lifeline: {option}: {text!r} is not a time such as 2026-11-30T08:00") from None
+
+    if args.action == "add":
+        try:
+            phone = to_e164(args.phone or "")
+        except BadRequest:
+            phone = None
+        if consulate is None or phone is None:
+            print("lifeline: roster add needs --consulate ID and --phone +1...", file=sys.stderr)
+            return 2
+        starts, ends = moment(args.starts, "--from") or now, moment(args.ends, "--until")
+        if ends is not None and ends <= starts:
+            print("lifeline: --until: must be after --from", file=sys.stderr)
+            return 2
+    if args.action == "end" and args.shift is None:
+        print("lifeline: roster end needs --shift N (see roster list)", file=sys.stderr)
+        return 2
+    open_database(settings.database_url)
+    configure_vault(load_secret(settings))
+    migrate()
+    with database.atomic():
+        if args.action == "add":
+            shift = roster.add_shift(consulate.id, phone, starts, ends, now)
+            print(f"shift {shift.id}: {mask(phone)} on duty for {consulate.id}", file=sys.stderr)
+        elif args.action == "end":
+            if not roster.end_shift(args.shift, now):
+                print(f"lifeline: --shift: no running or future shift {args.shift}", file=sys.stderr)
+                return 2
+            print(f"shift {args.shift} ended", file=sys.stderr)
+        else:
+            for shift in roster.shifts(consulate.id if consulate else None, now):
+                office = directory.by_id(shift.consulate)
+                zone = ZoneInfo(office.time_zone) if office else None
+                until = datetime.fromtimestamp(shift.ends_at, zone).strftime("%Y-%m-%d %H:%M") if shift.ends_at else "-"
+                since = datetime.fromtimestamp(shift.starts_at, zone).strftime("%Y-%m-%d %H:%M")
+                # Administrators need the number to call the officer: the list is for them, not for logs.
+                print(f"{shift.id}\t{shift.consulate}\t{shift.phone}\t{since}\t{until}")
     return 0
 
 

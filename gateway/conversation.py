@@ -22,7 +22,7 @@ from handlers.alerts import delivery_followup, is_relay
 from handlers.outcome import Outgoing, Request
 from handlers.registry import Handler
 from store import inbound as inbound_store
-from store import outbox, people, sessions
+from store import outbox, people, roster, sessions
 from store.crypto import lookup_hash
 from store.db import Store
 
@@ -193,7 +193,7 @@ class Conversation:
         if reserved == "opt_in":
             outbox.opt_in(message.phone)
             return
-        if self._keywords.duty_start and message.phone in self._duty_phones and duty.looks_like_command(message.text):
+        if self._keywords.duty_start and duty.looks_like_command(message.text) and self._on_duty(message.phone, now):
             # A duty officer answering an alert; from any other number these words mean nothing special.
             step = self._run(
                 self._engine.begin(self._keywords.duty_start, turn.context, {"duty_text": message.text}), turn
@@ -226,6 +226,10 @@ class Conversation:
         else:
             expires = now + self._policy.conversation.sms_pending_minutes * 60
             sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
+
+    def _on_duty(self, phone: str, now: float) -> bool:
+        """A duty phone of the configuration, or one an administrator put on a roster."""
+        return phone in self._duty_phones or roster.is_on_duty(phone, now)
 
     def _facts(self, person: inbound_store.KnownPerson) -> frozenset[str]:
         """What flows may ask about the person (`if: has_contacts`)."""

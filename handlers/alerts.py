@@ -10,7 +10,7 @@ from handlers.names import names_match
 from handlers.numbers import read_number, region_of_number
 from handlers.outcome import Outgoing, Request, Result
 from handlers.profile import normalise_location, zip_and_state
-from store import alerts, outbox, people
+from store import alerts, outbox, people, roster
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     }
     tag = tag_of(alert.reference)
     relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
-    relays += [Outgoing(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in _paged(office)]
+    relays += [
+        Outgoing(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+    ]
     shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
     # Someone with no known location is asked for one at once (the flow decides how).
     outcome = "raised" if home else "raised_unlocated"
@@ -114,7 +116,9 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     }
     tag = tag_of(alert.reference)
     relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
-    relays += [Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in _paged(office)]
+    relays += [
+        Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+    ]
     relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference)))
     shown = {
         "ref": alert.reference,
@@ -168,7 +172,7 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone), "where": location}
     tag = later_tag_of(current.reference)
-    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in _paged(office))
+    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in _paged(office, request.now))
     return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
 
 
@@ -189,9 +193,12 @@ def _office(directory: Directory, office_id: str) -> Consulate | Central:
     return directory.by_id(office_id) or directory.central_for(office_id)
 
 
-def _paged(office: Consulate | Central) -> tuple[str, ...]:
-    """The phones an alert pages first: a consulate's duty phones, or the central's."""
-    return office.duty_phones if isinstance(office, Consulate) else office.phones
+def _paged(office: Consulate | Central, now: float) -> tuple[str, ...]:
+    """The phones an alert pages first: a consulate's duty phones and whoever its roster has on duty, or
+    the central's."""
+    if not isinstance(office, Consulate):
+        return office.phones
+    return tuple(dict.fromkeys((*office.duty_phones, *roster.on_duty(office.id, now))))
 
 
 MAX_PIN_TRIES = 3
@@ -224,7 +231,9 @@ def _under_duress(request: Request, current, directory: Directory) -> Result:
     alerts.record_duress(current, request.now)
     office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
-    told = tuple(Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in _paged(office))
+    told = tuple(
+        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in _paged(office, request.now)
+    )
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
@@ -282,6 +291,6 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
         pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
-        duty = office.duty_phones if isinstance(office, Consulate) else ()
+        duty = _paged(office, now) if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag) for phone in duty]
     return pages

@@ -1,6 +1,7 @@
 """Duty officers answer alerts by SMS: OK A7K2, R A7K2 <text>, NOTA A7K2 <text>, CERRAR A7K2.
 
-Only the duty, backup and central phones of the alert's consulate may act on it.
+Only the duty, backup and central phones of the alert's consulate, and the phones its roster has on duty,
+may act on it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import re
 
 from handlers.consulates import Directory
 from handlers.outcome import Outgoing, Request, Result
-from store import alerts
+from store import alerts, roster
 
 _COMMAND = re.compile(r"^\s*(OK|R|NOTA|NOTE|CERRAR|CLOSE)\s+([A-Za-z0-9]{4})\b\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 VERBS = {"OK": "ack", "R": "reply", "NOTA": "note", "NOTE": "note", "CERRAR": "close", "CLOSE": "close"}
@@ -27,7 +28,7 @@ def command(request: Request, directory: Directory) -> Result:
         return Result(outcome="unknown")
     verb, reference, text = VERBS[parsed.group(1).upper()], parsed.group(2).upper(), parsed.group(3)
     alert = alerts.by_reference(reference)
-    if alert is None or request.phone not in _phones_for(alert.consulate, directory):
+    if alert is None or request.phone not in _phones_for(alert.consulate, directory, request.now):
         return Result(outcome="not_found", values={"ref": reference})
     values = {"ref": reference}
     person, language = alerts.phone_of_raiser(alert)
@@ -49,9 +50,10 @@ def command(request: Request, directory: Directory) -> Result:
     return Result(outcome="closed", values=values)
 
 
-def _phones_for(consulate_id: str, directory: Directory) -> set[str]:
+def _phones_for(consulate_id: str, directory: Directory, now: float) -> set[str]:
+    """Who may act on the consulate's alerts: its duty and backup phones, its roster now, the central."""
     consulate = directory.by_id(consulate_id)
     phones = set(directory.central_for(consulate_id).phones)
     if consulate is not None:
-        phones |= set(consulate.duty_phones) | set(consulate.backup_phones)
+        phones |= set(consulate.duty_phones) | set(consulate.backup_phones) | set(roster.on_duty(consulate.id, now))
     return phones

@@ -220,6 +220,18 @@ class Booking(BaseModel):
         )
 
 
+class DutyShift(BaseModel):
+    """A phone an administrator put on a consulate's duty roster, for a period: paged with the duty phones
+    of config/consulates.yaml, and allowed to answer alerts, while the shift lasts."""
+
+    consulate = peewee.CharField(max_length=64, index=True)
+    phone = EncryptedField()
+    phone_hash = peewee.CharField(max_length=64, index=True)
+    starts_at = peewee.DoubleField()
+    ends_at = peewee.DoubleField(null=True)  # None: until an administrator ends it
+    added_at = peewee.DoubleField()
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -241,4 +253,5 @@ MODELS = [
     AlertNote,
     Slot,
     Booking,
+    DutyShift,
 ]

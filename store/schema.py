@@ -13,6 +13,7 @@ from store.models import (
     Contact,
     ConversationSession,
     DeliveryReport,
+    DutyShift,
     InboundMessage,
     OptOut,
     OutboxMessage,
@@ -43,6 +44,10 @@ def _v5_bookings() -> None:
     database.create_tables([Slot, Booking])
 
 
+def _v6_duty_roster() -> None:
+    database.create_tables([DutyShift])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -50,6 +55,7 @@ MIGRATIONS = [
     (3, _v3_consent_and_contacts),
     (4, _v4_alerts),
     (5, _v5_bookings),
+    (6, _v6_duty_roster),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 from collections import Counter
@@ -9,6 +10,7 @@ from collections import Counter
 import pytest
 import yaml
 
+import run
 from gateway import keys
 from handlers.consulates import Directory
 from store.crypto import lookup_hash
@@ -519,3 +521,42 @@ async def test_a_guatemalan_alert_pages_guatemalas_consulate(start):
     assert alert.consulate == "gt-houston"
     assert confirmation.startswith(f"Aviso {alert.reference} enviado a 0 contacto(s) y al {gt_houston.short_name}")
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(gt_houston.duty_phones)
+
+
+async def test_a_rostered_phone_is_paged_and_may_answer_while_on_shift(start, clock, make_settings, capsys):
+    settings = make_settings("console")
+    officer = "+17135550180"
+    assert run.run_roster(settings, roster_args("add", consulate="houston", phone="(713) 555-0180")) == 0
+    assert "shift 1: +1******0180 on duty for houston" in capsys.readouterr().err
+    client = await start("console")
+    phone, alert = await raised(client)
+    assert officer in {m.to for m in await relays(client, alert.reference)}  # paged with the duty phones
+    answers = await Phone(client, officer).send_all(f"OK {alert.reference}")  # the relay, then the answer
+    assert answers[-1].startswith(f"{alert.reference} confirmado")
+    await client.close()
+    assert run.run_roster(settings, roster_args("list")) == 0
+    assert f"1\thouston\t{officer}\t" in capsys.readouterr().out
+    assert run.run_roster(settings, roster_args("end", shift=1)) == 0
+    client = await start("console")
+    second = Phone(client, "+17135550144")
+    await second.send("ALERTA")
+    [_, later] = await in_store(client, lambda: list(Alert.select().order_by(Alert.id)))
+    assert officer not in {m.to for m in await relays(client, later.reference)}  # off shift: not paged
+    answers = await Phone(client, officer).send_all(f"OK {later.reference}")
+    assert not answers[-1].startswith(later.reference)  # and no longer acts on alerts
+    assert (await in_store(client, lambda: Alert.get_by_id(later.id))).acknowledged_at is None
+
+
+def roster_args(action: str, **options) -> argparse.Namespace:
+    values = {"consulate": None, "phone": None, "starts": None, "ends": None, "shift": None, **options}
+    return argparse.Namespace(action=action, **values)
+
+
+def test_roster_refuses_what_it_cannot_use(make_settings, capsys):
+    settings = make_settings("console")
+    assert run.run_roster(settings, roster_args("add", consulate="nowhere", phone="+17135550180")) == 2
+    assert run.run_roster(settings, roster_args("add", consulate="houston", phone="not a phone")) == 2
+    assert run.run_roster(settings, roster_args("end")) == 2
+    assert run.run_roster(settings, roster_args("end", shift=99)) == 2
+    errors = capsys.readouterr().err
+    assert "'nowhere' is not a consulate id" in errors and "needs --shift" in errors and "no running" in errors

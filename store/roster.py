@@ -1,0 +1,69 @@
+"""The duty roster administrators edit: phones on duty for a consulate, for a period, beside the duty
+phones of config/consulates.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.crypto import lookup_hash
+from store.models import DutyShift
+
+
+@dataclass(frozen=True)
+class Shift:
+    id: int
+    consulate: str
+    phone: str
+    starts_at: float
+    ends_at: float | None
+
+
+def add_shift(consulate: str, phone: str, starts_at: float, ends_at: float | None, now: float) -> Shift:
+    """Puts a phone on a consulate's roster from starts_at until ends_at (None: until ended)."""
+    row = DutyShift.create(
+        consulate=consulate,
+        phone=phone,
+        phone_hash=lookup_hash(phone),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        added_at=now,
+    )
+    return _shift(row)
+
+
+def end_shift(shift_id: int, now: float) -> bool:
+    """Ends a shift now; False when there is no such shift or it had ended already."""
+    ended = (
+        DutyShift.update(ends_at=now)
+        .where((DutyShift.id == shift_id) & (DutyShift.ends_at.is_null() | (DutyShift.ends_at > now)))
+        .execute()
+    )
+    return ended == 1
+
+
+def shifts(consulate: str | None, now: float) -> list[Shift]:
+    """Current and future shifts, of one consulate or all, by consulate and start."""
+    query = DutyShift.select().where(DutyShift.ends_at.is_null() | (DutyShift.ends_at > now))
+    if consulate:
+        query = query.where(DutyShift.consulate == consulate)
+    return [_shift(row) for row in query.order_by(DutyShift.consulate, DutyShift.starts_at, DutyShift.id)]
+
+
+def on_duty(consulate: str, now: float) -> list[str]:
+    """The roster's phones on duty for the consulate at this moment."""
+    return [row.phone for row in _current(now).where(DutyShift.consulate == consulate).order_by(DutyShift.id)]
+
+
+def is_on_duty(phone: str, now: float) -> bool:
+    """True when the phone is on some consulate's roster at this moment."""
+    return _current(now).where(DutyShift.phone_hash == lookup_hash(phone)).exists()
+
+
+def _current(now: float):
+    return DutyShift.select().where(
+        (DutyShift.starts_at <= now) & (DutyShift.ends_at.is_null() | (DutyShift.ends_at > now))
+    )
+
+
+def _shift(row: DutyShift) -> Shift:
+    return Shift(row.id, row.consulate, row.phone, row.starts_at, row.ends_at)
