@@ -141,8 +141,8 @@ def choose_slot(request: Request, booking: Booking) -> Result:
 def book(request: Request, booking: Booking) -> Result:
     """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
     consulate, service = _chosen(request, booking)
-    starts_at = float(request.data.get("slot") or 0)
-    if consulate is None or service is None or starts_at < request.now:
+    starts_at = _number(request.data.get("slot"))
+    if consulate is None or service is None or not _is_window(consulate, service, starts_at, request.now):
         return Result(outcome="invalid")
     reminder = reminder_time(consulate, starts_at, booking.policy.reminder_hour)
     taken = bookings.book(
@@ -249,6 +249,21 @@ def _free_windows(request: Request, booking: Booking, consulate: Consulate, serv
         return []
     taken = bookings.booked_counts(consulate.id, service.id, windows[0], windows[-1] + 1)
     return [w for w in windows if taken.get(w, 0) < consulate.hours.slot_capacity]
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
+
+
+def _is_window(consulate: Consulate, service: Service, starts_at: float, now: float) -> bool:
+    """Only a real window of the consulate's calendar, still ahead, is booked (never a time the session
+    carried over from elsewhere, a holiday or a closed hour)."""
+    if starts_at <= now:
+        return False
+    return starts_at in windows_on(consulate, local_day(consulate, starts_at), service.slot_minutes)
 
 
 def _pick(choice: str | None, values: list[str]) -> str | None:

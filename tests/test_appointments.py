@@ -14,9 +14,14 @@ import yaml
 
 import run
 from gateway import keys
+from handlers import appointments
+from handlers.appointments import AppointmentPolicy
+from handlers.consulates import Directory
+from handlers.outcome import Request
+from handlers.services import load_services
 from store.models import Booking, OutboxMessage
 from tests import payloads
-from tests.conftest import in_store
+from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
 
@@ -221,3 +226,26 @@ async def test_book_here_from_a_found_consulate(start, at_monday_morning):
     assert screens[2].startswith("CON 1/5 Consulado en Dallas. ")
     assert screens[3].startswith("CON ¿Que tramite?\n1 Pasaporte")
     assert screens[4].startswith("CON ¿Que dia?\n1 Lun 30/11")  # Dallas is already chosen: no consulate question
+
+
+@pytest.mark.parametrize(
+    ("label", "starts"),
+    [
+        ("before opening", datetime(2026, 12, 1, 7, 0, tzinfo=CHICAGO)),
+        ("not on the grid", datetime(2026, 12, 1, 8, 5, tzinfo=CHICAGO)),
+        ("at closing", datetime(2026, 12, 1, 14, 0, tzinfo=CHICAGO)),
+        ("a holiday", datetime(2026, 12, 25, 9, 0, tzinfo=CHICAGO)),
+        ("a Sunday", datetime(2026, 12, 6, 9, 0, tzinfo=CHICAGO)),
+        ("in the past", datetime(2026, 11, 30, 8, 0, tzinfo=CHICAGO)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_time_that_was_never_offered_is_never_booked(label, starts):
+    """Session data is the person's own: a slot carried in from elsewhere is checked against the calendar."""
+    directory = Directory.load(ROOT / "config" / "consulates.yaml")
+    booking = appointments.Booking(
+        directory, load_services(ROOT / "config" / "services.yaml", ("es", "en")), AppointmentPolicy()
+    )
+    data = {"consulate": "houston", "service": "passport", "slot": str(int(starts.timestamp()))}
+    request = Request(HOUSTON_PERSON, 1, "es", "ussd", {}, data, MONDAY_MORNING, ("es", "en"))
+    assert appointments.book(request, booking).outcome == "invalid"
