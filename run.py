@@ -245,7 +245,9 @@ def run_roster(settings, args) -> int:
         if text is None:
             return None
         try:
-            return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(consulate.time_zone)).timestamp()
+            moment = datetime.fromisoformat(text)
+            # A time without an offset is on the consulate's clock; one with an offset is kept as written.
+            return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(consulate.time_zone))).timestamp()
         except ValueError:
             raise SystemExit(f"lifeline: {option}: {text!r} is not a time such as 2026-11-30T08:00") from None
 

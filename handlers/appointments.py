@@ -26,13 +26,15 @@ WEEKDAY_NAMES = {
 }
 CONSULATES_SHOWN = 3  # the responsible one, then the nearest others
 BRING_AFTER = 5  # seconds: what to bring follows the confirmation, not the other way round
-SLOTS_SHOWN = 10  # "1 08:00" x 10 on one line fits a USSD screen with its question
+SLOTS_SHOWN = 10  # "1 08:00" x 10 (and "11 >>") on one line fits a USSD screen with its question
+LATER = "later"  # the choice after the times shown: the next ones
 
 
 @dataclass(frozen=True)
 class AppointmentPolicy:
     horizon_days: int = 30  # how far ahead people may book
     min_notice_minutes: int = 60  # a window starting sooner than this is not offered
+    max_upcoming: int = 3  # upcoming appointments one number may hold: nobody fills a consulate's days
     days_shown: int = 5  # days with a free window offered at once
     reminder_hour: int = 18  # the reminder leaves the day before at this hour, consulate time
 
@@ -61,8 +63,9 @@ def start(request: Request, booking: Booking) -> Result:
 
 
 def list_services(request: Request, booking: Booking) -> Result:
+    """A fresh booking starts here: a change begun earlier in the session and left is forgotten."""
     names = [s.name(request.language) for s in booking.services]
-    return Result(outcome="ok", values={"choices": _numbered(names)})
+    return Result(outcome="ok", values={"choices": _numbered(names), "reschedule": ""})
 
 
 def choose_service(request: Request, booking: Booking) -> Result:
@@ -111,7 +114,7 @@ def list_days(request: Request, booking: Booking) -> Result:
 
 def choose_day(request: Request, booking: Booking) -> Result:
     picked = _pick(request.data.get("day_choice"), request.data.get("day_list", "").split(","))
-    return Result(outcome="ok", values={"day": picked}) if picked else Result(outcome="invalid")
+    return Result(outcome="ok", values={"day": picked, "slot_offset": "0"}) if picked else Result(outcome="invalid")
 
 
 def list_slots(request: Request, booking: Booking) -> Result:
@@ -120,18 +123,29 @@ def list_slots(request: Request, booking: Booking) -> Result:
     day = _date(request.data.get("day"))
     if consulate is None or service is None or day is None:
         return Result(outcome="invalid")
-    free = _free_windows(request, booking, consulate, service, day)[:SLOTS_SHOWN]
+    every = _free_windows(request, booking, consulate, service, day)
+    offset = int(_number(request.data.get("slot_offset")))
+    offset = offset if 0 <= offset < len(every) else 0  # past the last page: back to the first
+    free = every[offset : offset + SLOTS_SHOWN]
     if not free:
         return Result(outcome="none")
+    listed = [str(int(s)) for s in free]
     times = [local_datetime(consulate, start)[-5:] for start in free]
-    choices = "  ".join(f"{n} {t}" for n, t in enumerate(times, 1))  # one line: a full day still fits
-    return Result(outcome="ok", values={"choices": choices, "slot_list": ",".join(str(int(s)) for s in free)})
+    if offset + SLOTS_SHOWN < len(every):  # later times: one more number pages on
+        listed.append(LATER)
+        times.append(">>")
+    choices = "  ".join(f"{n} {t}" for n, t in enumerate(times, 1))  # one line fits a USSD screen
+    return Result(outcome="ok", values={"choices": choices, "slot_list": ",".join(listed), "slot_offset": str(offset)})
 
 
 def choose_slot(request: Request, booking: Booking) -> Result:
     """The chosen time, and a summary to confirm."""
     picked = _pick(request.data.get("slot_choice"), request.data.get("slot_list", "").split(","))
     consulate, service = _chosen(request, booking)
+    if picked == LATER:
+        return Result(
+            outcome="later", values={"slot_offset": str(int(_number(request.data.get("slot_offset"))) + SLOTS_SHOWN)}
+        )
     if not picked or consulate is None or service is None:
         return Result(outcome="invalid")
     summary = _summary(service, consulate, float(picked), request.language)
@@ -142,8 +156,16 @@ def book(request: Request, booking: Booking) -> Result:
     """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
     consulate, service = _chosen(request, booking)
     starts_at = _number(request.data.get("slot"))
-    if consulate is None or service is None or not _is_window(consulate, service, starts_at, request.now):
+    if consulate is None or service is None:
         return Result(outcome="invalid")
+    notice = booking.policy.min_notice_minutes * 60
+    if not _is_window(consulate, service, starts_at, request.now, notice):
+        # Offered once but too near now (the confirmation waited): the day's times again.
+        return Result(outcome="taken" if starts_at > request.now else "invalid", values={"slot": ""})
+    if _being_changed(request, consulate, service) is None and (
+        len(bookings.upcoming_of(request.person_id, request.now)) >= booking.policy.max_upcoming
+    ):
+        return Result(outcome="limited", values={"max_upcoming": str(booking.policy.max_upcoming)})
     reminder = reminder_time(consulate, starts_at, booking.policy.reminder_hour)
     taken = bookings.book(
         request.person_id,
@@ -156,9 +178,9 @@ def book(request: Request, booking: Booking) -> Result:
     )
     if taken is None:
         return Result(outcome="taken", values={"slot": ""})
-    replaced = request.data.get("reschedule")
-    if replaced and replaced != taken.reference:
-        bookings.cancel(request.person_id, replaced, request.now)
+    replaced = _being_changed(request, consulate, service)
+    if replaced is not None and replaced.reference != taken.reference:
+        bookings.cancel(request.person_id, replaced.reference, request.now)
     values = _confirmation_values(taken.reference, service, consulate, starts_at, request.language)
     # Two SMS of one segment each rather than one of two: each arrives whole on any handset. By SMS the
     # answer itself is the confirmation.
@@ -197,6 +219,8 @@ def reminders(now: float, booking: Booking) -> list[Outgoing]:
         service = booking.service(appointment.service)
         if consulate is None or service is None:
             continue  # removed from the configuration since: nothing sensible to remind of
+        if local_day(consulate, appointment.starts_at) == local_day(consulate, now):
+            continue  # claimed late (the service was down): "tomorrow" would be wrong, and it is too late
         lang = language or "es"
         values = _confirmation_values(appointment.reference, service, consulate, appointment.starts_at, lang)
         due.append(Outgoing(phone, "appointment.reminder", values, language))
@@ -251,6 +275,17 @@ def _free_windows(request: Request, booking: Booking, consulate: Consulate, serv
     return [w for w in windows if taken.get(w, 0) < consulate.hours.slot_capacity]
 
 
+def _being_changed(request: Request, consulate: Consulate, service: Service):
+    """The person's upcoming appointment this booking replaces: the one chosen with "change", for the
+    same consulate and service."""
+    reference = request.data.get("reschedule")
+    if not reference:
+        return None
+    upcoming = bookings.upcoming_of(request.person_id, request.now)
+    old = next((a for a in upcoming if a.reference == reference), None)
+    return old if old and (old.consulate, old.service) == (consulate.id, service.id) else None
+
+
 def _number(text: str | None) -> float:
     try:
         return float(text or 0)
@@ -258,10 +293,10 @@ def _number(text: str | None) -> float:
         return 0.0
 
 
-def _is_window(consulate: Consulate, service: Service, starts_at: float, now: float) -> bool:
-    """Only a real window of the consulate's calendar, still ahead, is booked (never a time the session
-    carried over from elsewhere, a holiday or a closed hour)."""
-    if starts_at <= now:
+def _is_window(consulate: Consulate, service: Service, starts_at: float, now: float, notice: float) -> bool:
+    """Only a real window of the consulate's calendar, with the notice still respected, is booked (never a
+    time the session carried over from elsewhere, a holiday or a closed hour)."""
+    if starts_at < now + notice:
         return False
     return starts_at in windows_on(consulate, local_day(consulate, starts_at), service.slot_minutes)
 
@@ -269,7 +304,7 @@ def _is_window(consulate: Consulate, service: Service, starts_at: float, now: fl
 def _pick(choice: str | None, values: list[str]) -> str | None:
     """The value a typed number stands for, if it is one of the numbers shown."""
     text = (choice or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= len(values) or not values[int(text) - 1]:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= len(values) or not values[int(text) - 1]:
         return None
     return values[int(text) - 1]
 
@@ -281,7 +316,10 @@ def _reference(request: Request) -> str | None:
     if not typed:
         return None
     refs = request.data.get("booking_refs", "").split(",")
-    return _pick(typed, refs) if typed.isdigit() else typed.split()[-1]
+    # A place in the list is one or two digits; a reference has four (and may be all digits, like 3479).
+    if typed.isascii() and typed.isdigit() and len(typed) < 3:
+        return _pick(typed, refs)
+    return typed.split()[-1]
 
 
 def _numbered(items: list[str]) -> str:

@@ -173,9 +173,13 @@ def _cancel_row(row: Booking, now: float) -> bool:
 
 
 def cancel(person_id: int, reference: str, now: float) -> Appointment | None:
-    """Cancels the person's own active booking with this reference (any case); None if there is none."""
+    """Cancels the person's own upcoming booking with this reference (any case); None if there is none.
+    One that has begun is history: it is not rewritten."""
     row = Booking.get_or_none(
-        (Booking.reference == reference.strip().upper()) & (Booking.person == person_id) & (Booking.status == BOOKED)
+        (Booking.reference == reference.strip().upper())
+        & (Booking.person == person_id)
+        & (Booking.status == BOOKED)
+        & (Booking.starts_at >= now)
     )
     if row is None or not _cancel_row(row, now):
         return None

@@ -19,7 +19,7 @@ from handlers.appointments import AppointmentPolicy
 from handlers.consulates import Directory
 from handlers.outcome import Request
 from handlers.services import load_services
-from store.models import Booking, OutboxMessage
+from store.models import Alert, Booking, OutboxMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
@@ -136,7 +136,7 @@ async def test_past_times_holidays_and_closed_days_are_never_offered(start, cloc
     # Today has no window left an hour ahead; the 16th is closed; Houston opens Saturdays, not Sundays.
     assert days.startswith("CON ¿Que dia?\n1 Jue 17/09\n2 Vie 18/09\n3 Sab 19/09\n4 Lun 21/09\n")
     times = list(choices(slots).values())
-    assert times[0] == "08:00" and all("08:00" <= t < "14:00" for t in times)
+    assert times[0] == "08:00" and all("08:00" <= t < "14:00" for t in times if t != ">>")
 
 
 @pytest.fixture
@@ -226,6 +226,9 @@ async def test_book_here_from_a_found_consulate(start, at_monday_morning):
     assert screens[2].startswith("CON 1/5 Consulado en Dallas. ")
     assert screens[3].startswith("CON ¿Que tramite?\n1 Pasaporte")
     assert screens[4].startswith("CON ¿Que dia?\n1 Lun 30/11")  # Dallas is already chosen: no consulate question
+    await dial(client, ["3", "Dallas TX", "2", "1", "1", "1", "1"], phone="+17135550150")
+    [booking] = await bookings(client)
+    assert booking.consulate == "dallas"
 
 
 @pytest.mark.parametrize(
@@ -248,4 +251,86 @@ def test_a_time_that_was_never_offered_is_never_booked(label, starts):
     )
     data = {"consulate": "houston", "service": "passport", "slot": str(int(starts.timestamp()))}
     request = Request(HOUSTON_PERSON, 1, "es", "ussd", {}, data, MONDAY_MORNING, ("es", "en"))
-    assert appointments.book(request, booking).outcome == "invalid"
+    assert appointments.book(request, booking).outcome in ("invalid", "taken")
+
+
+async def test_a_real_window_ahead_is_booked_and_one_too_near_is_offered_again(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("CITA")
+    for answer in ("1", "1", "1", "1"):  # Monday 10:00, offered at 08:55
+        await phone.send_all(answer)
+    at_monday_morning.advance(20 * 60)  # 09:15: 10:00 is now less than an hour ahead
+    assert (await phone.send("1")).startswith("Ese horario se acaba de ocupar. Elija otro:\n1 10:20")
+    assert await bookings(client) == []
+    assert (await phone.send("1")).startswith("Pasaporte, Consulado en Houston, Lun 30/11 10:20")
+    confirmation, _ = sorted(await phone.send_all("1"))
+    assert confirmation.startswith("Cita ") and "10:20" in confirmation
+
+
+async def test_leaving_a_change_for_a_new_booking_keeps_the_old_one(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("CITA")
+    for answer in ("1", "1", "1", "1", "1"):
+        await phone.send_all(answer)
+    [first] = await bookings(client)
+    await phone.send("CITA")
+    await phone.send("3")  # change an appointment ...
+    await phone.send(first.reference)
+    await phone.send("0")  # ... then back, back, and a new one instead
+    await phone.send("0")
+    await phone.send("1")
+    for answer in ("2", "1", "2", "1"):  # matricula, Houston, Tuesday, first time
+        await phone.send_all(answer)
+    assert await phone.send_all("1")  # confirmed
+    old, new = await bookings(client)
+    assert (old.status, new.status) == ("booked", "booked")
+
+
+async def test_cancelling_an_appointment_in_any_wording_never_cancels_an_alert(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("CITA")
+    for answer in ("1", "1", "1", "1", "1"):
+        await phone.send_all(answer)
+    [booking] = await bookings(client)
+    await phone.send_all("ALERTA")
+    assert await phone.send(f"CANCELAR CITAS {booking.reference}") == (
+        f"Cita {booking.reference} cancelada. El lugar queda libre."
+    )
+    assert (await in_store(client, lambda: Alert.get())).status == "open"
+    assert (await phone.send("CITA CANCELAR ²")).startswith("No tiene una cita con esa referencia")  # not a 500
+
+
+async def test_later_times_of_the_day_page_on(start, at_monday_morning):
+    client = await start("console")
+    # Matricula (15 minutes) from 10:00 on a Houston Monday: more than ten times left.
+    first, second = (await dial(client, ["4", "2", "1", "1", "11"], phone=HOUSTON_PERSON))[-2:]
+    assert first.endswith("10 12:15  11 >>\n0 Atras")
+    assert choices(second)["1"] == "12:30"
+
+
+async def test_one_number_holds_at_most_three_upcoming_appointments(start, at_monday_morning):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    for day in ("1", "2", "3"):
+        await phone.send("CITA" if day == "1" else "cita")
+        if day != "1":
+            await phone.send("1")  # new appointment, from the list
+        for answer in ("1", "1", day, "1", "1"):
+            await phone.send_all(answer)
+    assert len(await bookings(client)) == 3
+    await phone.send("CITA")
+    await phone.send("1")
+    for answer in ("1", "1", "4", "1"):
+        await phone.send_all(answer)
+    assert await phone.send("1") == "Ya tiene 3 citas por venir. Cancele una (CITA) antes de pedir otra."
+    assert len(await bookings(client)) == 3
+
+
+def test_a_name_typed_as_a_formula_stays_text_on_the_day_sheet():
+    from handlers.day_sheet import _cell
+
+    assert _cell('=HYPERLINK("http://x","Maria")') == '\'=HYPERLINK("http://x","Maria")'
+    assert _cell("Maria") == "Maria"
