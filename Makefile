@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(STAMP)
 	$(BIN)/python run.py serve --host $(HOST) --port $(PORT)
 
-# Loopback traffic to the fake carriers must never go through a proxy (the SDKs use requests).
+# The layer contracts first (seconds), then the suite. Loopback traffic to the fake carriers must never go
+# through a proxy (the SDKs use requests).
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

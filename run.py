@@ -1,18 +1,20 @@
 """Lifeline's one command-line entry: `python run.py serve --host H --port P`, check, purge, simulate,
-import and export."""
+import, export and roster. This file only parses arguments and calls one function per command."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import logging
 import sys
+import time
 from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="Lifeline SMS and USSD gateway")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web service and the outbox dispatcher")
@@ -39,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     roster.add_argument("--from", dest="starts", help="add: YYYY-MM-DDTHH:MM, consulate time (default: now)")
     roster.add_argument("--until", dest="ends", help="add: YYYY-MM-DDTHH:MM, consulate time (default: until ended)")
     roster.add_argument("--shift", type=int, help="end: the shift's number, as `list` shows it")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it runs in
     # The simulator's terminal is the phone's screen: only warnings interrupt it.
     level = logging.WARNING if args.command == "simulate" else logging.INFO
@@ -48,41 +53,58 @@ def main(argv: list[str] | None = None) -> int:
     # The Twilio SDK logs every request (URLs with the account SID, headers) at INFO.
     logging.getLogger("twilio").setLevel(logging.WARNING)
 
-    from aiohttp import web
-
-    from gateway.access_log import AccessLog
-    from gateway.app import CheckFailed, create_app
+    from gateway.app import CheckFailed
     from gateway.policy import PolicyError
     from gateway.settings import Settings, SettingsError
-    from handlers.consulates import ConsulatesError
-    from handlers.services import ServicesError
-    from store.db import DatabaseUnavailable, open_database, probe
+    from handlers.reference.consulates import ConsulatesError
+    from handlers.reference.services import ServicesError
+    from store.db import DatabaseUnavailable
 
+    commands = {
+        "serve": run_serve,
+        "check": run_check,
+        "purge": run_purge,
+        "simulate": run_simulate,
+        "import": run_import,
+        "export": run_export,
+        "roster": run_roster,
+    }
     try:
-        settings = Settings.from_env()
-        if args.command == "check":
-            return run_check(settings)
-        if args.command == "purge":
-            return run_purge(settings)
-        if args.command == "simulate":
-            return run_simulate(settings, args.mode, args.phone, args.url)
-        if args.command == "import":
-            return run_import(settings, args.file)
-        if args.command == "roster":
-            return run_roster(settings, args)
-        if args.command == "export" and args.what == "bookings":
-            return run_export_bookings(settings, args.consulate, args.date, args.output)
-        if args.command == "export":
-            return run_export(settings, args.output)
-        app = create_app(settings)
-        open_database(settings.database_url)
-        probe()
+        return commands[args.command](Settings.from_env(), args)
     except DatabaseUnavailable as exc:
         print(f"lifeline: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
     except (SettingsError, PolicyError, CheckFailed, ConsulatesError, ServicesError) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
+
+
+def _refusals(command):
+    """A back-office refusal (a wrong --consulate, --date...) is one line on stderr and exit 2."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> int:
+        from handlers.backoffice.errors import OptionError
+
+        try:
+            return command(*args, **kwargs)
+        except OptionError as exc:
+            print(f"lifeline: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def run_serve(settings, args) -> int:
+    from aiohttp import web
+
+    from gateway.access_log import AccessLog
+    from gateway.app import create_app
+    from store.db import open_database, probe
+
+    app = create_app(settings)
+    open_database(settings.database_url)
+    probe()
     web.run_app(
         app,
         host=args.host,
@@ -93,13 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_check(settings) -> int:
+def run_check(settings, args) -> int:
     """Prints the template sizes, then warnings and errors; exit 1 on any error."""
-    from gateway.app import TEMPLATES_DIR
-    from gateway.engine.check import check
+    from gateway.app import check_menus
     from gateway.policy import load_policy
 
-    report = check(settings.menus_dir, TEMPLATES_DIR, load_policy(settings.config_dir).default_language)
+    report = check_menus(settings.menus_dir, load_policy(settings.config_dir).default_language)
     for language, key, encoding, units, segments in report.templates:
         print(f"{language}  {key:<28} {encoding}  {units:>4} units  {segments} segment{'s' if segments > 1 else ''}")
     for warning in report.warnings:
@@ -110,24 +131,13 @@ def run_check(settings) -> int:
     return 1 if report.errors else 0
 
 
-def run_purge(settings) -> int:
+def run_purge(settings, args) -> int:
     """Deletes what the retention period says is too old; prints how much."""
-    import time
-
-    from gateway.keyfile import load_secret
     from gateway.policy import load_policy
-    from store.crypto import configure_vault
-    from store.db import database, open_database
-    from store.erasure import purge_older_than
-    from store.schema import migrate
+    from handlers.backoffice import retention
 
     days = load_policy(settings.config_dir).privacy.retention_days
-    open_database(settings.database_url)
-    configure_vault(load_secret(settings))
-    migrate()
-    now = time.time()
-    with database.atomic():
-        purged = purge_older_than(now - days * 86400, now)
+    purged = _in_store(settings, retention.purge, days, time.time())
     print(
         f"purged {purged.sessions} session(s), {purged.inbound} inbound message(s), "
         f"{purged.bodies} sent text(s) older than {days:g} days"
@@ -135,161 +145,82 @@ def run_purge(settings) -> int:
     return 0
 
 
-def run_import(settings, csv_path: Path) -> int:
+def run_import(settings, args) -> int:
     """Replaces config/consulates.yaml with the CSV's consulates; exit 2, changing nothing, on any bad row."""
-    from handlers.consulates_csv import CsvRejected, import_csv
+    from handlers.backoffice.consulates_csv import CsvRejected, import_csv
 
     try:
-        count = import_csv(csv_path, settings.config_dir / "consulates.yaml")
+        count = import_csv(args.file, settings.config_dir / "consulates.yaml")
     except CsvRejected as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("nothing imported", file=sys.stderr)
         return 2
-    print(f"imported {count} consulates from {csv_path}", file=sys.stderr)
+    print(f"imported {count} consulates from {args.file}", file=sys.stderr)
     return 0
 
 
-def run_export(settings, output: Path | None) -> int:
-    """Writes config/consulates.yaml as CSV to the file or standard output; the count goes to stderr."""
-    from handlers.consulates_csv import export_csv
+def run_export(settings, args) -> int:
+    """Writes config/consulates.yaml, or one consulate's appointments of one day, as CSV."""
+    if args.what == "bookings":
+        return run_export_bookings(settings, args.consulate, args.date, args.output)
+    from handlers.backoffice.consulates_csv import export_csv
 
     text = io.StringIO()  # a broken consulates file then leaves no half-written CSV behind
     count = export_csv(settings.config_dir / "consulates.yaml", text)
-    if output is None:
-        sys.stdout.write(text.getvalue())
-    else:
-        try:
-            output.write_text(text.getvalue(), encoding="utf-8")
-        except OSError as exc:
-            print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
-            return 2
-    print(f"exported {count} consulates to {output or 'standard output'}", file=sys.stderr)
+    if not _write(text.getvalue(), args.output):
+        return 2
+    print(f"exported {count} consulates to {args.output or 'standard output'}", file=sys.stderr)
     return 0
 
 
+@_refusals
 def run_export_bookings(settings, consulate_id: str | None, day: str | None, output: Path | None) -> int:
-    """Writes one consulate's appointments of one day as CSV, for the officials who receive people."""
-    from datetime import date
-
+    """The officials' day sheet: who comes when, for the officials who receive people."""
     from gateway.app import TEMPLATES_DIR
-    from gateway.keyfile import load_secret
     from gateway.policy import load_policy
     from gateway.texts import Texts
-    from handlers.consulates import Directory
-    from handlers.day_sheet import write_day_sheet
-    from handlers.services import load_services
-    from store.crypto import configure_vault
-    from store.db import database, open_database
-    from store.schema import migrate
+    from handlers.backoffice.day_sheet import sheet_for, write_day_sheet
+    from handlers.reference.consulates import Directory
+    from handlers.reference.services import load_services
 
     directory = Directory.load(settings.config_dir / "consulates.yaml")
-    consulate = directory.by_id(consulate_id or "")
-    if consulate is None:
-        print(
-            f"lifeline: --consulate: {consulate_id!r} is not a consulate id in config/consulates.yaml", file=sys.stderr
-        )
-        return 2
-    try:
-        wanted = date.fromisoformat(day or "")
-    except ValueError:
-        print(f"lifeline: --date: {day!r} is not a date such as 2026-11-30", file=sys.stderr)
-        return 2
+    consulate, day = sheet_for(directory, consulate_id, day)
     language = load_policy(settings.config_dir).default_language
     services = load_services(settings.config_dir / "services.yaml", Texts.load(TEMPLATES_DIR, language).languages)
-    open_database(settings.database_url)
-    configure_vault(load_secret(settings))
-    migrate()
     text = io.StringIO()
-    with database.atomic():
-        count = write_day_sheet(text, consulate, wanted, services, language)
-    if output is None:
-        sys.stdout.write(text.getvalue())
-    else:
-        try:
-            output.write_text(text.getvalue(), encoding="utf-8")
-        except OSError as exc:
-            print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
-            return 2
-    print(f"exported {count} appointment(s) at {consulate.id} on {wanted}", file=sys.stderr)
+    count = _in_store(settings, write_day_sheet, text, consulate, day, services, language)
+    if not _write(text.getvalue(), output):
+        return 2
+    print(f"exported {count} appointment(s) at {consulate.id} on {day}", file=sys.stderr)
     return 0
 
 
+@_refusals
 def run_roster(settings, args) -> int:
     """Adds, lists or ends duty shifts; a phone on shift is paged with the consulate's duty phones and may
     answer its alerts."""
-    import time
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from gateway.keyfile import load_secret
-    from gateway.messages import BadRequest
-    from gateway.phones import mask, to_e164
-    from handlers.consulates import Directory
-    from store import roster
-    from store.crypto import configure_vault
-    from store.db import database, open_database
-    from store.schema import migrate
+    from gateway.phones import mask
+    from handlers.backoffice import roster
+    from handlers.reference.consulates import Directory
 
     directory = Directory.load(settings.config_dir / "consulates.yaml")
-    consulate = directory.by_id(args.consulate) if args.consulate else None
-    if args.consulate and consulate is None:
-        print(
-            f"lifeline: --consulate: {args.consulate!r} is not a consulate id in config/consulates.yaml",
-            file=sys.stderr,
-        )
-        return 2
+    roster.consulate_named(directory, args.consulate)  # a wrong id is named before the database is opened
     now = time.time()
-
-    def moment(text: str | None, option: str) -> float | None:
-        if text is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(text)
-            # A time without an offset is on the consulate's clock; one with an offset is kept as written.
-            return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(consulate.time_zone))).timestamp()
-        except ValueError:
-            raise SystemExit(f"lifeline: {option}: {text!r} is not a time such as 2026-11-30T08:00") from None
-
     if args.action == "add":
-        try:
-            phone = to_e164(args.phone or "")
-        except BadRequest:
-            phone = None
-        if consulate is None or phone is None:
-            print("lifeline: roster add needs --consulate ID and --phone +1...", file=sys.stderr)
-            return 2
-        starts, ends = moment(args.starts, "--from") or now, moment(args.ends, "--until")
-        if ends is not None and ends <= starts:
-            print("lifeline: --until: must be after --from", file=sys.stderr)
-            return 2
-    if args.action == "end" and args.shift is None:
-        print("lifeline: roster end needs --shift N (see roster list)", file=sys.stderr)
-        return 2
-    open_database(settings.database_url)
-    configure_vault(load_secret(settings))
-    migrate()
-    with database.atomic():
-        if args.action == "add":
-            shift = roster.add_shift(consulate.id, phone, starts, ends, now)
-            print(f"shift {shift.id}: {mask(phone)} on duty for {consulate.id}", file=sys.stderr)
-        elif args.action == "end":
-            if not roster.end_shift(args.shift, now):
-                print(f"lifeline: --shift: no running or future shift {args.shift}", file=sys.stderr)
-                return 2
-            print(f"shift {args.shift} ended", file=sys.stderr)
-        else:
-            for shift in roster.shifts(consulate.id if consulate else None, now):
-                office = directory.by_id(shift.consulate)
-                zone = ZoneInfo(office.time_zone) if office else None
-                until = datetime.fromtimestamp(shift.ends_at, zone).strftime("%Y-%m-%d %H:%M") if shift.ends_at else "-"
-                since = datetime.fromtimestamp(shift.starts_at, zone).strftime("%Y-%m-%d %H:%M")
-                # Administrators need the number to call the officer: the list is for them, not for logs.
-                print(f"{shift.id}\t{shift.consulate}\t{shift.phone}\t{since}\t{until}")
+        shift = _in_store(settings, roster.add, directory, args.consulate, args.phone, args.starts, args.ends, now)
+        print(f"shift {shift.id}: {mask(shift.phone)} on duty for {shift.consulate}", file=sys.stderr)
+    elif args.action == "end":
+        _in_store(settings, roster.end, args.shift, now)
+        print(f"shift {args.shift} ended", file=sys.stderr)
+    else:
+        for line in _in_store(settings, roster.listing, directory, args.consulate, now):
+            # Administrators need the number to call the officer: the list is for them, not for logs.
+            print(f"{line.id}\t{line.consulate}\t{line.phone}\t{line.since}\t{line.until}")
     return 0
 
 
-def run_simulate(settings, mode: str, phone: str, url: str | None) -> int:
+def run_simulate(settings, args) -> int:
     """A terminal phone on the real webhooks; exit 2 when the phone or the outbox cannot be used."""
     import asyncio
 
@@ -298,18 +229,42 @@ def run_simulate(settings, mode: str, phone: str, url: str | None) -> int:
     from gateway.simulator import SimulatorError, main_loop
 
     try:
-        number = to_e164(phone)
+        number = to_e164(args.phone)
     except BadRequest as exc:
         print(f"lifeline: --phone: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(main_loop(mode, number, url, settings))
+        asyncio.run(main_loop(args.mode, number, args.url, settings))
     except SimulatorError as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _in_store(settings, fn, *args):
+    """Opens the store as `serve` does (database, keys, schema) and runs fn in one transaction."""
+    from gateway.keyfile import load_secret
+    from store.db import database
+    from store.setup import open_store
+
+    open_store(settings.database_url, load_secret(settings))
+    with database.atomic():
+        return fn(*args)
+
+
+def _write(text: str, output: Path | None) -> bool:
+    """To the file, or standard output; False (said on stderr) when the file cannot be written."""
+    if output is None:
+        sys.stdout.write(text)
+        return True
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"lifeline: --output: {output}: {exc.strerror}", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

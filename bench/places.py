@@ -1,4 +1,4 @@
-"""`python bench/places.py`: how long handlers.places takes to build its indexes and to answer a look-up.
+"""`python bench/places.py`: how long handlers.reference.places takes to build its indexes and to answer a look-up.
 
 Prints warm() once, then the median and 99th percentile of find_place over repeated look-ups of a ZIP, an
 exact city, a city with a typo (no state: the whole country is searched) and one narrowed by its state.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers import places  # noqa: E402
+from handlers.reference import places  # noqa: E402
 
 CASES = (
     ("ZIP", "77002"),

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 from gateway.carriers.africastalking import AfricasTalkingSender  # noqa: E402
 from gateway.carriers.console import ConsoleSender  # noqa: E402
 from gateway.carriers.twilio import TwilioSender  # noqa: E402
-from gateway.dispatcher import Dispatcher  # noqa: E402
 from gateway.metrics import Metrics  # noqa: E402
-from gateway.policy import OutboxPolicy  # noqa: E402
+from gateway.outbox.dispatcher import Dispatcher  # noqa: E402
+from gateway.outbox.policy import OutboxPolicy  # noqa: E402
 from store import outbox  # noqa: E402
 from store.crypto import configure_vault  # noqa: E402
 from store.db import Store, database, open_database  # noqa: E402

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -14,23 +13,25 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.conversation import Conversation
-from gateway.dispatcher import Dispatcher
-from gateway.engine.check import check, load_all
+from gateway.engine.check import Report, check, load_all
 from gateway.engine.engine import Engine
+from gateway.engine.reading import Reading
 from gateway.keyfile import load_secret
 from gateway.metrics import Metrics
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.outbox.senders import build_senders
 from gateway.policy import load_policy
-from gateway.senders import build_senders
 from gateway.settings import Settings
-from gateway.webhooks import add_routes, edge
-from handlers.alerts import AlertPolicy, escalations
-from handlers.appointments import Booking, reminders
-from handlers.consulates import Directory
-from handlers.outcome import Outgoing
-from handlers.places import warm as warm_places
-from handlers.registry import build_handlers
-from handlers.services import load_services
-from store import erasure, sessions
+from gateway.web import add_routes, edge
+from handlers.backoffice import retention
+from handlers.reference.consulates import Directory
+from handlers.reference.numbers import read_number
+from handlers.reference.places import warm as warm_places
+from handlers.reference.services import load_services
+from handlers.reference.text import fold
+from handlers.reference.vocabulary import Vocabulary
+from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
+from store import sessions
 from store.crypto import configure_vault
 from store.db import Store, open_database
 from store.schema import migrate
@@ -47,19 +48,29 @@ class CheckFailed(ValueError):
     """The menus, keywords or templates have errors: the service refuses to start on them."""
 
 
+# How the engine reads what people type: Lifeline's one folding rule and its phone number reader.
+READING = Reading(fold=fold, read_number=read_number)
+
+
+def check_menus(menus_dir: Path, default_language: str) -> Report:
+    """`run.py check`: the menus, keywords and templates against the handlers that exist."""
+    return check(menus_dir, TEMPLATES_DIR, default_language, HANDLER_NAMES, READING.fold)
+
+
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
     """The service, ready for web.run_app or a test client; files are read here, connections at start-up."""
-    policy = load_policy(settings.config_dir)
-    report = check(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
+    policy = load_policy(settings.config_dir, POLICY_SECTIONS)
+    report = check_menus(settings.menus_dir, policy.default_language)
     if report.errors:
         raise CheckFailed(f"{len(report.errors)} error(s) in menus or templates (run.py check): {report.errors[0]}")
-    loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language)
+    loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language, READING.fold)
     texts = loaded.texts
     directory = Directory.load(settings.config_dir / "consulates.yaml")
     services = load_services(settings.config_dir / "services.yaml", texts.languages)
-    booking = Booking(directory, services, policy.appointments)
+    duty_words = loaded.keywords.duty.words if loaded.keywords.duty else {}
+    vocabulary = Vocabulary.build(texts.raw, texts.languages, duty_words)
     warm_places()  # the offline ZIP and city indexes, built before the first person asks
-    handlers = build_handlers(directory, policy.alert, policy.limits, booking)
+    features = build_features(directory, services, policy.features, vocabulary)
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -79,7 +90,6 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             dispatcher = Dispatcher(store, senders, policy.outbox, clock, app[keys.METRICS])
             app[keys.STORE] = store
             app[keys.DISPATCHER] = dispatcher
-            engine = Engine(loaded.flows)
             conversation = Conversation(
                 store,
                 texts,
@@ -87,11 +97,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
                 settings.sms_providers,
                 clock,
                 dispatcher.wake,
-                engine,
+                Engine(loaded.flows, READING),
                 loaded.keywords,
-                handlers,
-                directory.duty_phones(),
-                functools.partial(_due, directory=directory, alert_policy=policy.alert, booking=booking),
+                features,
             )
             app[keys.CONVERSATION] = conversation
             task = asyncio.create_task(dispatcher.run(), name="dispatcher")
@@ -131,7 +139,7 @@ async def _purge_daily(store: Store, clock: Callable[[], float], retention_days:
     while True:
         try:
             now = clock()
-            purged = await store.run(erasure.purge_older_than, now - retention_days * 86400, now)
+            purged = await store.run(retention.purge, retention_days, now)
             log.info("retention: purged %s", purged)
         except Exception:  # the store is down: the dispatcher reports it; try again tomorrow
             log.warning("could not apply the retention period", exc_info=True)
@@ -140,11 +148,6 @@ async def _purge_daily(store: Store, clock: Callable[[], float], retention_days:
 
 # How often the store is asked what is due (escalation is due after minutes, reminders after hours).
 DUE_SWEEP_SECONDS = 15
-
-
-def _due(now: float, directory: Directory, alert_policy: AlertPolicy, booking: Booking) -> list[Outgoing]:
-    """Everything scheduled that is due now, each claimed once in the store."""
-    return escalations(now, directory, alert_policy) + reminders(now, booking)
 
 
 async def _send_due(conversation: Conversation) -> None:

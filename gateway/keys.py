@@ -7,8 +7,8 @@ from collections.abc import Callable
 from aiohttp import web
 
 from gateway.conversation import Conversation
-from gateway.dispatcher import Dispatcher
 from gateway.metrics import Metrics
+from gateway.outbox.dispatcher import Dispatcher
 from gateway.settings import Settings
 from gateway.texts import Texts
 from store.db import Store

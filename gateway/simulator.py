@@ -27,9 +27,9 @@ from gateway.app import create_app
 from gateway.keyfile import load_secret
 from gateway.phones import mask
 from gateway.settings import Settings
+from store import outbox
 from store.crypto import configure_vault
 from store.db import Store, is_open_at, open_database
-from store.models import OutboxMessage
 
 ReadLine = Callable[[], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -165,7 +165,7 @@ async def _ussd(server: _Server, phone: str, store: Store | None, seen: int, rea
             session.inputs.append(line.strip())
             await _hop(server, phone, session, write)
         # A hop may send SMS (a contact's notice, an alert's relays): written before the screen came back.
-        for row in await store.run(_outbox_after, seen) if store else []:
+        for row in await store.run(outbox.written_after, seen) if store else []:
             write(describe_sms(row.to, row.body, row.encoding, row.segments, phone))
             seen = row.id
 
@@ -249,25 +249,17 @@ def _inbound_sms(phone: str, text: str) -> dict[str, str]:
 
 async def _latest_outbox_id(store: Store) -> int:
     try:
-        return await store.run(_max_outbox_id)
+        return await store.run(outbox.latest_id)
     except peewee.DatabaseError as exc:
         raise SimulatorError(f"cannot read the outbox in DATABASE_URL ({exc}): run where the server runs") from None
 
 
-async def _new_outbox_rows(store: Store, after: int) -> list[OutboxMessage]:
+async def _new_outbox_rows(store: Store, after: int) -> list[outbox.Written]:
     """Outbox rows after id `after`, waiting a little for the first one to appear."""
     deadline = asyncio.get_running_loop().time() + OUTBOX_WAIT_SECONDS
-    while not (rows := await store.run(_outbox_after, after)) and asyncio.get_running_loop().time() < deadline:
+    while not (rows := await store.run(outbox.written_after, after)) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(OUTBOX_POLL_SECONDS)
     return rows
-
-
-def _max_outbox_id() -> int:
-    return OutboxMessage.select(peewee.fn.MAX(OutboxMessage.id)).scalar() or 0
-
-
-def _outbox_after(after: int) -> list[OutboxMessage]:
-    return list(OutboxMessage.select().where(OutboxMessage.id > after).order_by(OutboxMessage.id))
 
 
 def describe_sms(to: str, body: str, encoding: str, segments: int, phone: str) -> str:

@@ -1,18 +1,63 @@
-"""Every handler a flow may name in an `action` screen, by name. `run.py check` refuses unknown names."""
+"""Every handler a flow may name in an `action` screen, by name, and the hooks the generic conversation
+calls (duty officers' commands, delivery reports, scheduled sends), so the gateway imports no feature.
+`run.py check` refuses unknown handler names."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from handlers import alerts, appointments, contacts, duty, finder, language, nationality, privacy, profile
-from handlers.alerts import AlertPolicy
-from handlers.appointments import Booking
-from handlers.consulates import Directory
-from handlers.limits import Limits
-from handlers.outcome import Request, Result
+from handlers.consular import appointments, finder
+from handlers.consular.appointments import AppointmentPolicy, Booking
+from handlers.lifeline import alerts, contacts, duty, language, nationality, privacy, profile
+from handlers.lifeline.alerts import AlertPolicy
+from handlers.lifeline.limits import Limits
+from handlers.outcome import Outgoing, Request, Result
+from handlers.reference.consulates import Directory
+from handlers.reference.services import Service
+from handlers.reference.vocabulary import Vocabulary
 
 Handler = Callable[[Request], Result]
+
+# The sections of config/policy.yaml that belong to features, with the dataclass each is read into.
+POLICY_SECTIONS: Mapping[str, type] = {"alert": AlertPolicy, "limits": Limits, "appointments": AppointmentPolicy}
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the conversation needs from Lifeline's features."""
+
+    handlers: Mapping[str, Handler]
+    # (phone, text, now): a duty officer's command from a phone allowed to give one.
+    is_duty_command: Callable[[str, str, float], bool]
+    # (carrier, provider message id, status, now) → what to send, and whether a message was resent.
+    delivery_report: Callable[[str, str, str, float], tuple[list[Outgoing], bool]]
+    # now → what scheduled work has to send (escalations, reminders), each claimed once in the store.
+    due: Callable[[float], list[Outgoing]]
+
+
+def build_features(
+    directory: Directory,
+    services: tuple[Service, ...],
+    policy: Mapping[str, object],
+    vocabulary: Vocabulary,
+) -> Features:
+    """The handlers and hooks, bound to the deployment's consulates, services, policy sections and words."""
+    sections = {name: policy.get(name) or cls() for name, cls in POLICY_SECTIONS.items()}
+    booking = Booking(directory, services, sections["appointments"], vocabulary)
+    commands = duty.CommandWords(vocabulary.duty_words)
+    duty_phones = directory.duty_phones()
+
+    def is_duty_command(phone: str, text: str, now: float) -> bool:
+        # From any other number these words mean nothing special.
+        return commands.parse(text) is not None and (phone in duty_phones or duty.on_roster(phone, now))
+
+    def due(now: float) -> list[Outgoing]:
+        return alerts.escalations(now, directory, sections["alert"]) + appointments.reminders(now, booking)
+
+    handlers = build_handlers(directory, sections["alert"], sections["limits"], booking, vocabulary)
+    return Features(handlers, is_duty_command, alerts.delivery_report, due)
 
 
 def build_handlers(
@@ -20,21 +65,23 @@ def build_handlers(
     alert_policy: AlertPolicy | None,
     limits: Limits | None,
     booking: Booking | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Handler]:
-    """Every handler by name, bound to the deployment's consulates, services and policy."""
+    """Every handler by name, bound to the deployment's consulates, services, policy and words."""
     bound = functools.partial
+    vocabulary = vocabulary or Vocabulary()
     return {
-        "alert.raise": functools.partial(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
-        "alert.cancel": functools.partial(alerts.cancel_alert, directory=directory),
-        "alert.locate": functools.partial(alerts.locate_alert, directory=directory),
-        "alert.behalf": functools.partial(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
-        "alert.drill": functools.partial(alerts.drill, directory=directory, limits=limits),
+        "alert.raise": bound(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
+        "alert.cancel": bound(alerts.cancel_alert, directory=directory),
+        "alert.locate": bound(alerts.locate_alert, directory=directory),
+        "alert.behalf": bound(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
+        "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
         "profile.name": profile.save_name,
         "consulate.offer": finder.offer,
-        "consulate.find": bound(finder.find, directory=directory),
-        "consulate.more": bound(finder.more, directory=directory),
+        "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),
+        "consulate.more": bound(finder.more, directory=directory, vocabulary=vocabulary),
         "appointment.start": bound(appointments.start, booking=booking),
         "appointment.services": bound(appointments.list_services, booking=booking),
         "appointment.service": bound(appointments.choose_service, booking=booking),
@@ -50,12 +97,12 @@ def build_handlers(
         "appointment.reschedule": bound(appointments.reschedule, booking=booking),
         "consent.record": contacts.record_consent,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": functools.partial(contacts.add_contact, limits=limits),
+        "contacts.add": bound(contacts.add_contact, limits=limits),
         "contacts.remove": contacts.remove_contact,
-        "contacts.sms": functools.partial(contacts.sms_command, limits=limits),
+        "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary),
         "data.erase": privacy.erase,
-        "duty.command": functools.partial(duty.command, directory=directory),
-        "language.set": language.choose,
+        "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
+        "language.set": bound(language.choose, vocabulary=vocabulary),
         "nationality.set": bound(nationality.choose, directory=directory),
     }
 

@@ -38,6 +38,31 @@ class NewMessage:
     delay_seconds: float = 0.0  # held back this long (an alert's countdown)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A message claimed for sending by one worker, until its lease runs out."""
+
+    id: int
+    claim_token: str
+    to: str
+    body: str
+    route: tuple[str, ...]  # providers in failover order
+    provider_index: int  # where in the route the next attempt goes
+    attempts: int  # including this one
+    tag: str | None
+
+
+@dataclass(frozen=True)
+class Written:
+    """An SMS as the outbox holds it, for a simulator to show."""
+
+    id: int
+    to: str
+    body: str
+    encoding: str
+    segments: int
+
+
 _ENQUEUE = Statement(
     """INSERT INTO outbox_message
     (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, last_error,
@@ -99,12 +124,35 @@ def enqueue(message: NewMessage, now: float) -> bool:
     return cursor.rowcount == 1
 
 
-def claim_due(limit: int, now: float, lease_seconds: float) -> list[OutboxMessage]:
+def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
     statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
     token = uuid.uuid4().hex
     rows = statement.rows(OutboxMessage, SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit)
-    return sorted(rows, key=lambda row: row.id)
+    return [
+        Claimed(
+            row.id,
+            row.claim_token,
+            row.to,
+            row.body,
+            tuple(row.route.split(",")),
+            row.provider_index,
+            row.attempts,
+            row.tag,
+        )
+        for row in sorted(rows, key=lambda row: row.id)
+    ]
+
+
+def latest_id() -> int:
+    """The id of the newest message, 0 when there is none."""
+    return OutboxMessage.select(peewee.fn.MAX(OutboxMessage.id)).scalar() or 0
+
+
+def written_after(message_id: int) -> list[Written]:
+    """Every message enqueued after the one with this id, oldest first."""
+    rows = OutboxMessage.select().where(OutboxMessage.id > message_id).order_by(OutboxMessage.id)
+    return [Written(row.id, row.to, row.body, row.encoding, row.segments) for row in rows]
 
 
 def next_wake_at() -> float | None:

@@ -12,7 +12,7 @@ import yaml
 
 import run
 from gateway import keys
-from handlers.consulates import Directory
+from handlers.reference.consulates import Directory
 from store.crypto import lookup_hash
 from store.models import Alert, AlertNote, OutboxMessage, Person
 from tests import payloads

@@ -14,11 +14,11 @@ import yaml
 
 import run
 from gateway import keys
-from handlers import appointments
-from handlers.appointments import AppointmentPolicy
-from handlers.consulates import Directory
+from handlers.consular import appointments
+from handlers.consular.appointments import AppointmentPolicy
 from handlers.outcome import Request
-from handlers.services import load_services
+from handlers.reference.consulates import Directory
+from handlers.reference.services import load_services
 from store.models import Alert, Booking, OutboxMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
@@ -330,7 +330,7 @@ async def test_one_number_holds_at_most_three_upcoming_appointments(start, at_mo
 
 
 def test_a_name_typed_as_a_formula_stays_text_on_the_day_sheet():
-    from handlers.day_sheet import _cell
+    from handlers.backoffice.day_sheet import _cell
 
     assert _cell('=HYPERLINK("http://x","Maria")') == '\'=HYPERLINK("http://x","Maria")'
     assert _cell("Maria") == "Maria"

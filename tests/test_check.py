@@ -22,6 +22,8 @@ import yaml
 from gateway.app import CheckFailed, create_app
 from gateway.engine.check import Report, check
 from gateway.settings import Settings
+from handlers.reference.text import fold
+from handlers.registry import HANDLER_NAMES
 from tests.conftest import ROOT
 
 DEFAULT_LANGUAGE = "es"
@@ -51,7 +53,7 @@ class Copy:
         return self.root / "templates"
 
     def check(self) -> Report:
-        return check(self.menus, self.templates, DEFAULT_LANGUAGE)
+        return check(self.menus, self.templates, DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
 
     def edit(self, relative: str, change: Callable[[dict], None]) -> None:
         """Loads a YAML file, lets `change` modify it, writes it back."""
@@ -318,7 +320,7 @@ def test_each_mistake_fails_the_check_naming_file_and_key(shipped, breakage, fil
 
 
 def test_shipped_files_pass():
-    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE)
+    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
 
     assert report.errors == []
 
@@ -429,7 +431,7 @@ def test_long_menu_title_is_paged_not_refused(shipped):
 
 
 def test_report_gives_encoding_and_segments_for_every_template_in_every_language():
-    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE)
+    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
 
     listed = [(language, key) for language, key, *_ in report.templates]
     assert sorted(listed) == sorted(template_keys(ROOT / "templates"))

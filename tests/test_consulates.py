@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 import yaml
 
-from handlers.consulates import _STATES as US_STATES
-from handlers.consulates import ConsulatesError, Directory, local_datetime, local_time
+from handlers.reference.consulates import ConsulatesError, Directory, local_datetime, local_time
+from handlers.reference.states import STATES as US_STATES
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "config" / "consulates.yaml"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.consulates import ConsulatesError, Directory
-from handlers.consulates_csv import COLUMNS, CsvRejected, export_csv, import_csv
+from handlers.backoffice.consulates_csv import COLUMNS, CsvRejected, export_csv, import_csv
+from handlers.reference.consulates import ConsulatesError, Directory
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "config" / "consulates.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.contacts import CONSENT_VERSION
+from handlers.lifeline.contacts import CONSENT_VERSION
 from store.models import Consent, Contact, OutboxMessage
 from tests.conftest import in_store
 from tests.test_flows_sms import Phone

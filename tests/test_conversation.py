@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from gateway import keys
-from gateway.conversation import Conversation, Sms, route_for
-from gateway.engine.engine import Engine
-from gateway.policy import OutboxPolicy, Policy
+from gateway.conversation import Sms, enqueue, route_for
+from gateway.outbox.policy import OutboxPolicy
+from gateway.policy import Policy
 from store.models import OutboxMessage
 from tests.conftest import PERSON, in_store
 
@@ -28,19 +28,9 @@ SPANISH = "Su alerta llegó al consulado de Houston y a sus 3 contactos. Respond
 async def test_outbox_rows_record_encoding_and_segments(start, transliterate, encoding, segments, body):
     client = await start("console")
     policy = Policy(outbox=dataclasses.replace(OutboxPolicy(), transliterate=transliterate))
-    conversation = Conversation(
-        client.app[keys.STORE],
-        client.app[keys.TEXTS],
-        policy,
-        ("console",),
-        client.app[keys.CLOCK],
-        lambda: None,
-        Engine(None),
-        None,
-        {},
-    )
     outgoing = [Sms(PERSON, SPANISH)]
-    await in_store(client, conversation._enqueue, outgoing, "test:1", "console", client.app[keys.CLOCK]())
+    route = route_for(("console",), "console")
+    await in_store(client, enqueue, outgoing, "test:1", route, policy.outbox.transliterate, client.app[keys.CLOCK]())
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert (row.encoding, row.segments, row.body) == (encoding, segments, body)
 

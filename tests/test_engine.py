@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from gateway.app import READING
 from gateway.engine.check import load_all
 from gateway.engine.engine import Context, Engine, Session
 from tests.conftest import ROOT
@@ -13,7 +14,7 @@ from tests.test_flows_sms import Phone
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(load_all(ROOT / "menus", ROOT / "templates", "es").flows)
+    return Engine(load_all(ROOT / "menus", ROOT / "templates", "es", READING.fold).flows, READING)
 
 
 CONSENTED = Context(facts=frozenset({"has_consent"}))

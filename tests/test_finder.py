@@ -6,16 +6,21 @@ from __future__ import annotations
 import pytest
 
 from gateway.encoding import measure
-from handlers.appointments import by_distance
-from handlers.consulates import Directory
-from handlers.finder import card_of
-from handlers.places import find_place
+from gateway.texts import Texts
+from handlers.consular.appointments import by_distance
+from handlers.consular.finder import card_of
+from handlers.reference.consulates import Directory
+from handlers.reference.places import find_place
+from handlers.reference.vocabulary import Vocabulary
 from tests.conftest import ROOT
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
 
 DIRECTORY = Directory.load(ROOT / "config" / "consulates.yaml")
 HOUSTON_PERSON = "+17135550142"
+# Weekday names as the shipped language files write them.
+_TEXTS = Texts.load(ROOT / "templates", "es")
+VOCABULARY = Vocabulary.build(_TEXTS.raw, _TEXTS.languages)
 
 
 def found(text: str, nationality: str = "MX") -> list[str]:
@@ -74,7 +79,7 @@ def test_every_card_fits_one_sms_segment_in_every_language():
     place = find_place("77002")
     for consulate in DIRECTORY.consulates:
         for language in ("es", "en"):
-            text = card_of(consulate, place, language) + ". Responda MAS para otro."
+            text = card_of(consulate, place, VOCABULARY.weekdays(language)) + ". Responda MAS para otro."
             shape = measure(text)
             assert (shape.encoding, shape.segments) == ("gsm7", 1), text
 

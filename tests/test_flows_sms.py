@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.engine.keywords import Ambiguous, Keyword, Keywords, Match
+from handlers.reference.text import fold
 from store.models import OutboxMessage
 from tests import payloads
 from tests.conftest import PERSON, in_store
@@ -133,6 +134,7 @@ def test_typos_are_forgiven_only_when_one_keyword_is_near():
             Keyword("alert", {"es": ("ALERTA",)}, "main/alert"),
         ],
         "test",
+        fold,
     )
     assert isinstance(keywords.match("CASA"), Match)
     assert keywords.match("CISA") == Ambiguous(("home", "thing"))  # one letter from both: never guess

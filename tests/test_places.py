@@ -1,4 +1,4 @@
-"""handlers.places: what a person types as a location, to a place (offline, zipcodes' data)."""
+"""handlers.reference.places: what a person types as a location, to a place (offline, zipcodes' data)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from handlers import places
-from handlers.places import Place, distance_km, find_place
+from handlers.reference import places
+from handlers.reference.places import Place, distance_km, find_place
 
 
 def _near(place: Place, latitude: float, longitude: float, km: float = 30) -> bool:

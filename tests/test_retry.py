@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.carriers.base import Failure
+from gateway.outbox.retry import plan_retry
 from gateway.policy import OutboxPolicy
-from gateway.retry import plan_retry
 
 POLICY = OutboxPolicy(max_attempts=5, backoff_base_seconds=2, backoff_max_seconds=10)
 NOW = 1000.0

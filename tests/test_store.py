@@ -10,8 +10,8 @@ from collections import Counter
 
 from gateway import keys
 from gateway.carriers.twilio import TwilioSender
-from gateway.dispatcher import Dispatcher
 from gateway.metrics import Metrics
+from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy
 from store import outbox, sessions
 from store.db import Store, database, is_postgres

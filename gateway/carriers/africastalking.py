@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,12 +18,15 @@ import requests
 from africastalking.SMS import SMSService
 from aiohttp import web
 
-from gateway.carriers import fields
-from gateway.carriers.base import Failure, SendError, Sent
+from gateway import keys
+from gateway.carriers import fields, webhook
+from gateway.carriers.base import Carrier, Failure, SendError, Sent
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport, UssdSessionEnded
 from gateway.phones import to_e164
 
 NAME = "africastalking"
+
+log = logging.getLogger("lifeline.africastalking")
 
 # Delivery report statuses → internal status.
 DELIVERY_STATUS = {
@@ -193,3 +197,65 @@ def _read_answer(answer) -> Sent:
     if code in PROVIDER_CODES:
         raise SendError(Failure.PROVIDER, detail)
     raise SendError(Failure.RETRY, detail)
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+
+
+def _verified(request: web.Request) -> None:
+    verify(request.query, request.app[keys.SETTINGS].at_callback_token)
+
+
+async def _ussd(request: web.Request) -> web.Response:
+    _verified(request)
+    message = parse_ussd(await webhook.read_form(request))
+    try:
+        answer = await webhook.receive(request, message, "ussd")
+    except Exception:
+        log.exception("unexpected error on /africastalking/ussd")
+        # The person still gets a screen; the session can be dialled again.
+        return format_ussd(request.app[keys.TEXTS].say(None, "errors.ussd_unavailable"), True)
+    return format_ussd(answer.text or "", answer.ends)
+
+
+async def _ussd_events(request: web.Request) -> web.Response:
+    _verified(request)
+    ended = parse_ussd_end(await webhook.read_form(request))
+    request.app[keys.METRICS].inbound.labels(carrier=NAME, kind="ussd_end").inc()
+    await request.app[keys.CONVERSATION].ussd_ended(ended)
+    return web.Response(text="OK")
+
+
+async def _sms(request: web.Request) -> web.Response:
+    _verified(request)
+    await webhook.receive(request, parse_inbound(await webhook.read_form(request)), "sms")
+    return web.Response(text="OK")
+
+
+async def _delivery(request: web.Request) -> web.Response:
+    _verified(request)
+    await webhook.report(request, parse_status(await webhook.read_form(request)))
+    return web.Response(text="OK")
+
+
+def _sender(settings, policy) -> AfricasTalkingSender:
+    return AfricasTalkingSender(
+        settings.at_username,
+        settings.at_api_key,
+        settings.at_api_url,
+        settings.at_sender_id,
+        policy.send_timeout_seconds,
+    )
+
+
+CARRIER = Carrier(
+    name=NAME,
+    build_sender=_sender,
+    routes=(
+        web.post("/africastalking/ussd", _ussd),
+        web.post("/africastalking/ussd/events", _ussd_events),
+        web.post("/africastalking/sms", _sms),
+        web.post("/africastalking/delivery", _delivery),
+    ),
+    required=(("AT_USERNAME", "at_username"), ("AT_API_KEY", "at_api_key")),
+)

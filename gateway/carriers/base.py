@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from aiohttp import web
 
 
 class Failure(enum.StrEnum):
@@ -37,3 +40,15 @@ class Sender(Protocol):
 
     async def close(self) -> None:
         """Releases connections and threads."""
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """What a carrier module declares (as `CARRIER`), so adding a carrier is adding a file here."""
+
+    name: str  # as SMS_PROVIDERS names it
+    # (settings, outbox policy) → its sender, built inside the running loop.
+    build_sender: Callable[[Any, Any], Sender]
+    routes: tuple[web.RouteDef, ...] = ()  # its webhooks
+    # (variable, Settings attribute) pairs it cannot send without.
+    required: tuple[tuple[str, str], ...] = ()

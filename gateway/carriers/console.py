@@ -8,7 +8,7 @@ import re
 import uuid
 
 from gateway import encoding
-from gateway.carriers.base import Sent
+from gateway.carriers.base import Carrier, Sent
 from gateway.phones import mask
 
 log = logging.getLogger("lifeline.console")
@@ -43,3 +43,6 @@ class ConsoleSender:
 
     async def close(self) -> None:
         return None
+
+
+CARRIER = Carrier(name="console", build_sender=lambda settings, policy: ConsoleSender())

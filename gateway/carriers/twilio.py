@@ -17,8 +17,9 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.carriers import fields
-from gateway.carriers.base import Failure, SendError, Sent
+from gateway import keys
+from gateway.carriers import fields, webhook
+from gateway.carriers.base import Carrier, Failure, SendError, Sent
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport
 from gateway.phones import to_e164
 
@@ -135,3 +136,50 @@ def _classify(exc: TwilioRestException) -> SendError:
     if exc.status == 429 or exc.code in THROTTLED_ERRORS or exc.status >= 500:
         return SendError(Failure.RETRY, detail)
     return SendError(Failure.PROVIDER, detail)
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+
+
+async def _signed_form(request: web.Request):
+    """The form, once its X-Twilio-Signature is checked against the URL Twilio called."""
+    form = await webhook.read_form(request)
+    settings = request.app[keys.SETTINGS]
+    # Behind a proxy, request.url is the inside address; Twilio signed the public one.
+    url = settings.public_url + request.path_qs if settings.public_url else str(request.url)
+    verify(url, form, request.headers.get("X-Twilio-Signature"), settings.twilio_auth_token)
+    return form
+
+
+async def _sms(request: web.Request) -> web.Response:
+    await webhook.receive(request, parse_inbound(await _signed_form(request)), "sms")
+    return format_reply()
+
+
+async def _status(request: web.Request) -> web.Response:
+    await webhook.report(request, parse_status(await _signed_form(request)))
+    return web.Response(status=204)
+
+
+def _sender(settings, policy) -> TwilioSender:
+    status_url = f"{settings.public_url}/twilio/status" if settings.public_url else None
+    return TwilioSender(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_from,
+        settings.twilio_api_url,
+        status_url,
+        policy.send_timeout_seconds,
+    )
+
+
+CARRIER = Carrier(
+    name=NAME,
+    build_sender=_sender,
+    routes=(web.post("/twilio/sms", _sms), web.post("/twilio/status", _status)),
+    required=(
+        ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
+        ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+        ("TWILIO_FROM", "twilio_from"),
+    ),
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 from collections import deque
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from gateway.engine.flows import FlowError, FlowSet, load_flows, split_target, t
 from gateway.engine.keywords import KeywordError, Keywords
 from gateway.engine.render import USSD_LIMIT, ussd_pages
 from gateway.texts import Texts, TextsError
-from handlers.registry import HANDLER_NAMES
 
 # Keys the engine and the conversation use themselves, whatever the flows say.
 SYSTEM_KEYS = (
@@ -55,25 +55,32 @@ class Loaded:
     texts: Texts
 
 
-def load_all(menus_dir: Path, templates_dir: Path, default_language: str) -> Loaded:
+def load_all(menus_dir: Path, templates_dir: Path, default_language: str, fold: Callable[[str], str]) -> Loaded:
     """Flows, keywords and texts; raises FlowError, KeywordError or TextsError naming file and key."""
     flows = load_flows(menus_dir)
-    keywords = Keywords.load(menus_dir / "keywords.yaml")
+    keywords = Keywords.load(menus_dir / "keywords.yaml", fold)
     texts = Texts.load(templates_dir, default_language)
     return Loaded(flows, keywords, texts)
 
 
-def check(menus_dir: Path, templates_dir: Path, default_language: str) -> Report:
-    """Every problem in the shipped (or edited) menus, keywords and templates."""
+def check(
+    menus_dir: Path,
+    templates_dir: Path,
+    default_language: str,
+    handler_names: Collection[str],
+    fold: Callable[[str], str],
+) -> Report:
+    """Every problem in the shipped (or edited) menus, keywords and templates; handler_names are the
+    handlers `action` screens may name, fold the rule that makes two spellings of a keyword one."""
     report = Report()
     try:
-        loaded = load_all(menus_dir, templates_dir, default_language)
+        loaded = load_all(menus_dir, templates_dir, default_language, fold)
     except (FlowError, KeywordError, TextsError) as exc:
         report.errors.append(str(exc))
         return report
     flows, keywords, texts = loaded.flows, loaded.keywords, loaded.texts
     _check_keyword_targets(flows, keywords, report)
-    _check_handlers(flows, report)
+    _check_handlers(flows, handler_names, report)
     used = _used_keys(flows)
     _check_translations(texts, used, report)
     _check_reachable(flows, keywords, report)
@@ -93,10 +100,10 @@ def _check_keyword_targets(flows: FlowSet, keywords: Keywords, report: Report) -
             report.errors.append(f"{where} → unknown screen {target!r}")
 
 
-def _check_handlers(flows: FlowSet, report: Report) -> None:
+def _check_handlers(flows: FlowSet, handler_names: Collection[str], report: Report) -> None:
     for flow in flows.flows.values():
         for screen in flow.screens.values():
-            if screen.kind == "action" and screen.handler not in HANDLER_NAMES:
+            if screen.kind == "action" and screen.handler not in handler_names:
                 report.errors.append(f"{screen.source}.handler: no handler named {screen.handler!r}")
 
 

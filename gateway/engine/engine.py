@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from gateway.engine.flows import FlowSet, Rule, Screen, split_target
+from gateway.engine.reading import Reading
 from gateway.engine.validators import validate
 
 BACK = "0"
@@ -104,8 +105,9 @@ class Context:
 
 
 class Engine:
-    def __init__(self, flows: FlowSet):
+    def __init__(self, flows: FlowSet, reading: Reading):
         self.flows = flows
+        self._reading = reading
 
     def home(self, context: Context) -> Step:
         """The main menu."""
@@ -170,7 +172,7 @@ class Engine:
                 return self._follow(session, visible[int(text) - 1].next, context)
             return self._retry(session, "errors.choice", context)
         if screen.kind == "input":
-            value = validate(screen.validate, text, screen, context.region)
+            value = validate(screen.validate, text, screen, context.region, self._reading)
             if value is None:
                 return self._retry(session, f"errors.{screen.validate}", context)
             saved = replace(session, data={**session.data, screen.save: value})

@@ -6,12 +6,12 @@ letter in a word of four letters or more, but never guesses between two keywords
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-from gateway.engine.validators import fold
+from rapidfuzz.distance import OSA  # one wrong, missing, extra or swapped letter
 
 # Words US carriers and Twilio act on themselves (single-word messages, any case).
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -48,11 +48,27 @@ class Ambiguous:
     names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DutyCommands:
+    """Duty officers' command words (OK A7K2, R A7K2 <text>...) by verb, and the flow/screen they go to."""
+
+    start: str
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # verb (ack, reply...) → words
+
+
 class Keywords:
-    def __init__(self, keywords: list[Keyword], source: str, duty_start: str | None = None):
+    def __init__(
+        self,
+        keywords: list[Keyword],
+        source: str,
+        fold: Callable[[str], str],
+        duty: DutyCommands | None = None,
+    ):
         self.keywords = keywords
         self.source = source
-        self.duty_start = duty_start  # where a duty officer's OK / R / NOTA / CERRAR goes
+        self.fold = fold
+        self.duty = duty
+        self.duty_start = duty.start if duty else None  # where a duty officer's OK / R / NOTA / CERRAR goes
         self._phrases: list[tuple[str, Keyword, str]] = []  # (folded phrase, keyword, language)
         owner: dict[str, str] = {}
         for keyword in keywords:
@@ -72,7 +88,7 @@ class Keywords:
         self._phrases.sort(key=lambda entry: -len(entry[0]))
 
     @classmethod
-    def load(cls, path: Path) -> Keywords:
+    def load(cls, path: Path, fold: Callable[[str], str]) -> Keywords:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -81,14 +97,11 @@ class Keywords:
         if not isinstance(entries, dict):
             raise KeywordError(f"{path}: needs a `keywords` mapping")
         keywords = [_keyword(str(name), spec, f"{path}: keywords.{name}") for name, spec in entries.items()]
-        duty = raw.get("duty_commands")
-        if duty is not None and not isinstance(duty, str):
-            raise KeywordError(f"{path}: duty_commands: the flow/screen duty officers' commands go to")
-        return cls(keywords, str(path), duty)
+        return cls(keywords, str(path), fold, _duty(raw.get("duty_commands"), f"{path}: duty_commands"))
 
     def match(self, text: str) -> Match | Ambiguous | None:
         """The keyword a message starts with, if any."""
-        folded = fold(text)
+        folded = self.fold(text)
         if not folded:
             return None
         for phrase, keyword, language in self._phrases:
@@ -99,7 +112,8 @@ class Keywords:
             return None
         near = {}
         for phrase, keyword, language in self._phrases:
-            if " " not in phrase and len(phrase) >= TYPO_MIN_LENGTH and _one_edit_apart(first, phrase):
+            one_letter_off = OSA.distance(first, phrase, score_cutoff=1) == 1
+            if " " not in phrase and len(phrase) >= TYPO_MIN_LENGTH and one_letter_off:
                 near.setdefault(keyword.name, (keyword, language))
         if len(near) > 1:
             return Ambiguous(tuple(sorted(near)))
@@ -128,17 +142,34 @@ class Keywords:
                 )
         return found
 
+    def carrier_word(self, text: str) -> str | None:
+        """'opt_out', 'opt_in' or 'help' for a single reserved word, as carriers read it."""
+        word = self.fold(text)
+        if word in OPT_OUT:
+            return "opt_out"
+        if word in OPT_IN:
+            return "opt_in"
+        if word in CARRIER_HELP:
+            return "help"
+        return None
 
-def carrier_word(text: str) -> str | None:
-    """'opt_out', 'opt_in' or 'help' for a single reserved word, as carriers read it."""
-    word = fold(text)
-    if word in OPT_OUT:
-        return "opt_out"
-    if word in OPT_IN:
-        return "opt_in"
-    if word in CARRIER_HELP:
-        return "help"
-    return None
+
+def _duty(spec, where: str) -> DutyCommands | None:
+    """`duty_commands: {start: flow/screen, words: {verb: [words]}}`."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("start"), str):
+        raise KeywordError(f"{where}: needs `start` (the flow/screen duty officers' commands go to) and `words`")
+    words = spec.get("words") or {}
+    if not isinstance(words, dict):
+        raise KeywordError(f"{where}.words: verb → list of words")
+    verbs = {}
+    for verb, aliases in words.items():
+        aliases = [aliases] if isinstance(aliases, str) else aliases
+        if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise KeywordError(f"{where}.words.{verb}: a list of words")
+        verbs[str(verb)] = tuple(a.strip().upper() for a in aliases)
+    return DutyCommands(spec["start"], verbs)
 
 
 def _keyword(name: str, spec, where: str) -> Keyword:
@@ -164,19 +195,3 @@ def _keyword(name: str, spec, where: str) -> Keyword:
 def _rest(text: str, words: int) -> str:
     parts = text.split(None, words)
     return parts[words].strip() if len(parts) > words else ""
-
-
-def _one_edit_apart(a: str, b: str) -> bool:
-    """True when a and b differ by one substitution, insertion, deletion or swap of neighbours."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    for i in range(len(long)):
-        if long[:i] + long[i + 1 :] == short:
-            return True
-    return False

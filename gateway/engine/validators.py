@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 
 from gateway.engine.flows import Screen
-from handlers.numbers import read_number
+from gateway.engine.reading import Reading
 
 _DATE = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
 _ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 
 
-def fold(text: str) -> str:
-    """Upper case without accents and with single spaces: how people type on a keypad."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.upper().split())
-
-
-def validate(kind: str | None, text: str, screen: Screen, region: str) -> str | None:
+def validate(kind: str | None, text: str, screen: Screen, region: str, reading: Reading) -> str | None:
     """The answer normalised for the validator `kind`, or None."""
     text = text.strip()
     if not text:
@@ -31,12 +23,12 @@ def validate(kind: str | None, text: str, screen: Screen, region: str) -> str | 
         match = _ZIP.match(text.replace(" ", ""))
         return match.group(1) if match else None
     if kind == "phone":
-        return read_number(text, region)
+        return reading.read_number(text, region)
     if kind == "date":
         return _date(text)
     if kind == "choice":
-        wanted = fold(text)
-        return next((c for c in screen.choices if fold(c) == wanted), None)
+        wanted = reading.fold(text)
+        return next((c for c in screen.choices if reading.fold(c) == wanted), None)
     return text if len(text) <= screen.max_length else None
 
 

@@ -7,11 +7,23 @@ from datetime import date, datetime, time, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from handlers.consulates import Consulate
-from handlers.services import Service
+from handlers.backoffice.errors import OptionError
+from handlers.reference.consulates import Consulate, Directory
+from handlers.reference.services import Service
 from store import bookings
 
 COLUMNS = ("reference", "time", "service", "name", "phone")
+
+
+def sheet_for(directory: Directory, consulate_id: str | None, day: str | None) -> tuple[Consulate, date]:
+    """The consulate and day a day sheet is asked for; OptionError naming --consulate or --date."""
+    consulate = directory.by_id(consulate_id or "")
+    if consulate is None:
+        raise OptionError("--consulate", f"{consulate_id!r} is not a consulate id in config/consulates.yaml")
+    try:
+        return consulate, date.fromisoformat(day or "")
+    except ValueError:
+        raise OptionError("--date", f"{day!r} is not a date such as 2026-11-30") from None
 
 
 def day_bounds(consulate: Consulate, day: date) -> tuple[float, float]:

@@ -18,26 +18,15 @@ import phonenumbers
 import yaml
 from phonenumbers import geocoder
 
-_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
-    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri",
-    "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio",
-    "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "DC": "District of Columbia", "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
+from handlers.reference.states import STATES
+
 # phonenumbers' geocoder spells these two differently from the states' own names.
-_STATE_BY_NAME = {name.lower(): code for code, name in _STATES.items()} | {
+_STATE_BY_NAME = {name.lower(): code for code, name in STATES.items()} | {
     "washington state": "WA",
     "washington d.c.": "DC",
 }
 # USPS ZIP code prefixes (first three digits) by state, as (first, last, state); gaps are unassigned or
-# military (AE, AA, AP). 969 also covers the Northern Mariana Islands, which are not in _STATES.
+# military (AE, AA, AP). 969 also covers the Northern Mariana Islands, which are not in STATES.
 _ZIP_PREFIX_STATES = (
     (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
     (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"),
@@ -162,12 +151,12 @@ class Directory:
     @classmethod
     def load(cls, path: Path) -> Directory:
         """Reads and checks the file; raises ConsulatesError naming the file and key at fault."""
-        root = _Node(path, "", _read(path))
+        root = Node(path, "", read_yaml(path))
         root.only(_TOP_KEYS)
         entries = root.value("networks", list)
         if not entries:
             raise root.fail("networks", "empty")
-        networks = [Network.load(_Node(path, f"networks[{n}]", entry)) for n, entry in enumerate(entries)]
+        networks = [Network.load(Node(path, f"networks[{n}]", entry)) for n, entry in enumerate(entries)]
         _check_unique_across(path, networks)
         return cls(tuple(networks))
 
@@ -203,7 +192,7 @@ class Network:
     consulates: tuple[Consulate, ...]
 
     @classmethod
-    def load(cls, node: _Node) -> Network:
+    def load(cls, node: Node) -> Network:
         node.only(_NETWORK_KEYS)
         network = node.text("network")
         if not re.fullmatch(r"[A-Z]{2}", network):
@@ -298,7 +287,7 @@ def _state_code(text: str | None) -> str | None:
     if not text:
         return None
     cleaned = " ".join(text.split())
-    if cleaned.upper() in _STATES:
+    if cleaned.upper() in STATES:
         return cleaned.upper()
     return _STATE_BY_NAME.get(cleaned.lower())
 
@@ -307,14 +296,15 @@ def _state_of_description(description: str) -> str | None:
     """The state in a geocoder description: "Houston, TX", "Texas" or "Washington D.C."."""
     city = _GEOCODED_CITY.search(description)
     if city:
-        return city.group(1) if city.group(1) in _STATES else None  # ", ON" is Ontario
+        return city.group(1) if city.group(1) in STATES else None  # ", ON" is Ontario
     return _STATE_BY_NAME.get(description.lower())
 
 
 # Loading and checking.
 
 
-def _read(path: Path) -> object:
+def read_yaml(path: Path) -> object:
+    """The YAML document in the file; ConsulatesError naming the file when it cannot be read."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -326,7 +316,7 @@ def _read(path: Path) -> object:
 
 
 @dataclass(frozen=True)
-class _Node:
+class Node:
     """One mapping of the file and where it sits, so that every error names its key."""
 
     path: Path
@@ -407,8 +397,8 @@ class _Node:
             raise self.fail(name, f'{value!r} is not a quoted 24-hour time "HH:MM"')
         return time.fromisoformat(value)
 
-    def child(self, name: str) -> _Node:
-        return _Node(self.path, self.key(name), self.value(name, dict))
+    def child(self, name: str) -> Node:
+        return Node(self.path, self.key(name), self.value(name, dict))
 
 
 _PHONE = 'a quoted E.164 phone number such as "+17135550170"'
@@ -432,7 +422,7 @@ def _is_phone(value: object) -> bool:
 
 
 def _is_state(value: object) -> bool:
-    return isinstance(value, str) and value in _STATES
+    return isinstance(value, str) and value in STATES
 
 
 def _matches(pattern: re.Pattern[str]) -> Callable[[object], bool]:
@@ -449,7 +439,7 @@ def _is_day(value: object) -> bool:
     return True
 
 
-def _central(node: _Node, network: str) -> Central:
+def _central(node: Node, network: str) -> Central:
     node.only(_CENTRAL_KEYS)
     return Central(
         network=network,
@@ -460,25 +450,25 @@ def _central(node: _Node, network: str) -> Central:
     )
 
 
-def _consulates(root: _Node, network: str, holidays: frozenset[date]) -> tuple[Consulate, ...]:
+def _consulates(root: Node, network: str, holidays: frozenset[date]) -> tuple[Consulate, ...]:
     entries = root.value("consulates", list)
     consulates: list[Consulate] = []
     for index, entry in enumerate(entries):
-        consulate = _consulate(_Node(root.path, root.key(f"consulates[{index}]"), entry), network, holidays)
+        consulate = _consulate(Node(root.path, root.key(f"consulates[{index}]"), entry), network, holidays)
         if any(c.id == consulate.id for c in consulates):
             raise ConsulatesError(root.path, root.key(f"consulates[{index}].id"), f"{consulate.id!r} is used twice")
         consulates.append(consulate)
     return tuple(consulates)
 
 
-def _consulate(node: _Node, network: str, holidays: frozenset[date]) -> Consulate:
+def _consulate(node: Node, network: str, holidays: frozenset[date]) -> Consulate:
     node.only(_CONSULATE_KEYS)
     consulate_id = node.text("id")
     # From here on errors name the consulate by id, which is easier to find in the file than an index.
-    return _consulate_fields(_Node(node.path, f"consulates[{consulate_id}]", node.data), network, holidays)
+    return consulate_from(Node(node.path, f"consulates[{consulate_id}]", node.data), network, holidays)
 
 
-def _consulate_fields(node: _Node, network: str, holidays: frozenset[date]) -> Consulate:
+def consulate_from(node: Node, network: str, holidays: frozenset[date]) -> Consulate:
     """Checks a consulate's keys; errors name `node.where` (an id here, a CSV row for an import)."""
     consulate_id = node.text("id")
     state = node.text("state")
@@ -505,7 +495,7 @@ def _consulate_fields(node: _Node, network: str, holidays: frozenset[date]) -> C
     )
 
 
-def _hours(node: _Node) -> Hours:
+def _hours(node: Node) -> Hours:
     node.only(_HOURS_KEYS)
     days = node.items("weekdays", lambda d: d in WEEKDAYS, f"one of {' '.join(WEEKDAYS)}")
     opens, closes = node.clock("opens"), node.clock("closes")
@@ -517,14 +507,14 @@ def _hours(node: _Node) -> Hours:
     return Hours(tuple(sorted({WEEKDAYS.index(d) for d in days})), opens, closes, capacity)
 
 
-def _single_phone(node: _Node, name: str) -> str:
+def _single_phone(node: Node, name: str) -> str:
     value = node.value(name, str)
     if not _is_phone(value):
         raise node.fail(name, f"{value!r} is not {_PHONE}")
     return value
 
 
-def _jurisdiction(node: _Node) -> Jurisdiction:
+def _jurisdiction(node: Node) -> Jurisdiction:
     node.only(_JURISDICTION_KEYS)
     if "states" not in node.data and "zip_prefixes" not in node.data:
         raise node.fail("states", "missing (a jurisdiction needs states, zip_prefixes or both)")

@@ -10,20 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from handlers.consulates import Consulate, Directory, Network, local_datetime
-from handlers.numbers import region_of_number
+from handlers.lifeline.profile import zip_and_state
 from handlers.outcome import Outgoing, Request, Result
-from handlers.places import distance_km, find_place
-from handlers.profile import zip_and_state
-from handlers.schedule import bookable_days, local_day, reminder_time, windows_on
-from handlers.services import Service
+from handlers.reference.consulates import Consulate, Directory, Network, local_datetime
+from handlers.reference.numbers import region_of
+from handlers.reference.places import distance_km, find_place
+from handlers.reference.schedule import bookable_days, local_day, reminder_time, windows_on
+from handlers.reference.services import Service
+from handlers.reference.vocabulary import Vocabulary
 from store import bookings, people
 
 # Short weekday names for a day list; a language without an entry shows the date alone.
-WEEKDAY_NAMES = {
-    "es": ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
 CONSULATES_SHOWN = 3  # the responsible one, then the nearest others
 BRING_AFTER = 5  # seconds: what to bring follows the confirmation, not the other way round
 SLOTS_SHOWN = 10  # "1 08:00" x 10 (and "11 >>") on one line fits a USSD screen with its question
@@ -38,6 +35,10 @@ class AppointmentPolicy:
     days_shown: int = 5  # days with a free window offered at once
     reminder_hour: int = 18  # the reminder leaves the day before at this hour, consulate time
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.reminder_hour <= 23 or self.days_shown < 1:
+            raise ValueError("reminder_hour must be 0-23 and days_shown at least 1")
+
 
 @dataclass(frozen=True)
 class Booking:
@@ -46,6 +47,7 @@ class Booking:
     directory: Directory
     services: tuple[Service, ...]
     policy: AppointmentPolicy
+    vocabulary: Vocabulary = Vocabulary()  # weekday names per language
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -108,7 +110,7 @@ def list_days(request: Request, booking: Booking) -> Result:
                 break
     if not days:
         return Result(outcome="none", values={"consulate_name": consulate.short_name})
-    shown = [_day_name(day, request.language) for day in days]
+    shown = [_day_name(day, booking.vocabulary.weekdays(request.language)) for day in days]
     return Result(outcome="ok", values={"choices": _numbered(shown), "day_list": ",".join(map(str, days))})
 
 
@@ -148,7 +150,7 @@ def choose_slot(request: Request, booking: Booking) -> Result:
         )
     if not picked or consulate is None or service is None:
         return Result(outcome="invalid")
-    summary = _summary(service, consulate, float(picked), request.language)
+    summary = _summary(booking, service, consulate, float(picked), request.language)
     return Result(outcome="ok", values={"slot": picked, "summary": summary})
 
 
@@ -181,7 +183,7 @@ def book(request: Request, booking: Booking) -> Result:
     replaced = _being_changed(request, consulate, service)
     if replaced is not None and replaced.reference != taken.reference:
         bookings.cancel(request.person_id, replaced.reference, request.now)
-    values = _confirmation_values(taken.reference, service, consulate, starts_at, request.language)
+    values = _confirmation_values(booking, taken.reference, service, consulate, starts_at, request.language)
     # Two SMS of one segment each rather than one of two: each arrives whole on any handset. By SMS the
     # answer itself is the confirmation.
     what_to_bring = Outgoing(request.phone, "appointment.bring", values, request.language, delay_seconds=BRING_AFTER)
@@ -222,7 +224,7 @@ def reminders(now: float, booking: Booking) -> list[Outgoing]:
         if local_day(consulate, appointment.starts_at) == local_day(consulate, now):
             continue  # claimed late (the service was down): "tomorrow" would be wrong, and it is too late
         lang = language or "es"
-        values = _confirmation_values(appointment.reference, service, consulate, appointment.starts_at, lang)
+        values = _confirmation_values(booking, appointment.reference, service, consulate, appointment.starts_at, lang)
         due.append(Outgoing(phone, "appointment.reminder", values, language))
     return due
 
@@ -257,7 +259,7 @@ def by_distance(network: Network, responsible: Consulate | None, origin: tuple[f
 
 
 def _network(request: Request, directory: Directory) -> Network:
-    return directory.network_for(people.nationality_of(request.person_id) or region_of_number(request.phone))
+    return directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
 
 
 def _chosen(request: Request, booking: Booking) -> tuple[Consulate | None, Service | None]:
@@ -333,14 +335,13 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def _day_name(day: date, language: str) -> str:
-    names = WEEKDAY_NAMES.get(language)
+def _day_name(day: date, names: tuple[str, ...]) -> str:
     shown = f"{day:%d/%m}"
     return f"{names[day.weekday()]} {shown}" if names else shown
 
 
-def _summary(service: Service, consulate: Consulate, starts_at: float, language: str) -> str:
-    day = _day_name(local_day(consulate, starts_at), language)
+def _summary(booking: Booking, service: Service, consulate: Consulate, starts_at: float, language: str) -> str:
+    day = _day_name(local_day(consulate, starts_at), booking.vocabulary.weekdays(language))
     return f"{service.name(language)}, {consulate.short_name}, {day} {local_datetime(consulate, starts_at)[-5:]}"
 
 
@@ -354,11 +355,14 @@ def _describe(appointment, booking: Booking, language: str) -> str:
     return f"{appointment.reference} {name} {local_datetime(consulate, appointment.starts_at)} {consulate.city}"
 
 
-def _confirmation_values(reference: str, service: Service, consulate: Consulate, starts_at: float, language: str):
+def _confirmation_values(
+    booking: Booking, reference: str, service: Service, consulate: Consulate, starts_at: float, language: str
+):
+    day = _day_name(local_day(consulate, starts_at), booking.vocabulary.weekdays(language))
     return {
         "ref": reference,
         "service": service.name(language),
-        "when": f"{_day_name(local_day(consulate, starts_at), language)} {local_datetime(consulate, starts_at)[-5:]}",
+        "when": f"{day} {local_datetime(consulate, starts_at)[-5:]}",
         "consulate_name": consulate.short_name,
         "address": consulate.address,
         "bring": service.what_to_bring(language),

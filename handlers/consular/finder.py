@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-from handlers.appointments import WEEKDAY_NAMES, by_distance
-from handlers.consulates import Consulate, Directory
-from handlers.numbers import region_of_number
+from handlers.consular.appointments import by_distance
 from handlers.outcome import Request, Result
-from handlers.places import Place, distance_km, find_place
+from handlers.reference.consulates import Consulate, Directory
+from handlers.reference.numbers import region_of
+from handlers.reference.places import Place, distance_km, find_place
+from handlers.reference.vocabulary import Vocabulary
 from store import people
 
 SHOWN = 5  # consulates one can page through
 
 
-def find(request: Request, directory: Directory) -> Result:
+def find(request: Request, directory: Directory, vocabulary: Vocabulary) -> Result:
     """CONSULADO <ZIP | city [state] | state>, or the place typed on the USSD screen, or the saved one."""
     text = request.data.get("place_text") or ""
     if request.args.get("saved"):
@@ -24,37 +25,37 @@ def find(request: Request, directory: Directory) -> Result:
     place = find_place(text)
     if place is None:
         return Result(outcome="unknown", values={"place_text": ""})
-    network = directory.network_for(people.nationality_of(request.person_id) or region_of_number(request.phone))
+    network = directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
     responsible = network.responsible(zip_code=place.zip_code, state=place.state)
     found = by_distance(network, responsible, (place.latitude, place.longitude))[:SHOWN]
     values = {"found_ids": ",".join(c.id for c in found), "found_index": "0", "place_label": place.label}
-    return _show(request, directory, values, place)
+    return _show(request, directory, vocabulary, values, place)
 
 
-def more(request: Request, directory: Directory) -> Result:
+def more(request: Request, directory: Directory, vocabulary: Vocabulary) -> Result:
     """The next consulate of the last search (MAS / MORE, or "1" on USSD); after the last, the first."""
     ids = [i for i in request.data.get("found_ids", "").split(",") if i]
     if not ids:
         return Result(outcome="ask")
     index = (int(request.data.get("found_index", "0") or 0) + 1) % len(ids)
     place = find_place(request.data.get("place_label", ""))
-    return _show(request, directory, {**request.data, "found_index": str(index)}, place)
+    return _show(request, directory, vocabulary, {**request.data, "found_index": str(index)}, place)
 
 
-def _show(request: Request, directory: Directory, values: dict, place: Place | None) -> Result:
+def _show(request: Request, directory: Directory, vocabulary: Vocabulary, values: dict, place: Place | None) -> Result:
     ids = values["found_ids"].split(",")
     index = int(values["found_index"])
     consulate = directory.by_id(ids[index])
     if consulate is None:
         return Result(outcome="unknown")
-    card = card_of(consulate, place, request.language)
+    card = card_of(consulate, place, vocabulary.weekdays(request.language))
     outcome = "found_sms" if request.channel == "sms" else "found_ussd"
     return Result(outcome=outcome, values={**values, "card": card, "position": f"{index + 1}/{len(ids)}"})
 
 
-def card_of(consulate: Consulate, place: Place | None, language: str) -> str:
+def card_of(consulate: Consulate, place: Place | None, weekday_names: tuple[str, ...]) -> str:
     """Name, address, phone, hours and distance: one SMS segment for the longest sample consulate."""
-    hours = consulate.hours.describe(WEEKDAY_NAMES.get(language, ()))
+    hours = consulate.hours.describe(weekday_names)
     parts = [consulate.short_name, consulate.address, consulate.phone, hours]
     if place is not None:
         km = distance_km(place.latitude, place.longitude, consulate.latitude, consulate.longitude)

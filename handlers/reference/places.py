@@ -11,7 +11,6 @@ import gc
 import math
 import re
 import threading
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,34 +19,14 @@ import zipcodes
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from handlers.reference.states import OTHER_NAMES, STATES
+from handlers.reference.text import fold
+
 # Longer than any city plus state ("Rancho Santa Margarita, California" is 34): anything past it is not a
 # place, and refusing it before any work keeps a 100 kB message cheap.
 MAX_INPUT = 60
 EARTH_RADIUS_KM = 6371.0088  # mean radius
 
-_STATE_NAMES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
-    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri",
-    "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio",
-    "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "DC": "District of Columbia", "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
-# Spanish names people use (accents are dropped before the look-up, so "Hawái" is "hawai"), and a few
-# English variants. Names that are the same in both languages (Texas, Florida, Arizona...) need no entry.
-_OTHER_STATE_NAMES = {
-    "tejas": "TX", "nuevo mexico": "NM", "carolina del norte": "NC", "carolina del sur": "SC",
-    "nueva jersey": "NJ", "nueva york": "NY", "nuevo hampshire": "NH", "nueva hampshire": "NH",
-    "luisiana": "LA", "pensilvania": "PA", "misisipi": "MS", "misisipí": "MS", "misuri": "MO",
-    "virginia occidental": "WV", "dakota del norte": "ND", "dakota del sur": "SD", "hawai": "HI",
-    "tenesi": "TN", "minesota": "MN", "kentuky": "KY", "distrito de columbia": "DC", "isla de rodas": "RI",
-    "washington state": "WA", "estado de washington": "WA", "islas virgenes": "VI", "virgin islands": "VI",
-}  # fmt: skip
 # Typed as a whole, these name a state and also a city inside that same state, where most people who type
 # them live (and where the consulate is): the city is the more precise answer and the state is the same.
 # "Washington" stays the state: its city is in another one (DC).
@@ -156,8 +135,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def _words(text: str) -> list[str]:
     """Lower-case ASCII words: accents, punctuation and extra spaces dropped, abbreviations spelt out."""
-    plain = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    plain = fold(_APOSTROPHES.sub("", text)).lower()
     words: list[str] = []
     for word in _WORD.findall(plain):
         # Initials typed with dots or spaces ("N.Y.", "D C") are one word: "ny", "dc".
@@ -341,11 +319,11 @@ def _build() -> _Index:
         zips[zip_code] = Place(f"{zip_code} {spelling[key]}, {key[1]}", key[1], zip_code, lat, lon, "zip")
 
     states: dict[str, Place] = {}
-    for code, name in _STATE_NAMES.items():
+    for code, name in STATES.items():
         if code in state_centres:
             states[code] = Place(name, code, None, *state_centres[code].mean(), "state")
-    state_names = {" ".join(_words(name)): code for code, name in _STATE_NAMES.items() if code in states}
-    state_names |= {" ".join(_words(name)): code for name, code in _OTHER_STATE_NAMES.items()}
+    state_names = {" ".join(_words(name)): code for code, name in STATES.items() if code in states}
+    state_names |= {" ".join(_words(name)): code for name, code in OTHER_NAMES.items()}
     aliases = state_names | {code.lower(): code for code in states}
     return _Index(
         zips=zips,

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import yaml
 
-from handlers.consulates import ConsulatesError, Directory, _consulate_fields, _Node, _read
+from handlers.reference.consulates import ConsulatesError, Directory, Node, consulate_from, read_yaml
 
 COLUMNS = (
     "network", "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
@@ -45,7 +45,7 @@ def export_csv(directory_path: Path, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     count = 0
-    for network in _read(directory_path)["networks"]:
+    for network in read_yaml(directory_path)["networks"]:
         for consulate in network["consulates"]:
             writer.writerow(_row(network["network"], consulate))
             count += 1
@@ -56,7 +56,7 @@ def import_csv(csv_path: Path, directory_path: Path) -> int:
     """Replaces the file's consulates with the CSV's rows and returns how many; raises CsvRejected naming
     every bad row, and then writes nothing."""
     records, problems = _records(csv_path)
-    current = _read(directory_path)
+    current = read_yaml(directory_path)
     networks = _networks(directory_path, current)
     placed: dict[str, list[tuple[int, dict]]] = {code: [] for code in networks}  # network → (row, consulate)
     ids: dict[str, int] = {}
@@ -142,11 +142,11 @@ def _records(csv_path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str
 
 def _networks(path: Path, current: object) -> dict[str, frozenset]:
     """The current file's networks and their holidays, checked only as far as an import relies on them."""
-    root = _Node(path, "", current)
+    root = Node(path, "", current)
     entries = root.value("networks", list)
     networks = {}
     for index, entry in enumerate(entries):
-        node = _Node(path, f"networks[{index}]", entry)
+        node = Node(path, f"networks[{index}]", entry)
         networks[node.text("network")] = frozenset(node.days("holidays"))
     return networks
 
@@ -167,7 +167,7 @@ def _consulate(path: Path, number: int, cells: dict[str, str], holidays: frozens
     if problems:
         return consulate, problems
     try:
-        _consulate_fields(_Node(path, f"row {number}", consulate), cells["network"], holidays)
+        consulate_from(Node(path, f"row {number}", consulate), cells["network"], holidays)
     except ConsulatesError as error:
         return consulate, [f"row {number}: {_column(error.key)}: {_plain(error.problem)}"]
     return consulate, []

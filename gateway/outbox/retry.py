@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.carriers.base import Failure
-from gateway.policy import OutboxPolicy
+from gateway.outbox.policy import OutboxPolicy
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from handlers.language import language_named
-from handlers.limits import DAY, Limits
-from handlers.numbers import read_number
+from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
+from handlers.reference.numbers import read_number
+from handlers.reference.vocabulary import Vocabulary
 from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
@@ -58,7 +58,7 @@ def remove_contact(request: Request) -> Result:
     return Result(outcome="removed", values={"removed_name": gone.name})
 
 
-def sms_command(request: Request, limits: Limits) -> Result:
+def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary) -> Result:
     """FAMILIA (list), FAMILIA +1 713 555 0142 Maria [EN] (add), FAMILIA BORRAR 2 (remove)."""
     text = request.data.get("contact_text", "").strip()
     if not text:
@@ -72,14 +72,14 @@ def sms_command(request: Request, limits: Limits) -> Result:
     phone = read_number(entry.group(1), request.region) if entry else None
     if phone is None:
         return Result(outcome="invalid")
-    name, language = _name_and_language(entry.group(2), request)
+    name, language = _name_and_language(entry.group(2), request, vocabulary)
     return _add(request, phone, name, language, limits)
 
 
-def _name_and_language(text: str, request: Request) -> tuple[str, str]:
+def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> tuple[str, str]:
     """ "Maria EN" / "Maria ingles": a last word naming a language is the contact's; else the person's own."""
     words = text.split()
-    language = language_named(words[-1], request.languages) if len(words) > 1 else None
+    language = vocabulary.language_named(words[-1]) if len(words) > 1 else None
     if language:
         return " ".join(words[:-1]), language
     return text, request.language

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.consulates import Consulate
+from handlers.reference.consulates import Consulate
 
 
 def local_day(consulate: Consulate, epoch_seconds: float) -> date:

@@ -3,17 +3,17 @@ until they choose, their number's country, else the deployment's first network."
 
 from __future__ import annotations
 
-from handlers.consulates import Directory
-from handlers.names import fold
 from handlers.outcome import Request, Result
+from handlers.reference.consulates import Directory
+from handlers.reference.text import words
 from store import people
 
 # What people type after PAIS / COUNTRY, folded; a code the deployment has no network for is refused.
 NAMES = {
-    "mx": "MX", "mexico": "MX", "mexicano": "MX", "mexicana": "MX", "mexican": "MX",
-    "gt": "GT", "guatemala": "GT", "guatemalteco": "GT", "guatemalteca": "GT", "guatemalan": "GT",
-    "sv": "SV", "el salvador": "SV", "salvadoreno": "SV", "salvadorena": "SV",
-    "hn": "HN", "honduras": "HN", "hondureno": "HN", "hondurena": "HN",
+    "MX": "MX", "MEXICO": "MX", "MEXICANO": "MX", "MEXICANA": "MX", "MEXICAN": "MX",
+    "GT": "GT", "GUATEMALA": "GT", "GUATEMALTECO": "GT", "GUATEMALTECA": "GT", "GUATEMALAN": "GT",
+    "SV": "SV", "EL SALVADOR": "SV", "SALVADORENO": "SV", "SALVADORENA": "SV",
+    "HN": "HN", "HONDURAS": "HN", "HONDURENO": "HN", "HONDURENA": "HN",
 }  # fmt: skip
 
 
@@ -22,7 +22,7 @@ def choose(request: Request, directory: Directory) -> Result:
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
     wanted = request.args.get("nationality") or request.data.get("nationality", "")
-    code = NAMES.get(fold(wanted), wanted.strip().upper())
+    code = NAMES.get(" ".join(words(wanted)), wanted.strip().upper())
     network = next((n for n in directory.networks if n.network == code), None)
     if network is None:
         return Result(outcome="unknown", values={"nationality": ""})

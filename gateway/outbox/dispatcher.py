@@ -11,41 +11,21 @@ from collections.abc import Callable, Mapping
 
 from gateway.carriers.base import Failure, Sender, SendError
 from gateway.metrics import Metrics
+from gateway.outbox.health import ProviderHealth
+from gateway.outbox.policy import OutboxPolicy
+from gateway.outbox.retry import plan_retry
 from gateway.phones import mask
-from gateway.policy import OutboxPolicy
-from gateway.retry import plan_retry
 from store import outbox
 from store.db import Store
-from store.models import OutboxMessage
 
 log = logging.getLogger("lifeline.dispatcher")
 
 # Other processes may enqueue or crash: look at the store at least this often even when not woken.
 IDLE_POLL_SECONDS = 2.0
-# A provider that just failed with a retryable error is passed over for this long.
-UNHEALTHY_SECONDS = 30.0
 # While the store fails, the dispatcher retries at growing intervals up to this.
 STORE_RETRY_MAX_SECONDS = 30.0
 # A send the carrier accepted must be recorded: the write is retried this many times.
 RECORD_ATTEMPTS = 5
-
-
-class ProviderHealth:
-    """Which providers failed recently (per process: health is a local observation)."""
-
-    def __init__(self, clock: Callable[[], float]):
-        self._clock = clock
-        self._failed_at: dict[str, float] = {}
-
-    def failed(self, provider: str) -> None:
-        self._failed_at[provider] = self._clock()
-
-    def succeeded(self, provider: str) -> None:
-        self._failed_at.pop(provider, None)
-
-    def healthy(self, provider: str) -> bool:
-        failed_at = self._failed_at.get(provider)
-        return failed_at is None or self._clock() - failed_at >= UNHEALTHY_SECONDS
 
 
 class Dispatcher:
@@ -135,7 +115,7 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    def _choose(self, message: OutboxMessage, route: list[str]) -> tuple[int, str | None]:
+    def _choose(self, message: outbox.Claimed, route: tuple[str, ...]) -> tuple[int, str | None]:
         """The position in the route to use: the planned one, or the next healthy one after it."""
         usable = [i for i in range(len(route)) if route[i] in self._senders]
         if not usable:
@@ -146,12 +126,12 @@ class Dispatcher:
                 return index, route[index]
         return ordered[0], route[ordered[0]]
 
-    async def _send(self, message: OutboxMessage) -> None:
-        route = message.route.split(",")
+    async def _send(self, message: outbox.Claimed) -> None:
+        route = message.route
         index, provider = self._choose(message, route)
         route_length = len(route)
         if provider is None:
-            error = SendError(Failure.PROVIDER, f"no configured provider in route {message.route}")
+            error = SendError(Failure.PROVIDER, f"no configured provider in route {','.join(route)}")
             await self._failed(message, index, route_length, None, error)
             return
         try:
@@ -183,7 +163,7 @@ class Dispatcher:
                 await asyncio.sleep(0.2 * attempt)
 
     async def _failed(
-        self, message: OutboxMessage, index: int, route_length: int, provider: str | None, error: SendError
+        self, message: outbox.Claimed, index: int, route_length: int, provider: str | None, error: SendError
     ) -> None:
         now = self._clock()
         if error.failure is Failure.RETRY and provider is not None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.consulates import Central, Consulate, Directory, local_date, local_datetime
-from handlers.limits import DAY, Limits
-from handlers.names import names_match
-from handlers.numbers import read_number, region_of_number
+from handlers.lifeline.limits import DAY, Limits
+from handlers.lifeline.profile import normalise_location, zip_and_state
 from handlers.outcome import Outgoing, Request, Result
-from handlers.profile import normalise_location, zip_and_state
+from handlers.reference.consulates import Central, Consulate, Directory, local_date, local_datetime
+from handlers.reference.names import names_match
+from handlers.reference.numbers import read_number, region_of
 from store import alerts, outbox, people, roster
 
 
@@ -20,26 +20,57 @@ class AlertPolicy:
     escalate_after_seconds: float = 600.0  # unacknowledged this long: backup phones and central are paged
 
 
+@dataclass(frozen=True)
+class AlertTag:
+    """The outbox tag of a message about an alert: its first relays ("alert:A7K2", what a cancel withdraws
+    and the follow-up counts), or what was sent later ("alert:A7K2:later": updates, safe, escalation)."""
+
+    reference: str
+    later: bool = False
+
+    def __str__(self) -> str:
+        return f"alert:{self.reference}:later" if self.later else f"alert:{self.reference}"
+
+    @classmethod
+    def parse(cls, tag: str | None) -> AlertTag | None:
+        """The alert a tag belongs to, or None for a message about something else."""
+        if not tag or not tag.startswith("alert:"):
+            return None
+        reference, _, rest = tag.removeprefix("alert:").partition(":")
+        return cls(reference, later=rest == "later")
+
+
 def tag_of(reference: str) -> str:
-    """The group of an alert's first relays (what a cancel withdraws and the follow-up counts)."""
-    return f"alert:{reference}"
+    """The group of an alert's first relays."""
+    return str(AlertTag(reference))
 
 
 def later_tag_of(reference: str) -> str:
-    """The group of everything sent about an alert after its relays (updates, safe, escalation)."""
-    return f"alert:{reference}:later"
+    """The group of everything sent about an alert after its relays."""
+    return str(AlertTag(reference, later=True))
 
 
-FINAL = {"delivered", "undelivered", "failed"}
+FINAL = {outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED}
+NOT_DELIVERED = {outbox.UNDELIVERED, outbox.FAILED}
 
 
-def delivery_followup(tag: str | None, now: float) -> list[Outgoing]:
+def delivery_report(carrier: str, provider_message_id: str, status: str, now: float) -> tuple[list[Outgoing], bool]:
+    """After a carrier's report on a message: a relay it could not deliver goes out once more through the
+    other provider, before the person is told it was not received; once every relay of an alert has a final
+    status, the person is told how many were received. Returns what to send, and whether anything was resent."""
+    tag = AlertTag.parse(outbox.tag_of(carrier, provider_message_id))
+    if tag is None or tag.later:
+        return [], False
+    resent = status in NOT_DELIVERED and outbox.resend_elsewhere(carrier, provider_message_id, now)
+    return _followup(tag.reference, now), resent
+
+
+def _followup(reference: str, now: float) -> list[Outgoing]:
     """Once every relay of an alert has a final status: tells the person how many were received."""
-    if not tag or not tag.startswith("alert:") or tag.endswith(":later"):
-        return []
-    alert = alerts.by_reference(tag.removeprefix("alert:"))
+    alert = alerts.by_reference(reference)
     recipients = {
-        to: [s for s in statuses if s != "cancelled"] for to, statuses in outbox.statuses_by_recipient(tag).items()
+        to: [s for s in statuses if s != outbox.CANCELLED]
+        for to, statuses in outbox.statuses_by_recipient(tag_of(reference)).items()
     }
     recipients = {to: statuses for to, statuses in recipients.items() if statuses}
     every_status = [s for statuses in recipients.values() for s in statuses]
@@ -48,14 +79,9 @@ def delivery_followup(tag: str | None, now: float) -> list[Outgoing]:
     if not alerts.claim_followup(alert, now):
         return []
     person, language = alerts.phone_of_raiser(alert)
-    received = sum("delivered" in statuses for statuses in recipients.values())
+    received = sum(outbox.DELIVERED in statuses for statuses in recipients.values())
     values = {"ref": alert.reference, "received": str(received), "total": str(len(recipients))}
     return [Outgoing(person, "alert.followup", values, language)]
-
-
-def is_relay(tag: str | None) -> bool:
-    """A message of an alert's first wave of relays."""
-    return bool(tag) and tag.startswith("alert:") and not tag.endswith(":later")
 
 
 def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
@@ -179,7 +205,7 @@ def locate_alert(request: Request, directory: Directory) -> Result:
 def _responsible(directory: Directory, person_id: int, phone: str, home: str | None) -> Consulate | Central:
     """In the network of the person's nationality: the consulate for where they live, else for their
     number's area code, else the network's central."""
-    network = directory.network_for(people.nationality_of(person_id) or region_of_number(phone))
+    network = directory.network_for(people.nationality_of(person_id) or region_of(phone))
     if home:
         zip_code, state = zip_and_state(home)
         consulate = network.responsible(zip_code=zip_code, state=state)

@@ -1,0 +1,60 @@
+"""USSD: one hop at a time. The carrier sends every input so far; only the new ones are applied, so
+sessions survive restarts and hops may land on different processes."""
+
+from __future__ import annotations
+
+from gateway.conversation.turn import Steps, Turn
+from gateway.engine.engine import Session, Step
+from gateway.engine.render import ussd_screen
+from gateway.policy import ConversationPolicy
+from store import sessions
+from store.crypto import lookup_hash
+
+
+class Ussd:
+    def __init__(self, steps: Steps, policy: ConversationPolicy):
+        self._steps = steps
+        self._engine = steps.engine
+        self._policy = policy
+
+    def handle(self, turn: Turn) -> tuple[str, bool]:
+        """The screen to show, and whether the session ends with it."""
+        message, now = turn.message, turn.now
+        key = f"ussd:{message.carrier}:{message.session_id}"
+        inputs = message.text.split("*") if message.text else []
+        stored = sessions.load(key, now)
+        session = Session.from_json(stored.state) if stored else None
+        if session is not None and self._engine.knows(session):
+            step, consumed = Step(session), stored.consumed
+        else:
+            step, consumed = self._first_screen(turn, inputs), 0
+        for text in inputs[consumed:]:
+            step = self._steps.run(self._engine.answer(step.session, text, turn.context), turn)
+        if step.show is None:
+            step = self._engine.show(step.session, turn.context)
+        screen = ussd_screen(step.show, self._steps.say(turn))
+        sessions.save(
+            key,
+            lookup_hash(message.phone),
+            "ussd",
+            step.session.to_json(),
+            len(inputs),
+            step.session.ended,
+            now,
+            now + self._policy.ussd_session_minutes * 60,
+        )
+        return screen, step.show.ends
+
+    def _first_screen(self, turn: Turn, inputs: list[str]) -> Step:
+        """The main menu, or the offer to resume a session the network dropped a moment ago."""
+        message, now = turn.message, turn.now
+        dropped = None
+        if not inputs:  # a plain dial; a dial with options (*384*123*1#) is urgent, never delayed
+            since = now - self._policy.ussd_resume_minutes * 60
+            prefix = f"ussd:{message.carrier}:"
+            dropped = sessions.dropped_ussd_session(lookup_hash(message.phone), prefix, since, now)
+        paused = Session.from_json(dropped[1]) if dropped else None
+        if paused is not None and self._engine.worth_resuming(paused):
+            sessions.close(dropped[0], now)  # offered once, never again
+            return self._engine.offer_resume(paused)
+        return self._steps.run(self._engine.home(turn.context), turn)

@@ -1,0 +1,1 @@
+"""Sending what the outbox holds: the dispatcher, its retry policy, provider health and the senders."""

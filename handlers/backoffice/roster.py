@@ -1,0 +1,89 @@
+"""The duty roster's rules, for `run.py roster` and the console alike: who is on duty at which consulate,
+with which phone, from when to when (consulate time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from handlers.backoffice.errors import OptionError
+from handlers.reference.consulates import Consulate, Directory
+from handlers.reference.numbers import possible_e164
+from store import roster
+
+# Duty phones are written as carriers send numbers: national US numbers, or with + / 00.
+PHONE_REGION = "US"
+
+
+@dataclass(frozen=True)
+class ShiftLine:
+    """A shift as an administrator reads it: times on the consulate's clock."""
+
+    id: int
+    consulate: str
+    phone: str
+    since: str  # YYYY-MM-DD HH:MM
+    until: str  # YYYY-MM-DD HH:MM, or "-" until ended
+
+
+def consulate_named(directory: Directory, consulate_id: str | None) -> Consulate | None:
+    """The consulate with that id (None when none was given); OptionError for an unknown id."""
+    if consulate_id is None:
+        return None
+    consulate = directory.by_id(consulate_id)
+    if consulate is None:
+        raise OptionError("--consulate", f"{consulate_id!r} is not a consulate id in config/consulates.yaml")
+    return consulate
+
+
+def add(
+    directory: Directory,
+    consulate_id: str | None,
+    phone: str | None,
+    starts: str | None,
+    ends: str | None,
+    now: float,
+) -> roster.Shift:
+    """Puts a phone on duty for a consulate from `starts` (default now) until `ends` (default until ended)."""
+    consulate = consulate_named(directory, consulate_id)
+    number = possible_e164(phone or "", PHONE_REGION)
+    if consulate is None or number is None:
+        raise OptionError("roster add", "needs --consulate ID and --phone +1...")
+    starts_at = _moment(starts, consulate, "--from") or now
+    ends_at = _moment(ends, consulate, "--until")
+    if ends_at is not None and ends_at <= starts_at:
+        raise OptionError("--until", "must be after --from")
+    return roster.add_shift(consulate.id, number, starts_at, ends_at, now)
+
+
+def end(shift_id: int | None, now: float) -> None:
+    """Ends a running shift now, or removes a future one."""
+    if shift_id is None:
+        raise OptionError("roster end", "needs --shift N (see roster list)")
+    if not roster.end_shift(shift_id, now):
+        raise OptionError("--shift", f"no running or future shift {shift_id}")
+
+
+def listing(directory: Directory, consulate_id: str | None, now: float) -> list[ShiftLine]:
+    """Running and future shifts, of one consulate or of all."""
+    consulate = consulate_named(directory, consulate_id)
+    lines = []
+    for shift in roster.shifts(consulate.id if consulate else None, now):
+        office = directory.by_id(shift.consulate)
+        zone = ZoneInfo(office.time_zone) if office else None
+        until = datetime.fromtimestamp(shift.ends_at, zone).strftime("%Y-%m-%d %H:%M") if shift.ends_at else "-"
+        since = datetime.fromtimestamp(shift.starts_at, zone).strftime("%Y-%m-%d %H:%M")
+        lines.append(ShiftLine(shift.id, shift.consulate, shift.phone, since, until))
+    return lines
+
+
+def _moment(text: str | None, consulate: Consulate, option: str) -> float | None:
+    """A time without an offset is on the consulate's clock; one with an offset is kept as written."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise OptionError(option, f"{text!r} is not a time such as 2026-11-30T08:00") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(consulate.time_zone))).timestamp()

@@ -1,0 +1,1 @@
+"""Consular services: find the responsible consulate, book and manage appointments."""

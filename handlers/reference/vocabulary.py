@@ -1,0 +1,47 @@
+"""Words handlers read or show that live in the language files, not in code: weekday names
+(templates/<lang>.yaml `calendar.weekdays`), what each language is called (`language.names`) and the duty
+officers' command words (menus/keywords.yaml `duty_commands`). Adding a language is adding its file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from handlers.reference.text import fold
+
+WEEKDAYS_KEY = "calendar.weekdays"
+LANGUAGE_NAMES_KEY = "language.names"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    weekday_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # language → Monday..Sunday
+    language_names: Mapping[str, str] = field(default_factory=dict)  # folded name ("INGLES") → code ("en")
+    duty_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # verb ("ack") → words ("OK")
+
+    @classmethod
+    def build(
+        cls,
+        text: Callable[[str, str], str | None],
+        languages: Iterable[str],
+        duty_words: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Vocabulary:
+        """From the language files, read through text(language, key)."""
+        weekdays, names = {}, {}
+        for language in languages:
+            days = (text(language, WEEKDAYS_KEY) or "").split()
+            if len(days) == 7:
+                weekdays[language] = tuple(days)
+            names[fold(language)] = language  # the code itself: "IDIOMA en"
+            for name in (text(language, LANGUAGE_NAMES_KEY) or "").split(","):
+                if name.strip():
+                    names[fold(name)] = language
+        return cls(weekdays, names, dict(duty_words or {}))
+
+    def weekdays(self, language: str) -> tuple[str, ...]:
+        """Monday to Sunday in the language; empty when its file has none (then the code's short names)."""
+        return self.weekday_names.get(language, ())
+
+    def language_named(self, word: str) -> str | None:
+        """The code of the language a word names ("ingles", "EN", "es"), if the deployment speaks it."""
+        return self.language_names.get(fold(word))
