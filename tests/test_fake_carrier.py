@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import time
+from datetime import UTC, datetime
 
 import africastalking
 import aiohttp
@@ -15,7 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from tests.fake_carrier import FakeCarrier, segments
+from tests.fake_carrier import FakeCarrier, Throttled, Trickle, segments
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -27,6 +28,22 @@ PERSON = "+15555550142"
 OTHER = "+15555550143"
 TWILIO_FROM = "+15555550100"
 HEX32 = "[0-9a-f]{32}"
+NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()  # a fixed moment for the fake's clock
+# Connection errors each SDK surfaces when the carrier drops the connection without an answer.
+DROPPED = {"twilio": aiohttp.ClientConnectionError, "africastalking": requests.ConnectionError}
+
+
+class Clock:
+    """A clock the test moves by hand (seconds since the epoch)."""
+
+    def __init__(self, now: float = NOON):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +79,25 @@ async def twilio_client(fake: FakeCarrier, token: str | None = None, **http_opti
 
 async def twilio_send(client: Client, to: str = PERSON, body: str = "hola", **options):
     return await client.messages.create_async(to=to, from_=TWILIO_FROM, body=body, **options)
+
+
+async def send(provider: str, fake: FakeCarrier, client: Client, to: str = PERSON, read_timeout: float = 9):
+    """One send through the provider's real SDK; Africa's Talking's per-read timeout is read_timeout."""
+    if provider == "twilio":
+        return await twilio_send(client, to=to)
+    return await at_send(at_service(fake), to, timeout=(1, read_timeout))
+
+
+async def send_outcome(provider: str, fake: FakeCarrier, client: Client) -> str:
+    """Sends once: "ok" when the carrier took the message, "recipient_failed" when it refused the number."""
+    try:
+        answer = await send(provider, fake, client)
+    except TwilioRestException as exc:
+        assert exc.code == 21211
+        return "recipient_failed"
+    if provider == "africastalking" and answer["SMSMessageData"]["Recipients"][0]["statusCode"] == 403:
+        return "recipient_failed"
+    return "ok"
 
 
 # -- Africa's Talking ------------------------------------------------------------------------
@@ -324,3 +360,152 @@ async def test_script_rejects_unknown_names():
         fake.script("vonage", "ok")
     with pytest.raises(ValueError):
         fake.script("twilio", 503)
+
+
+# -- faults: taken but not answered, trickle, refuse, throttle, timed windows ------------------
+
+
+@pytest.mark.parametrize(
+    "provider,behaviour",
+    [
+        ("twilio", "hang"),
+        ("twilio", Trickle(0.05)),
+        ("africastalking", "hang"),
+        ("africastalking", Trickle(0.05)),
+    ],
+    ids=["twilio-hang", "twilio-trickle", "africastalking-hang", "africastalking-trickle"],
+)
+async def test_a_client_that_gives_up_leaves_the_message_taken_but_not_accepted(provider, behaviour):
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script(provider, behaviour)
+        sending = asyncio.ensure_future(send(provider, fake, client))
+        [taken] = await fake.wait_taken(1)  # taken on arrival, while the answer is still to come
+        done, _ = await asyncio.wait({sending}, timeout=0.5)  # the caller's bound on the whole send
+        assert not done
+        assert (taken.provider, taken.to, fake.accepted) == (provider, PERSON, [])
+        await fake.stop()  # drops the held request; the SDK sees a broken or closed connection
+        with pytest.raises((aiohttp.ClientError, requests.RequestException)):
+            await asyncio.wait_for(sending, 5)
+    assert [r.answered for r in fake.received] == [str(behaviour)]
+    assert fake.accepted == []
+
+
+@pytest.mark.parametrize("provider", ["twilio", "africastalking"])
+async def test_trickle_delivers_the_whole_answer_a_byte_at_a_time(provider):
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script(provider, Trickle(0.001))
+        sending = asyncio.ensure_future(send(provider, fake, client, read_timeout=2))
+        await fake.wait_taken(1)
+        assert fake.accepted == []  # taken at arrival; accepted once the last byte is out
+        answer = await asyncio.wait_for(sending, 30)
+    sid = answer.sid if provider == "twilio" else answer["SMSMessageData"]["Recipients"][0]["messageId"]
+    assert [m.id for m in fake.taken] == [m.id for m in fake.accepted] == [sid]
+    assert [r.answered for r in fake.received] == ["trickle"]
+
+
+async def test_trickle_never_trips_a_per_read_timeout_so_the_send_runs_on():
+    # The Africa's Talking SDK's read timeout bounds each socket read: a byte every 0.05 s keeps a
+    # 0.3 s read timeout from ever firing, so only a bound on the whole send stops it.
+    async with FakeCarrier() as fake:
+        fake.script("africastalking", Trickle(0.05))
+        sending = asyncio.ensure_future(send("africastalking", fake, None, read_timeout=0.3))
+        await fake.wait_taken(1)
+        done, _ = await asyncio.wait({sending}, timeout=2)  # many read timeouts' worth
+        assert not done
+        await fake.stop()
+        with pytest.raises(requests.RequestException) as raised:
+            await asyncio.wait_for(sending, 5)
+    assert not isinstance(raised.value, requests.Timeout)  # it ended when the carrier let go
+    assert len(fake.taken) == 1 and fake.accepted == []
+
+
+@pytest.mark.parametrize("provider", ["twilio", "africastalking"])
+async def test_refuse_drops_one_providers_requests_for_a_count(provider):
+    other = "africastalking" if provider == "twilio" else "twilio"
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script(provider, "refuse", "refuse")
+        for _ in range(2):
+            with pytest.raises(DROPPED[provider]):
+                await send(provider, fake, client)
+        await send(other, fake, client)  # same port, other provider: unaffected
+        await send(provider, fake, client)  # the count is used up
+    assert [r.answered for r in fake.received] == ["refuse", "refuse", "ok", "ok"]
+    assert [m.provider for m in fake.taken] == [other, provider]  # a refused request takes nothing
+
+
+@pytest.mark.parametrize(
+    "provider,behaviour,retry_after",
+    [("twilio", Throttled(7), "7"), ("africastalking", Throttled(7), "7"), ("twilio", 429, None)],
+    ids=["twilio-retry-after", "africastalking-retry-after", "twilio-no-retry-after"],
+)
+async def test_throttled_answers_429_with_retry_after(provider, behaviour, retry_after):
+    async with FakeCarrier() as fake:
+        fake.script(provider, behaviour)
+        # The header as it arrives on the wire (the SDKs' exceptions do not keep response headers).
+        if provider == "twilio":
+            response = await asyncio.to_thread(
+                requests.post,
+                f"{fake.url}/2010-04-01/Accounts/{fake.twilio_sid}/Messages.json",
+                data={"To": PERSON, "From": TWILIO_FROM, "Body": "hola"},
+                auth=(fake.twilio_sid, fake.twilio_token),
+            )
+            assert (response.json()["code"], response.json()["status"]) == (20429, 429)
+        else:
+            response = await asyncio.to_thread(
+                requests.post,
+                fake.url + "/version1/messaging",
+                data={"username": fake.at_username, "to": PERSON, "message": "hola"},
+                headers={"apiKey": fake.at_api_key},
+            )
+    assert response.status_code == 429
+    assert response.headers.get("Retry-After") == retry_after
+    assert fake.taken == []
+
+
+async def test_throttled_through_the_twilio_sdk_is_20429():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        fake.script("twilio", Throttled(3))
+        with pytest.raises(TwilioRestException) as raised:
+            await twilio_send(client)
+    assert (raised.value.status, raised.value.code) == (429, 20429)
+    assert [r.answered for r in fake.received] == ["429"]
+
+
+@pytest.mark.parametrize(
+    "provider,behaviour,error",
+    [
+        ("twilio", 500, TwilioRestException),
+        ("africastalking", 500, africastalking.Service.AfricasTalkingException),
+        ("twilio", Throttled(3), TwilioRestException),
+        ("twilio", "refuse", aiohttp.ClientConnectionError),
+        ("africastalking", "refuse", requests.ConnectionError),
+    ],
+    ids=["twilio-500", "africastalking-500", "twilio-429", "twilio-refuse", "africastalking-refuse"],
+)
+async def test_during_a_window_every_request_fails_and_the_script_waits(provider, behaviour, error):
+    clock = Clock()
+    async with FakeCarrier(clock=clock) as fake, twilio_client(fake) as client:
+        fake.script(provider, "recipient_failed")  # queued before the window: met after it
+        fake.during(provider, 60, behaviour)
+        for _ in range(3):  # a count well past one request: the window, not a script entry
+            with pytest.raises(error):
+                await send(provider, fake, client)
+        clock.advance(59)
+        with pytest.raises(error):
+            await send(provider, fake, client)
+        clock.advance(1)  # the window is over
+        assert await send_outcome(provider, fake, client) == "recipient_failed"
+        assert await send_outcome(provider, fake, client) == "ok"
+    assert [r.answered for r in fake.received] == [str(behaviour)] * 4 + ["recipient_failed", "ok"]
+
+
+async def test_during_can_be_ended_early_and_rejects_unknown_names():
+    clock = Clock()
+    async with FakeCarrier(clock=clock) as fake, twilio_client(fake) as client:
+        fake.during("twilio", 3600, "hang")
+        fake.during("twilio", 0, "ok")
+        await twilio_send(client)
+    with pytest.raises(ValueError):
+        fake.during("twilio", 10, 503)
+    with pytest.raises(ValueError):
+        fake.during("vonage", 10, "ok")
