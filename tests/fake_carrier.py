@@ -12,10 +12,14 @@ Taken, accepted, received:
             carrier's own records, and Twilio's message list, hold;
   accepted  the taken messages whose answer the fake wrote in full: what a client could have learnt.
 
+Twilio's message list (GET .../Messages.json) answers from the taken messages, so a client that gave
+up on a send can ask whether it went. Africa's Talking has no such look-up for sent messages.
+
 Wire formats:
   Africa's Talking  https://developers.africastalking.com/docs/sms/sending/bulk
   Twilio            https://www.twilio.com/docs/messaging/api/message-resource
                     https://www.twilio.com/docs/usage/twilios-response (error JSON)
+  Twilio list       https://github.com/twilio/twilio-oai spec/yaml/twilio_api_v2010.yaml (ListMessageResponse)
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -82,6 +87,7 @@ AT_PATH = "/version1/messaging"
 
 # Twilio error code → (HTTP status, message); answered as {"code", "message", "more_info", "status"}.
 TWILIO_ERRORS = {
+    20001: (400, "Invalid {parameter} value."),  # as the API words a bad DateSent (twilio/twilio-cli#99)
     20003: (401, "Authenticate"),
     20404: (404, "The requested resource was not found"),
     20429: (429, "Too Many Requests"),
@@ -95,6 +101,15 @@ TWILIO_ERRORS = {
 TWILIO_BEHAVIOUR_ERROR = {SERVER_ERROR: 20500, THROTTLED: 20429, RECIPIENT_FAILED: 21211, OPTED_OUT: 21610}
 TWILIO_API_VERSION = "2010-04-01"
 TWILIO_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+TWILIO_PAGE_SIZE = (50, 1000)  # default and maximum PageSize of a list
+# DateSent, DateSent< and DateSent> (sent as "DateSent>=2024-05-01" on the wire) take a GMT date; the SDK
+# sends "YYYY-MM-DDThh:mm:ssZ". The time is dropped: Twilio documents only dates (twilio/twilio-oai#21).
+TWILIO_DATE_FILTERS = {
+    "DateSent": lambda day, bound: day == bound,
+    "DateSent<": lambda day, bound: day <= bound,
+    "DateSent>": lambda day, bound: day >= bound,
+}
+TWILIO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2}Z?)?$")
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -245,9 +260,9 @@ def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
 
 
-def rfc2822(moment: datetime) -> str:
+def rfc2822(moment: datetime | None) -> str | None:
     """Twilio's timestamp format, e.g. "Mon, 16 Aug 2010 03:45:01 +0000"."""
-    return format_datetime(moment)
+    return format_datetime(moment) if moment else None
 
 
 def check_behaviours(provider: str, behaviours: tuple) -> None:
@@ -274,6 +289,7 @@ class FakeCarrier:
         twilio_sid: str = "AC" + "0123456789abcdef" * 2,
         twilio_token: str = "test-token",
         clock: Callable[[], float] = time.time,
+        twilio_queue_seconds: float = 0.0,
     ):
         self.at_username = at_username
         self.at_api_key = at_api_key
@@ -282,9 +298,13 @@ class FakeCarrier:
         # Seconds since the epoch: stamps taken messages and times during() windows. A test may pass
         # (or later set) the clock its app uses, so moving that clock moves the carrier's too.
         self.clock = clock
+        # How long a taken Twilio message stays queued (date_sent null, so outside every DateSent
+        # filter) before the list shows it sent. 0: sent the moment it is taken.
+        self.twilio_queue_seconds = twilio_queue_seconds
         self.received: list[Received] = []
         self.taken: list[Accepted] = []
         self.accepted: list[Accepted] = []
+        self.looked_up: list[dict[str, str]] = []  # query of every Twilio message list request
         # script() and the waiters are touched from other threads in in_thread() mode.
         self._lock = threading.Lock()
         self._scripts: dict[str, deque] = {provider: deque() for provider in PROVIDERS}
@@ -306,6 +326,7 @@ class FakeCarrier:
         app = web.Application()
         app.router.add_post(AT_PATH, self._africastalking)
         app.router.add_post(TWILIO_PATH, self._twilio)
+        app.router.add_get(TWILIO_PATH, self._twilio_list)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self._runner.setup()
         await self._listen(port)
@@ -615,7 +636,7 @@ class FakeCarrier:
             return twilio_error(TWILIO_BEHAVIOUR_ERROR[behaviour], to=to)
         sid = "SM" + secrets.token_hex(16)
         message = self._take(Accepted(TWILIO, to, body, sender, form, sid, self.clock()))
-        response = json_response(self._twilio_resource(message), 201)
+        response = json_response(self._twilio_resource(message, listed=False), 201)
         return await self._answer(request, response, behaviour, [message])
 
     def _twilio_authorized(self, request: web.Request) -> bool:
@@ -635,20 +656,26 @@ class FakeCarrier:
             return 21602
         return None
 
-    def _twilio_resource(self, message: Accepted) -> dict:
-        """The Message resource as create answers it."""
+    def _twilio_sent_at(self, message: Accepted) -> datetime | None:
+        """When Twilio sent a taken message on to the network; None while it is still queued."""
+        sent = message.taken_at + self.twilio_queue_seconds
+        return utc(sent) if self.clock() >= sent else None
+
+    def _twilio_resource(self, message: Accepted, listed: bool) -> dict:
+        """The Message resource: as create answers it (queued), or as the list shows it later."""
         form, sid = message.form, message.id
         uri = f"/{TWILIO_API_VERSION}/Accounts/{self.twilio_sid}/Messages/{sid}"
         created = utc(message.taken_at)
+        sent = self._twilio_sent_at(message) if listed else None
         # Through a Messaging Service without From, Twilio has not picked a sender yet.
-        status = "queued" if form.get("From") else "accepted"
+        queued = "queued" if form.get("From") else "accepted"
         return {
             "account_sid": self.twilio_sid,
             "api_version": TWILIO_API_VERSION,
             "body": form["Body"],
             "date_created": rfc2822(created),
-            "date_sent": None,
-            "date_updated": rfc2822(created),
+            "date_sent": rfc2822(sent),
+            "date_updated": rfc2822(sent or created),
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -659,11 +686,80 @@ class FakeCarrier:
             "price": None,
             "price_unit": "USD",
             "sid": sid,
-            "status": status,
+            "status": "sent" if sent else queued,
             "subresource_uris": {"media": f"{uri}/Media.json"},
             "to": form["To"],
             "uri": f"{uri}.json",
         }
+
+    async def _twilio_list(self, request: web.Request) -> web.Response:
+        """GET .../Messages.json: the taken messages, newest first, filtered by To, From and DateSent.
+
+        Query: To, From, DateSent / DateSent< / DateSent> (a GMT date; see TWILIO_DATE_FILTERS), PageSize
+        (1-1000, default 50), Page (echoed), PageToken (the fake's cursor: "PA" + the last sid of the
+        previous page). Look-ups are not scripted: they always answer.
+        """
+        query = {key: request.query[key] for key in request.query}
+        self.looked_up.append(query)
+        if not self._twilio_authorized(request):
+            return twilio_error(20003)
+        if request.match_info["account_sid"] != self.twilio_sid:
+            return twilio_error(20404)
+        bounds = {}
+        for name in TWILIO_DATE_FILTERS.keys() & query.keys():
+            matched = TWILIO_DATE.match(query[name])
+            if not matched:
+                return twilio_error(20001, parameter=name)
+            bounds[name] = date.fromisoformat(matched[1])
+        try:
+            page_size = int(query.get("PageSize", TWILIO_PAGE_SIZE[0]))
+            page = int(query.get("Page", 0))
+        except ValueError:
+            return twilio_error(20001, parameter="PageSize or Page")
+        if not 1 <= page_size <= TWILIO_PAGE_SIZE[1] or page < 0:
+            return twilio_error(20001, parameter="PageSize or Page")
+
+        def wanted(message: Accepted) -> bool:
+            if message.provider != TWILIO:
+                return False
+            if "To" in query and message.to != query["To"]:
+                return False
+            if "From" in query and message.form.get("From") != query["From"]:
+                return False
+            if not bounds:
+                return True
+            sent = self._twilio_sent_at(message)  # a queued message has no date_sent to match
+            return sent is not None and all(TWILIO_DATE_FILTERS[n](sent.date(), b) for n, b in bounds.items())
+
+        matching = [m for m in reversed(self.taken) if wanted(m)]
+        start = 0
+        if "PageToken" in query:
+            sids = [m.id for m in matching]
+            token = query["PageToken"].removeprefix("PA")
+            if token not in sids:
+                return twilio_error(20001, parameter="PageToken")
+            start = sids.index(token) + 1
+        listed = matching[start : start + page_size]
+        filters = {k: v for k, v in query.items() if k not in ("PageSize", "Page", "PageToken")}
+
+        def page_uri(number: int, first: int) -> str:
+            cursor = {"PageToken": "PA" + matching[first - 1].id} if first > 0 else {}
+            params = {**filters, "PageSize": page_size, "Page": number, **cursor}
+            return f"/{TWILIO_API_VERSION}/Accounts/{self.twilio_sid}/Messages.json?{urlencode(params)}"
+
+        more = start + page_size < len(matching)
+        payload = {
+            "end": start + max(len(listed) - 1, 0),
+            "first_page_uri": page_uri(0, 0),
+            "messages": [self._twilio_resource(m, listed=True) for m in listed],
+            "next_page_uri": page_uri(page + 1, start + page_size) if more else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": page_uri(page - 1, max(start - page_size, 0)) if start > 0 else None,
+            "start": start,
+            "uri": page_uri(page, start),
+        }
+        return json_response(payload, 200)
 
 
 def _resolve(future: asyncio.Future) -> None:

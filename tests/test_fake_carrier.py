@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import africastalking
 import aiohttp
@@ -28,6 +28,7 @@ PERSON = "+15555550142"
 OTHER = "+15555550143"
 TWILIO_FROM = "+15555550100"
 HEX32 = "[0-9a-f]{32}"
+RFC2822 = r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000"
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()  # a fixed moment for the fake's clock
 # Connection errors each SDK surfaces when the carrier drops the connection without an answer.
 DROPPED = {"twilio": aiohttp.ClientConnectionError, "africastalking": requests.ConnectionError}
@@ -98,6 +99,13 @@ async def send_outcome(provider: str, fake: FakeCarrier, client: Client) -> str:
     if provider == "africastalking" and answer["SMSMessageData"]["Recipients"][0]["statusCode"] == 403:
         return "recipient_failed"
     return "ok"
+
+
+def sync_twilio_client(fake: FakeCarrier) -> Client:
+    """The Twilio SDK with its default (requests) HTTP client, pointed at the fake: for messages.list()."""
+    client = Client(fake.twilio_sid, fake.twilio_token, environment={})
+    client.api.base_url = fake.url
+    return client
 
 
 # -- Africa's Talking ------------------------------------------------------------------------
@@ -509,3 +517,135 @@ async def test_during_can_be_ended_early_and_rejects_unknown_names():
         fake.during("twilio", 10, 503)
     with pytest.raises(ValueError):
         fake.during("vonage", 10, "ok")
+
+
+# -- Twilio's message list: what a client asks after a send it gave up on ---------------------
+
+
+async def test_twilio_list_shows_every_taken_message_through_the_sdk():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        fake.script("twilio", "ok", "hang", Trickle(0.05), 500, "opted_out")
+        first = await twilio_send(client, body="uno")
+        for body in ("dos", "tres"):  # hung, then trickled: the caller gives up on both
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(twilio_send(client, body=body), 0.3)
+        for _ in range(2):  # 500 and opted out: nothing taken
+            with pytest.raises(TwilioRestException):
+                await twilio_send(client, body="no")
+        await twilio_send(client, to=OTHER, body="otra")
+        listed = await client.messages.list_async(to=PERSON, date_sent_after=since)
+        # The same look-up through messages.list(), the SDK's synchronous client.
+        listed_sync = await asyncio.to_thread(sync_twilio_client(fake).messages.list, to=PERSON, date_sent_after=since)
+    assert [m.body for m in listed] == ["tres", "dos", "uno"]  # newest first, as Twilio lists
+    assert [m.sid for m in listed] == [m.id for m in reversed(fake.taken) if m.to == PERSON]
+    assert [m.sid for m in listed_sync] == [m.sid for m in listed]
+    assert listed[-1].sid == first.sid
+    assert {(m.to, m.from_, m.status, m.direction) for m in listed} == {(PERSON, TWILIO_FROM, "sent", "outbound-api")}
+    assert all(m.date_sent.tzinfo is not None and m.date_sent >= since - timedelta(seconds=1) for m in listed)
+    assert [m.body for m in fake.accepted] == ["uno", "otra"]  # the hung and trickled ones never answered
+    # What the SDK put on the wire: DateSent> with the time, which the API reads as a date.
+    assert fake.looked_up[0] == {"To": PERSON, "DateSent>": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ({"to": PERSON}, ["tarde", "mañana"]),
+        ({"to": OTHER}, ["otra"]),
+        ({"from_": TWILIO_FROM}, ["tarde", "otra", "mañana"]),
+        ({"from_": "+15555550199"}, []),
+        ({"date_sent": datetime(2026, 3, 1, tzinfo=UTC)}, ["otra", "mañana"]),
+        ({"date_sent_after": datetime(2026, 3, 2, tzinfo=UTC)}, ["tarde"]),
+        ({"date_sent_before": datetime(2026, 3, 1, tzinfo=UTC)}, ["otra", "mañana"]),
+        ({"date_sent_before": datetime(2026, 2, 28, tzinfo=UTC)}, []),
+        ({"to": PERSON, "date_sent_after": datetime(2026, 3, 1, 23, 59, tzinfo=UTC)}, ["tarde", "mañana"]),
+        ({"to": PERSON, "date_sent_after": "2026-03-02"}, ["tarde"]),
+    ],
+    ids=[
+        "to",
+        "to-other",
+        "from",
+        "from-unknown",
+        "date-sent-that-day",
+        "date-sent-after-a-day",
+        "date-sent-before-a-day-includes-it",
+        "date-sent-before-earlier",
+        "time-of-day-is-dropped",
+        "date-as-text",
+    ],
+)
+async def test_twilio_list_filters(query, expected):
+    clock = Clock()  # 2026-03-01 12:00 UTC
+    async with FakeCarrier(clock=clock) as fake, twilio_client(fake) as client:
+        await twilio_send(client, body="mañana")
+        clock.advance(60)
+        await twilio_send(client, to=OTHER, body="otra")
+        clock.advance(24 * 3600)  # 2026-03-02
+        await twilio_send(client, body="tarde")
+        listed = await client.messages.list_async(**query)
+    assert [m.body for m in listed] == expected
+
+
+async def test_twilio_list_pages_with_the_real_page_shape():
+    async with FakeCarrier() as fake, twilio_client(fake) as client:
+        for n in range(5):
+            await twilio_send(client, body=f"n{n}")
+        listed = await client.messages.list_async(to=PERSON, page_size=2)
+        page = await asyncio.to_thread(
+            requests.get,
+            f"{fake.url}/2010-04-01/Accounts/{fake.twilio_sid}/Messages.json",
+            params={"To": PERSON, "PageSize": 2},
+            auth=(fake.twilio_sid, fake.twilio_token),
+        )
+    assert [m.body for m in listed] == ["n4", "n3", "n2", "n1", "n0"]
+    assert [q.get("Page") for q in fake.looked_up[:3]] == [None, "1", "2"]  # the SDK followed next_page_uri
+    assert "PageToken" in fake.looked_up[1]
+    assert (page.status_code, page.headers["Content-Type"]) == (200, "application/json")
+    payload = page.json()
+    assert set(payload) == {
+        "end", "first_page_uri", "messages", "next_page_uri", "page", "page_size", "previous_page_uri", "start", "uri"
+    }  # fmt: skip
+    assert (payload["page"], payload["page_size"], payload["start"], payload["end"]) == (0, 2, 0, 1)
+    base = f"/2010-04-01/Accounts/{fake.twilio_sid}/Messages.json?To=%2B15555550142&PageSize=2"
+    assert (payload["uri"], payload["first_page_uri"]) == (base + "&Page=0", base + "&Page=0")
+    assert payload["next_page_uri"].startswith(base + "&Page=1&PageToken=PA")
+    assert payload["previous_page_uri"] is None
+    message = payload["messages"][0]
+    assert (message["sid"], message["body"]) == (listed[0].sid, "n4")
+    assert (message["to"], message["from"], message["status"]) == (PERSON, TWILIO_FROM, "sent")
+    assert re.fullmatch(RFC2822, message["date_sent"]) and re.fullmatch(RFC2822, message["date_created"])
+
+
+async def test_twilio_list_a_message_still_queued_has_no_date_sent():
+    clock = Clock()
+    async with FakeCarrier(clock=clock, twilio_queue_seconds=30) as fake, twilio_client(fake) as client:
+        sent = await twilio_send(client)
+        since = datetime.fromtimestamp(clock(), UTC) - timedelta(minutes=1)
+        assert await client.messages.list_async(to=PERSON, date_sent_after=since) == []
+        [queued] = await client.messages.list_async(to=PERSON)
+        assert (queued.sid, queued.status, queued.date_sent) == (sent.sid, "queued", None)
+        clock.advance(30)
+        [listed] = await client.messages.list_async(to=PERSON, date_sent_after=since)
+    assert (listed.status, listed.date_sent) == ("sent", datetime.fromtimestamp(NOON + 30, UTC))
+
+
+@pytest.mark.parametrize(
+    "params,token,status,code",
+    [
+        ({"DateSent>": "yesterday"}, None, 400, 20001),
+        ({"PageSize": "1001"}, None, 400, 20001),
+        ({"PageToken": "PAnot-a-sid"}, None, 400, 20001),
+        ({}, "wrong", 401, 20003),
+    ],
+    ids=["bad-date", "page-too-big", "bad-page-token", "wrong-token"],
+)
+async def test_twilio_list_refuses_bad_look_ups(params, token, status, code):
+    async with FakeCarrier() as fake:
+        response = await asyncio.to_thread(
+            requests.get,
+            f"{fake.url}/2010-04-01/Accounts/{fake.twilio_sid}/Messages.json",
+            params=params,
+            auth=(fake.twilio_sid, token or fake.twilio_token),
+        )
+    assert (response.status_code, response.json()["code"]) == (status, code)
