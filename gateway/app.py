@@ -71,7 +71,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     vocabulary = Vocabulary.build(texts.raw, texts.languages, duty_words)
     warm_places()  # the offline ZIP and city indexes, built before the first person asks
     features = build_features(directory, services, policy.features, vocabulary)
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge])
+    # Carriers never compress what they post: bodies are read as sent, and a compressed one is refused with
+    # a 400 of ours rather than decoded (and its errors answered) by the HTTP parser.
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge], handler_args={"auto_decompress": False})
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()

@@ -22,7 +22,10 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class BadRequest(ValueError):
-    """A webhook the carrier should not have sent as it is: answered with 400 and this reason."""
+    """A webhook the carrier should not have sent as it is: answered with 400 and this reason.
+
+    The reason is fixed text (at most a field name of ours), never a value from the request: a 400 body
+    must not echo input back to whoever sent it."""
 
 
 @dataclass(frozen=True)

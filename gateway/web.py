@@ -62,7 +62,12 @@ async def edge(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BadRequest as exc:
-        return web.Response(status=400, text=f"{exc}\n")
+        response = web.Response(status=400, text=f"{exc}\n")
+        if not request.content.is_eof():
+            # The rest of a body that could not be read: close the connection rather than let aiohttp
+            # read on into the same error (which it logs as an unhandled exception).
+            response.force_close()
+        return response
     except web.HTTPException:
         raise
     except Exception:

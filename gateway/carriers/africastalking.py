@@ -83,7 +83,7 @@ def parse_ussd_end(form: Mapping[str, str]) -> UssdSessionEnded:
     """The end-of-session notification."""
     status = fields.required(form, "status", 32)
     if status not in USSD_END_STATUS:
-        raise BadRequest(f"unknown USSD session status {status!r}")
+        raise BadRequest("unknown USSD session status")
     return UssdSessionEnded(
         carrier=NAME,
         session_id=fields.required(form, "sessionId"),
@@ -110,7 +110,7 @@ def parse_status(form: Mapping[str, str]) -> StatusReport:
     """A delivery report."""
     status = fields.required(form, "status", 32)
     if status not in DELIVERY_STATUS:
-        raise BadRequest(f"unknown delivery status {status!r}")
+        raise BadRequest("unknown delivery status")
     return StatusReport(
         carrier=NAME,
         provider_message_id=fields.required(form, "id"),

@@ -77,7 +77,7 @@ def parse_status(form: Mapping[str, str]) -> StatusReport:
     """A status callback for a message we sent."""
     status = fields.required(form, "MessageStatus", 32).lower()
     if status not in DELIVERY_STATUS:
-        raise BadRequest(f"unknown MessageStatus {status!r}")
+        raise BadRequest("unknown MessageStatus")
     error = fields.optional(form, "ErrorCode", 16)
     return StatusReport(
         carrier=NAME,
