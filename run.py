@@ -102,6 +102,8 @@ def run_serve(settings, args) -> int:
     from gateway.app import create_app
     from store.db import open_database, probe
 
+    for warning in settings.check_callbacks():  # refuses webhooks open to forgery, naming the variable
+        logging.getLogger("lifeline").warning(warning)
     app = create_app(settings)
     open_database(settings.database_url)
     probe()

@@ -38,6 +38,9 @@ class Settings:
     twilio_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API_URL
     public_url: str | None = None
+    # LIFELINE_ALLOW_INSECURE_CALLBACKS=1: `serve` starts with unguarded carrier callbacks (local trials).
+    allow_insecure_callbacks: bool = False
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +68,8 @@ class Settings:
             twilio_from=get("TWILIO_FROM"),
             twilio_api_url=(get("TWILIO_API_URL") or TWILIO_DEFAULT_API_URL).rstrip("/"),
             public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
+            allow_insecure_callbacks=_flag(get, "LIFELINE_ALLOW_INSECURE_CALLBACKS"),
+            metrics_token=get("METRICS_TOKEN"),
         )
         settings.validate()
         return settings
@@ -100,6 +105,31 @@ class Settings:
         ):
             if url is not None and not _is_http_url(url):
                 raise SettingsError(name, f"{url!r} is not an http(s) URL")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise SettingsError("METRICS_TOKEN", "must be at least 16 characters")
+
+    def check_callbacks(self) -> list[str]:
+        """Refuses (SettingsError naming the variable) carrier webhooks that would take forged or unverifiable
+        requests; with LIFELINE_ALLOW_INSECURE_CALLBACKS=1 returns them as warnings for the log instead."""
+        from gateway.carriers.registry import carriers  # carrier modules import the app: not at module load
+
+        problems = [found for carrier in carriers().values() if (found := carrier.unguarded(self))]
+        if not self.allow_insecure_callbacks:
+            if problems:
+                raise SettingsError(*problems[0])
+            return []
+        override = "LIFELINE_ALLOW_INSECURE_CALLBACKS=1"
+        if not problems:
+            return [f"{override} is set but changes nothing here: remove it"]
+        return [f"{variable} {why} (allowed by {override}: for local trials only)" for variable, why in problems]
+
+
+def _flag(get, name: str) -> bool:
+    """A variable that is either 1 or unset (0 and empty also mean unset)."""
+    value = get(name)
+    if value not in (None, "0", "1"):
+        raise SettingsError(name, "must be 1 or unset")
+    return value == "1"
 
 
 def _is_http_url(url: str) -> bool:

@@ -3,6 +3,8 @@ declares its webhooks."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import time
 
@@ -35,8 +37,32 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+# Headers a proxy adds: behind one on the same machine every client looks local.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def may_read_metrics(request: web.Request, token: str | None) -> bool:
+    """With METRICS_TOKEN set, only `Authorization: Bearer <token>`; without it, only a loopback client
+    that came through no proxy."""
+    if token is not None:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    if any(header in request.headers for header in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:  # a Unix socket or no peer address: not known to be local
+        return False
+
+
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics, for a bearer of METRICS_TOKEN or (without one) local clients only."""
     app = request.app
+    token = app[keys.SETTINGS].metrics_token
+    if not may_read_metrics(request, token):
+        if token is not None:
+            raise web.HTTPUnauthorized(text="metrics need METRICS_TOKEN\n", headers={"WWW-Authenticate": "Bearer"})
+        raise web.HTTPForbidden(text="metrics are for local clients; set METRICS_TOKEN to read them remotely\n")
     now = app[keys.CLOCK]()
 
     def read():
@@ -48,8 +74,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The webhooks of the carriers this deployment uses (others answer 404), health and metrics."""
     for carrier in carriers().values():
-        app.router.add_routes(carrier.routes)
+        if carrier.takes_webhooks(app[keys.SETTINGS]):
+            app.router.add_routes(carrier.routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 

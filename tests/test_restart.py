@@ -18,6 +18,7 @@ from tests import payloads
 from tests.conftest import ROOT
 
 PEOPLE = [f"+1555555{n:04d}" for n in range(100, 112)]  # fictional +1 555-555-01xx numbers
+TOKEN = "callback-token-for-the-restart-test"  # `serve` refuses a real account's callbacks without one
 
 
 def free_port() -> int:
@@ -88,6 +89,7 @@ async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_onc
         "AT_USERNAME": fake.at_username,
         "AT_API_KEY": fake.at_api_key,
         "AT_API_URL": fake.url,
+        "AT_CALLBACK_TOKEN": TOKEN,
     }
     if carrier_state == "refusing":
         await fake.refuse()
@@ -99,7 +101,9 @@ async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_onc
         await first.start(session)
         try:
             for phone in PEOPLE:
-                async with session.post(first.url + "/africastalking/sms", data=payloads.at_sms(phone, "hola")) as r:
+                async with session.post(
+                    first.url + f"/africastalking/sms?token={TOKEN}", data=payloads.at_sms(phone, "hola")
+                ) as r:
                     assert r.status == 200
         finally:
             await first.kill()

@@ -93,6 +93,8 @@ def test_every_setting_is_documented_in_env_example():
         "TWILIO_FROM",
         "TWILIO_API_URL",
         "PUBLIC_URL",
+        "LIFELINE_ALLOW_INSECURE_CALLBACKS",
+        "METRICS_TOKEN",
     ):
         assert f"{name}=" in documented, name
 
@@ -108,10 +110,11 @@ def test_secrets_never_show_in_the_settings_repr():
             "TWILIO_FROM": "+15555550100",
             "AT_API_KEY": "atk-123456",
             "AT_CALLBACK_TOKEN": "cb-123456",
+            "METRICS_TOKEN": "metrics-token-123456",
         }
     )
     shown = repr(settings)
-    for secret in ("s" * 40, "tok-123456", "atk-123456", "cb-123456"):
+    for secret in ("s" * 40, "tok-123456", "atk-123456", "cb-123456", "metrics-token-123456"):
         assert secret not in shown
 
 

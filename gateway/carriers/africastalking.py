@@ -238,6 +238,27 @@ async def _delivery(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
+# Africa's Talking's sandbox account: test traffic from its simulator, not people.
+SANDBOX_USERNAME = "sandbox"
+
+
+def _takes_webhooks(settings) -> bool:
+    """Configured (SMS_PROVIDERS names it, or AT_USERNAME is set for USSD), or a console-only trial where
+    nothing leaves the machine (`make serve`, the README's curl examples, `run.py simulate`)."""
+    return NAME in settings.sms_providers or bool(settings.at_username) or settings.sms_providers == ("console",)
+
+
+def _unguarded(settings) -> tuple[str, str] | None:
+    """A real account with no callback token: anyone could post a forged SMS, USSD hop or delivery report."""
+    if settings.at_username and settings.at_username != SANDBOX_USERNAME and not settings.at_callback_token:
+        return (
+            "AT_CALLBACK_TOKEN",
+            "is required with a real Africa's Talking account (AT_USERNAME is not 'sandbox'): without it anyone "
+            "can post forged SMS and USSD requests; set a long random token and append ?token=... to the callbacks",
+        )
+    return None
+
+
 def _sender(settings, policy) -> AfricasTalkingSender:
     return AfricasTalkingSender(
         settings.at_username,
@@ -258,4 +279,6 @@ CARRIER = Carrier(
         web.post("/africastalking/delivery", _delivery),
     ),
     required=(("AT_USERNAME", "at_username"), ("AT_API_KEY", "at_api_key")),
+    takes_webhooks=_takes_webhooks,
+    unguarded=_unguarded,
 )

@@ -52,3 +52,9 @@ class Carrier:
     routes: tuple[web.RouteDef, ...] = ()  # its webhooks
     # (variable, Settings attribute) pairs it cannot send without.
     required: tuple[tuple[str, str], ...] = ()
+    # settings → whether its webhooks are mounted; elsewhere they answer 404, so nobody can post to a
+    # carrier's callbacks where the deployment never registered them.
+    takes_webhooks: Callable[[Any], bool] = lambda settings: True
+    # settings → (variable, why) when its webhooks would take forged or unverifiable requests, so `serve`
+    # refuses to start (unless LIFELINE_ALLOW_INSECURE_CALLBACKS=1); None when they are guarded.
+    unguarded: Callable[[Any], tuple[str, str] | None] = lambda settings: None

@@ -161,6 +161,22 @@ async def _status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _takes_webhooks(settings) -> bool:
+    """Configured: SMS_PROVIDERS names it, or an auth token is there to check signatures with."""
+    return NAME in settings.sms_providers or bool(settings.twilio_auth_token)
+
+
+def _unguarded(settings) -> tuple[str, str] | None:
+    """Twilio signs the public URL it calls: without PUBLIC_URL the signature is checked against the Host
+    header the request itself brings, and no StatusCallback is asked for (so no delivery reports)."""
+    if _takes_webhooks(settings) and not settings.public_url:
+        return (
+            "PUBLIC_URL",
+            "is required with Twilio: signatures are checked against it and delivery reports are sent to it",
+        )
+    return None
+
+
 def _sender(settings, policy) -> TwilioSender:
     status_url = f"{settings.public_url}/twilio/status" if settings.public_url else None
     return TwilioSender(
@@ -182,4 +198,6 @@ CARRIER = Carrier(
         ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
         ("TWILIO_FROM", "twilio_from"),
     ),
+    takes_webhooks=_takes_webhooks,
+    unguarded=_unguarded,
 )
