@@ -20,6 +20,12 @@ UNDELIVERED = "undelivered"  # the carrier accepted it but could not deliver it
 FAILED = "failed"  # given up: permanent error or attempts exhausted
 CANCELLED = "cancelled"  # withdrawn before it left
 
+# How last_error begins when the last attempt may have reached the carrier without its answer coming back
+# (a timeout, or a worker that died mid-send and whose claim was taken over): before sending again, the
+# dispatcher asks the carrier whether it already has the message.
+UNANSWERED = "unanswered: "
+TAKEN_OVER = UNANSWERED + "claim taken over after its lease"
+
 # A report may only move a message forward: a late "sent" never undoes "delivered".
 _RANK = {PENDING: 0, SENDING: 1, SENT: 2, UNDELIVERED: 3, FAILED: 3, DELIVERED: 4, CANCELLED: 5}
 
@@ -50,6 +56,8 @@ class Claimed:
     provider_index: int  # where in the route the next attempt goes
     attempts: int  # including this one
     tag: str | None
+    created_at: float = 0.0  # no send of it can be older
+    unanswered: bool = False  # an earlier attempt may have reached the carrier (see UNANSWERED)
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,10 @@ _ENQUEUE = Statement(
 
 _OPTED_OUT = Statement("SELECT 1 FROM opt_out WHERE phone_hash = {p}")
 
+# A row still `sending` when claimed is a stale claim: its worker may have sent it before dying.
 _CLAIM = """UPDATE outbox_message
-    SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p}
+    SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p},
+        last_error = CASE WHEN status = {p} THEN {p} ELSE last_error END
     WHERE id IN (
         SELECT id FROM outbox_message
         WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
@@ -128,7 +138,9 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
     statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
     token = uuid.uuid4().hex
-    rows = statement.rows(OutboxMessage, SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit)
+    rows = statement.rows(
+        OutboxMessage, SENDING, token, now + lease_seconds, now, SENDING, TAKEN_OVER, PENDING, now, SENDING, now, limit
+    )
     return [
         Claimed(
             row.id,
@@ -139,6 +151,8 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
             row.provider_index,
             row.attempts,
             row.tag,
+            row.created_at,
+            (row.last_error or "").startswith(UNANSWERED),
         )
         for row in sorted(rows, key=lambda row: row.id)
     ]
@@ -187,8 +201,11 @@ def mark_sent(message_id: int, token: str, provider: str, provider_message_id: s
     return bool(updated)
 
 
-def reschedule(message_id: int, token: str, provider_index: int, due_at: float, error: str, now: float) -> bool:
-    """Puts a claimed message back to wait for its next attempt."""
+def reschedule(
+    message_id: int, token: str, provider_index: int, due_at: float, error: str, now: float, unanswered: bool = False
+) -> bool:
+    """Puts a claimed message back to wait for its next attempt; unanswered: an attempt may have reached
+    the carrier, so the next one asks it first."""
     return bool(
         OutboxMessage.update(
             status=PENDING,
@@ -196,7 +213,7 @@ def reschedule(message_id: int, token: str, provider_index: int, due_at: float, 
             due_at=due_at,
             lease_until=None,
             claim_token=None,
-            last_error=error[:255],
+            last_error=((UNANSWERED if unanswered else "") + error)[:255],
             updated_at=now,
         )
         .where(_claimed(message_id, token))

@@ -404,6 +404,11 @@ class FakeCarrier:
         """Listens again on the same port after refuse()."""
         await self._on_own_loop(self._accept)
 
+    @property
+    def holding(self) -> int:
+        """Requests hung or trickling right now, whose client is still connected."""
+        return len(self._held)
+
     def accepted_to(self, number: str) -> list[Accepted]:
         """The accepted messages addressed to number, in arrival order."""
         return [message for message in self.accepted if message.to == number]

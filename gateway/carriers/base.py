@@ -17,12 +17,18 @@ class Failure(enum.StrEnum):
 
 
 class SendError(Exception):
-    """A send that did not go through, classified."""
+    """A send that did not go through, classified.
 
-    def __init__(self, failure: Failure, detail: str):
+    unanswered: the request may have reached the carrier, which may have taken the message although no
+    answer came back (a timeout, a connection dropped while waiting): neither API takes an idempotency
+    key, so before sending again the dispatcher asks the carrier (find_sent) where it can.
+    """
+
+    def __init__(self, failure: Failure, detail: str, unanswered: bool = False):
         super().__init__(f"{failure.value}: {detail}")
         self.failure = failure
         self.detail = detail
+        self.unanswered = unanswered
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,11 @@ class Sender(Protocol):
     name: str
 
     async def send(self, to: str, body: str) -> Sent:
-        """Sends one SMS; raises SendError."""
+        """Sends one SMS within the policy's send_timeout_seconds; raises SendError."""
+
+    async def find_sent(self, to: str, body: str, since: float) -> Sent | None:
+        """The message with this text the carrier took for this number since then (epoch seconds), if it
+        can tell; None when it has none or cannot say. Raises SendError when it cannot be asked now."""
 
     async def close(self) -> None:
         """Releases connections and threads."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -52,6 +53,13 @@ RECIPIENT_ERRORS = {
 THROTTLED_ERRORS = {20429, 14107}  # too many requests; SMS send rate exceeded
 
 MAX_BODY = 1600  # Twilio's own limit on an inbound Body
+
+# A look-up for a message whose send went unanswered reads at most this many of the newest messages to
+# the number, this many a page.
+LOOKUP_LIMIT = 200
+LOOKUP_PAGE_SIZE = 50
+# Twilio's clock and ours may differ: a message it dates this much before the outbox row still counts.
+CLOCK_SKEW_SECONDS = 120
 
 
 def verify(url: str, form: Mapping[str, str], signature: str | None, auth_token: str | None) -> None:
@@ -112,6 +120,7 @@ class TwilioSender:
         self._timeout = timeout
 
     async def send(self, to: str, body: str) -> Sent:
+        """Sends one SMS within the policy's send_timeout_seconds; raises SendError."""
         try:
             async with asyncio.timeout(self._timeout):
                 message = await self._client.messages.create_async(
@@ -119,11 +128,39 @@ class TwilioSender:
                 )
         except TwilioRestException as exc:
             raise _classify(exc) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing reached Twilio
             raise SendError(Failure.RETRY, type(exc).__name__) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # the answer did not come
+            raise SendError(Failure.RETRY, type(exc).__name__, unanswered=True) from None
         except TwilioException as exc:  # an answer the SDK could not read
-            raise SendError(Failure.RETRY, str(exc)[:120]) from None
+            raise SendError(Failure.RETRY, str(exc)[:120], unanswered=True) from None
         return Sent(provider_message_id=message.sid)
+
+    async def find_sent(self, to: str, body: str, since: float) -> Sent | None:
+        """The message with this text Twilio took for this number since then, from its message list
+        (To and From filtered, newest first); None when there is none.
+
+        Not filtered by DateSent: a message Twilio took but has not handed to the network yet (queued: a
+        long code sends about one segment a second) has no date_sent, and a DateSent filter leaves it out,
+        which is exactly the message a timed-out send may have left behind.
+        """
+        earliest = datetime.fromtimestamp(since - CLOCK_SKEW_SECONDS, UTC)
+        try:
+            async with asyncio.timeout(self._timeout):
+                found = await self._client.messages.stream_async(
+                    to=to, from_=self._from, limit=LOOKUP_LIMIT, page_size=LOOKUP_PAGE_SIZE
+                )
+                async for message in found:
+                    created = message.date_created
+                    if message.body == body and (created is None or created >= earliest):
+                        return Sent(provider_message_id=message.sid)
+        except TwilioRestException as exc:
+            raise _classify(exc) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SendError(Failure.RETRY, f"look-up: {type(exc).__name__}") from None
+        except TwilioException as exc:  # an error page, or an answer the SDK could not read
+            raise SendError(Failure.RETRY, f"look-up: {type(exc).__name__}") from None
+        return None
 
     async def close(self) -> None:
         await self._http.close()

@@ -9,7 +9,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 
-from gateway.carriers.base import Failure, Sender, SendError
+from gateway.carriers.base import Failure, Sender, SendError, Sent
 from gateway.metrics import Metrics
 from gateway.outbox.health import ProviderHealth
 from gateway.outbox.policy import OutboxPolicy
@@ -134,6 +134,8 @@ class Dispatcher:
             error = SendError(Failure.PROVIDER, f"no configured provider in route {','.join(route)}")
             await self._failed(message, index, route_length, None, error)
             return
+        if message.unanswered and await self._found(message):
+            return
         try:
             sent = await self._senders[provider].send(message.to, message.body)
         except SendError as error:
@@ -150,6 +152,42 @@ class Dispatcher:
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+
+    async def _found(self, message: outbox.Claimed) -> bool:
+        """Whether a provider already has this message from an attempt whose answer never came; if so it is
+        recorded as sent through that provider, not sent again."""
+        found = await self._ask(message)
+        if found is None:
+            return False
+        provider, sent = found
+        await self._record(
+            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
+        )
+        self._metrics.sends.labels(provider=provider, result="found").inc()
+        log.info("message %s to %s was already taken by %s: not sent again", message.id, mask(message.to), provider)
+        return True
+
+    async def _ask(self, message: outbox.Claimed) -> tuple[str, Sent] | None:
+        """The provider of the route that says it took the message, and its id. A provider that cannot tell,
+        or cannot be asked in time, counts as not having it: the message is sent again, at least once rather
+        than lost."""
+        policy = self._policy
+        # The look-up and the send that may follow both fit in the lease.
+        budget = min(policy.send_timeout_seconds, (policy.lease_seconds - policy.send_timeout_seconds) / 2)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(budget):
+                for provider in dict.fromkeys(message.route):
+                    if provider not in self._senders:
+                        continue
+                    try:
+                        sent = await self._senders[provider].find_sent(message.to, message.body, message.created_at)
+                    except SendError as error:
+                        log.warning("could not ask %s about message %s: %s", provider, message.id, error)
+                        continue
+                    if sent is not None:
+                        return provider, sent
+        log.info("message %s to %s: no provider has it, sending again", message.id, mask(message.to))
+        return None
 
     async def _record(self, fn, *args):
         """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
@@ -175,8 +213,16 @@ class Dispatcher:
             self._metrics.sends.labels(provider=label, result="failed").inc()
             log.warning("message %s to %s failed for good: %s", message.id, mask(message.to), error)
         else:
+            unanswered = error.unanswered or message.unanswered  # asked again until a send is answered
             await self._record(
-                outbox.reschedule, message.id, message.claim_token, step.provider_index, step.due_at, error.detail, now
+                outbox.reschedule,
+                message.id,
+                message.claim_token,
+                step.provider_index,
+                step.due_at,
+                error.detail,
+                now,
+                unanswered,
             )
             self._metrics.sends.labels(provider=label, result=error.failure.value).inc()
             log.info("message %s to %s will be retried: %s", message.id, mask(message.to), error)
