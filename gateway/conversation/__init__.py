@@ -144,7 +144,7 @@ class Conversation:
 
     def _enqueue(self, outgoing: list[Sms], cause: str, preferred: str | None, now: float) -> None:
         route = route_for(self._providers, preferred)
-        enqueue(outgoing, cause, route, self._policy.outbox.transliterate, now)
+        enqueue(outgoing, cause, route, self._policy.outbox, now)
 
 
 def _facts(person: inbound_store.KnownPerson) -> frozenset[str]:
