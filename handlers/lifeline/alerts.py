@@ -323,3 +323,9 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         pages += [Outgoing(p, "alert.reminder", values, tag=tag, urgent=True) for p in duty]
     return pages
 
+
+def overdue_pages(waiting: int, directory: Directory) -> list[Outgoing]:
+    """Tells every network's central numbers that urgent messages (alert relays and pages) cannot leave;
+    routine itself, so this page never counts among the overdue it reports."""
+    phones = dict.fromkeys(phone for network in directory.networks for phone in network.central.phones)
+    return [Outgoing(phone, "alert.overdue", {"waiting": str(waiting)}) for phone in phones]
