@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as alter
+
 from store.db import database, is_postgres
 from store.models import (
     Alert,
@@ -16,6 +19,7 @@ from store.models import (
     DutyShift,
     InboundMessage,
     OptOut,
+    OutboxAlarm,
     OutboxMessage,
     Person,
     SchemaVersion,
@@ -48,6 +52,19 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
+def _add_missing_columns(model, *fields) -> None:
+    """Adds columns a table made before them lacks (step 1 creates tables from today's models)."""
+    table = model._meta.table_name
+    present = {column.name for column in database.get_columns(table)}
+    migrator = SchemaMigrator.from_database(database.obj)
+    alter(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
+
+
+def _v7_urgent_messages() -> None:
+    _add_missing_columns(OutboxMessage, OutboxMessage.first_due_at, OutboxMessage.deadline_at)
+    database.create_tables([OutboxAlarm])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -56,6 +73,7 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
+    (7, _v7_urgent_messages),
 ]
 
 

@@ -67,12 +67,6 @@ async def test_africastalking_callbacks_answer_only_where_it_is_configured(
         assert await in_store(client, InboundMessage.select().count) == 0
 
 
-async def test_twilio_callbacks_answer_only_where_it_is_configured(start, fake):
-    client = await start("console", TWILIO_AUTH_TOKEN="")
-    form = payloads.twilio_sms(HOUSTON_PERSON, "hola")
-    assert (await client.post("/twilio/sms", data=form)).status == 404
-
-
 # label, environment, the variable `serve` names (None: starts)
 DEPLOYMENTS = [
     ("real Africa's Talking account, no token", {"SMS_PROVIDERS": "africastalking", **AT_REAL}, "AT_CALLBACK_TOKEN"),
