@@ -191,7 +191,7 @@ class Dispatcher:
         """The provider of the route that says it took the message, and its id. A provider that cannot tell,
         or cannot be asked in time, counts as not having it: the message is sent again, at least once rather
         than lost."""
-        policy = self._policy
+        policy = self.policy
         # The look-up and the send that may follow both fit in the lease.
         budget = min(policy.send_timeout_seconds, (policy.lease_seconds - policy.send_timeout_seconds) / 2)
         with contextlib.suppress(TimeoutError):
