@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 import peewee
 
@@ -130,3 +131,88 @@ def claim_followup(alert: Alert, now: float) -> bool:
 def record_duress(alert: Alert, now: float) -> None:
     """The alert stays open; the consulate knows the cancel was forced."""
     Alert.update(duress_at=now, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+# -- the officials' desk ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskAlert:
+    """An alert as the desk lists it: what officials need to act, the person's data kept apart."""
+
+    reference: str
+    status: str
+    consulate: str
+    created_at: float
+    acknowledged_at: float | None
+    escalated_at: float | None
+    closed_at: float | None
+    cancelled_at: float | None
+    duress_at: float | None
+    phone: str | None  # the person's number and name; None once they erased themselves
+    name: str | None
+    note: str | None
+    location: str | None
+    acknowledged_by: str | None  # keyed hash of who acknowledged
+
+
+def _desk(row: Alert, person: Person | None) -> DeskAlert:
+    return DeskAlert(
+        row.reference,
+        row.status,
+        row.consulate,
+        row.created_at,
+        row.acknowledged_at,
+        row.escalated_at,
+        row.closed_at,
+        row.cancelled_at,
+        row.duress_at,
+        person.phone if person else None,
+        person.name if person else None,
+        row.note,
+        row.location,
+        row.acknowledged_by,
+    )
+
+
+def open_for_desk(consulates: tuple[str, ...] | None, limit: int = 500) -> list[DeskAlert]:
+    """Open alerts, newest first, of these consulates (None: every consulate and central)."""
+    query = (
+        Alert.select(Alert, Person)
+        .join(Person, join_type=peewee.JOIN.LEFT_OUTER, on=(Alert.person == Person.id))
+        .where(Alert.status == OPEN)
+        .order_by(Alert.created_at.desc())
+        .limit(limit)
+    )
+    if consulates is not None:
+        query = query.where(Alert.consulate.in_(consulates))
+    return [_desk(row, row.person if row.person_id else None) for row in query]
+
+
+def for_desk(reference: str) -> DeskAlert | None:
+    row = Alert.get_or_none(Alert.reference == reference.upper())
+    if row is None:
+        return None
+    person = Person.get_or_none(Person.id == row.person_id) if row.person_id else None
+    return _desk(row, person)
+
+
+@dataclass(frozen=True)
+class Note:
+    author: str  # keyed hash of the duty phone or console account
+    text: str
+    written_at: float
+
+
+def notes_of(reference: str) -> list[Note]:
+    query = AlertNote.select().join(Alert).where(Alert.reference == reference.upper()).order_by(AlertNote.written_at)
+    return [Note(row.author, row.text, row.written_at) for row in query]
+
+
+def reopen(alert: Alert, now: float) -> bool:
+    """A closed alert is open again (a case closed too soon)."""
+    return bool(
+        Alert.update(status=OPEN, closed_at=None, updated_at=now)
+        .where((Alert.id == alert.id) & (Alert.status == CLOSED))
+        .execute()
+    )

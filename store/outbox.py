@@ -357,3 +357,43 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
         ),
         now,
     )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message of a group, as the desk's timeline shows it."""
+
+    to: str
+    status: str
+    provider: str | None
+    tag: str | None
+    created_at: float
+    sent_at: float | None
+    segments: int
+    last_error: str | None
+    reports: tuple[str, ...]  # the carrier's statuses, in order
+
+
+def history(tags: list[str]) -> list[Sent]:
+    """Every message of these groups, oldest first, with the carrier's reports."""
+    rows = list(OutboxMessage.select().where(OutboxMessage.tag.in_(tags)).order_by(OutboxMessage.id))
+    ids = [(r.provider, r.provider_message_id) for r in rows if r.provider_message_id]
+    reports: dict[tuple[str, str], list[str]] = {}
+    if ids:
+        query = DeliveryReport.select().where(DeliveryReport.provider_message_id.in_([i for _, i in ids]))
+        for report in query.order_by(DeliveryReport.received_at):
+            reports.setdefault((report.provider, report.provider_message_id), []).append(report.status)
+    return [
+        Sent(
+            r.to,
+            r.status,
+            r.provider,
+            r.tag,
+            r.created_at,
+            r.sent_at,
+            r.segments,
+            r.last_error,
+            tuple(reports.get((r.provider, r.provider_message_id), ())),
+        )
+        for r in rows
+    ]

@@ -6,15 +6,20 @@ import time
 
 from store.db import database, is_postgres
 from store.models import (
+    Account,
     Alert,
     AlertNote,
+    ApiToken,
+    AuditEntry,
     Booking,
     Consent,
+    ConsoleSession,
     Contact,
     ConversationSession,
     DeliveryReport,
     DutyShift,
     InboundMessage,
+    LoginFailure,
     OptOut,
     OutboxMessage,
     Person,
@@ -48,6 +53,10 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
+def _v7_console() -> None:
+    database.create_tables([Account, ConsoleSession, LoginFailure, AuditEntry, ApiToken])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -56,6 +65,7 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
+    (7, _v7_console),
 ]
 
 
