@@ -12,7 +12,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from store.crypto import lookup_hash
 
 
-
 def csrf_secret() -> bytes:
     """Derived from the deployment's secret, so every server process accepts every other's tokens."""
     return hashlib.sha256(lookup_hash("console:csrf").encode("ascii")).digest()
