@@ -3,6 +3,9 @@ numbers and names masked unless revealed with a reason (break-glass, audited).""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from aiohttp import web
 from aiohttp_session import get_session
 
@@ -79,6 +82,7 @@ async def alert_page(request: web.Request) -> web.StreamResponse:
             "shown": shown,
             "show": (lambda number: number or "-") if shown else (lambda number: mask(number) if number else "-"),
             "person_name": view.alert.name if shown else mask_name(view.alert.name),
+            "local": lambda at: datetime.fromtimestamp(at, ZoneInfo(view.time_zone)).strftime("%d/%m %H:%M"),
             "notice": request.query.get("notice"),
         },
     )

@@ -35,6 +35,7 @@ class Event:
 class AlertView:
     alert: DeskAlert
     office: str  # the consulate's (or central's) name
+    time_zone: str  # the office's: times are shown on its clock
     events: list[Event]
 
 
@@ -87,7 +88,7 @@ def alert_view(
             )
         )
     events.sort(key=lambda e: e.at)
-    return AlertView(alert, getattr(office, "short_name", None) or office.name, events)
+    return AlertView(alert, getattr(office, "short_name", None) or office.name, office.time_zone, events)
 
 
 def _notes(reference: str) -> list[Note]:
@@ -121,7 +122,11 @@ def act(reference: str, verb: str, email: str, text: str, scope: tuple[str, ...]
     person = alerts.phone_of_raiser(alert) if alert.person_id else None
     if verb == "ack":
         first = alerts.acknowledge(alert, who, now)
-        told = (Outgoing(person[0], "alert.acknowledged", values, person[1]),) if first and person else ()
+        told = (
+            (Outgoing(person[0], "alert.acknowledged", values, person[1], tag=later_tag_of(alert.reference)),)
+            if first and person
+            else ()
+        )
         return Result(outcome="done" if first else "unchanged", values=values, outgoing=told)
     if verb in ("reply", "note") and not text:
         return Result(outcome="empty", values=values)
