@@ -193,13 +193,20 @@ def run_export_bookings(settings, consulate_id: str | None, day: str | None, out
     from handlers.backoffice.day_sheet import sheet_for, write_day_sheet
     from handlers.reference.consulates import Directory
     from handlers.reference.services import load_services
+    from store import audit
 
     directory = Directory.load(settings.config_dir / "consulates.yaml")
     consulate, day = sheet_for(directory, consulate_id, day)
     language = load_policy(settings.config_dir).default_language
     services = load_services(settings.config_dir / "services.yaml", Texts.load(TEMPLATES_DIR, language).languages)
     text = io.StringIO()
-    count = _in_store(settings, write_day_sheet, text, consulate, day, services, language)
+
+    def export():
+        count = write_day_sheet(text, consulate, day, services, language)
+        audit.append("cli", "export.bookings", consulate.id, f"{day} {count} row(s)", time.time())
+        return count
+
+    count = _in_store(settings, export)
     if not _write(text.getvalue(), output):
         return 2
     print(f"exported {count} appointment(s) at {consulate.id} on {day}", file=sys.stderr)

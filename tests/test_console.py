@@ -330,3 +330,29 @@ async def test_audit_verify_command_detects_a_deleted_row(start, make_settings, 
     await in_store(client, lambda: AuditEntry.delete().where(AuditEntry.id == second.id).execute())
     assert run.run_audit(settings, argparse.Namespace(action="verify")) == 1
     assert "audit trail broken at entry" in capsys.readouterr().err
+
+
+async def test_an_officer_sees_the_days_bookings_and_cancels_one(start, clock):
+    from tests.test_appointments import MONDAY_MORNING, sent_to
+
+    clock.advance(MONDAY_MORNING - clock())
+    client = await start("console")
+    await dial(client, ["4", "1", "1", "1", "1", "1"], phone="+17135550142")  # a passport, Monday 10:00, Houston
+    await make_account(client, "olga@example.org", "officer", "houston")
+    await log_in(client, "olga@example.org")
+    page = await (await client.get("/console/bookings?consulate=houston&date=2026-11-30")).text()
+    reference = re.search(r"<td>([A-Z0-9]{4})</td><td>10:00</td><td>Pasaporte</td>", page).group(1)
+    response = await post_form(
+        client,
+        "/console/bookings?consulate=houston&date=2026-11-30",
+        f"/console/bookings/houston/{reference}/cancel?date=2026-11-30",
+    )
+    page = await response.text()
+    assert "Hecho." in page and reference not in page  # the day's sheet lists active bookings
+    told = await sent_to(client, "+17135550142")
+    assert (
+        told[-1]
+        == f"Su cita {reference} en el Consulado en Houston fue cancelada por el consulado. Envie CITA para pedir otra."
+    )
+    other = await client.get("/console/bookings?consulate=chicago&date=2026-11-30")
+    assert other.status == 404  # not her consulate
