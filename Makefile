@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python bench/run.py
 	$(BIN)/python bench/places.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
