@@ -13,6 +13,8 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.console import console_app, is_https
+from gateway.console.api import api_app
+from gateway.console.pages import STATE as CONSOLE_STATE
 from gateway.conversation import Conversation
 from gateway.engine.check import Report, check, load_all
 from gateway.engine.engine import Engine
@@ -129,6 +131,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         CONSOLE_IDLE_SECONDS,
     )
     app.add_subapp("/console/", console)
+    app.add_subapp("/api/v1/", api_app(console[CONSOLE_STATE]))
     return app
 
 

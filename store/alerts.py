@@ -216,3 +216,32 @@ def reopen(alert: Alert, now: float) -> bool:
         .where((Alert.id == alert.id) & (Alert.status == CLOSED))
         .execute()
     )
+
+
+def listed(
+    status: str | None,
+    consulates: tuple[str, ...] | None,
+    since: float | None,
+    until: float | None,
+    before_id: int | None,
+    limit: int,
+) -> list[tuple[int, DeskAlert]]:
+    """Alerts newest first, filtered, after a cursor (the last id of the page before): (id, alert)."""
+    query = (
+        Alert.select(Alert, Person)
+        .join(Person, join_type=peewee.JOIN.LEFT_OUTER, on=(Alert.person == Person.id))
+        .where(Alert.status != DRILL)
+        .order_by(Alert.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Alert.status == status)
+    if consulates is not None:
+        query = query.where(Alert.consulate.in_(consulates))
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    if until is not None:
+        query = query.where(Alert.created_at < until)
+    if before_id is not None:
+        query = query.where(Alert.id < before_id)
+    return [(row.id, _desk(row, row.person if row.person_id else None)) for row in query]
