@@ -99,8 +99,9 @@ async def test_the_rate_limit_answers_429_with_retry_after(start):
     client = await start("console")
     await make_account(client, "olga@example.org", "officer", "houston")
     headers = await token_for(client, "olga@example.org")
-    statuses = [(await client.get("/api/v1/consulates", headers=headers)).status for _ in range(125)]
-    assert statuses.count(200) == 120 and statuses[-1] == 429
+    statuses = [(await client.get("/api/v1/consulates", headers=headers)).status for _ in range(140)]
+    # 120 at once, and two more a second refill the bucket while the test runs.
+    assert 120 <= statuses.count(200) < 140 and statuses[-1] == 429
     response = await client.get("/api/v1/consulates", headers=headers)
     assert int(response.headers["Retry-After"]) >= 1
 
