@@ -46,6 +46,7 @@ EXPECTED = {
     ("POST", "/accounts/{account}/reset"): {"admin"},
     ("POST", "/accounts/{account}/role"): {"admin"},
     ("GET", "/audit"): {"admin", "supervisor"},
+    ("GET", "/dashboard"): STAFF,
 }
 SAMPLE = {
     "{reference}": "ZZZZ",
@@ -356,3 +357,18 @@ async def test_an_officer_sees_the_days_bookings_and_cancels_one(start, clock):
     )
     other = await client.get("/console/bookings?consulate=chicago&date=2026-11-30")
     assert other.status == 404  # not her consulate
+
+
+async def test_the_dashboard_counts_the_accounts_scope_and_shows_no_personal_data(start):
+    client = await start("console")
+    for n in range(3):
+        await dial(client, ["1"], phone=f"+1713555{n:04d}")  # Houston
+    await dial(client, ["1"], phone="+13125550150")  # Chicago
+    await make_account(client, "olga@example.org", "officer", "houston")
+    await log_in(client, "olga@example.org")
+    page = await (await client.get("/console/dashboard")).text()
+    assert re.search(
+        r'<strong id="open-alerts">3</strong> avisos abiertos · <strong id="unacknowledged">3</strong>', page
+    )
+    assert page.count("<rect") == 30 and "<title>3</title>" in page  # today's bar: 3 alerts
+    assert "+1713" not in page and "0142" not in page

@@ -7,6 +7,7 @@ from store.accounts import Official
 # Permission → roles that have it. A page names one permission; scope (which consulate) is checked apart.
 PERMISSIONS = {
     "desk": frozenset({"admin", "supervisor", "officer"}),  # open alerts, an alert's page
+    "dashboard": frozenset({"admin", "supervisor", "officer"}),  # counts only
     "alert.act": frozenset({"admin", "supervisor", "officer"}),  # acknowledge, reply, note, close, reopen
     "personal.reveal": frozenset({"admin", "supervisor", "officer"}),  # show a number or name, with a reason
     "bookings": frozenset({"admin", "supervisor", "officer"}),
