@@ -25,6 +25,7 @@ ALERTS = 500
 MESSAGES = 20_000
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
+PLACES = ("77002", "77036", "Pasadena TX", "Baytown TX", "77450", "Sugar Land TX", "Conroe TX", "Galveston TX")
 
 
 def fill(directory, now: float) -> None:
@@ -37,11 +38,12 @@ def fill(directory, now: float) -> None:
     with database.atomic():
         accounts.create(directory, "olga@example.org", "officer", "houston", PASSWORD, "bench", now)
         for n in range(ALERTS):
-            phone = f"+1713555{n:04d}"
+            phone = f"+1713555{n:04d}"  # the alerts spread over Houston's area by their stated location
             person = Person.create(
                 phone_hash=f"bench{n}", phone=phone, name=f"Persona {n}", created_at=now, last_seen_at=now
             )
-            alerts.raise_alert(person.id, "Me detuvieron cerca de la carretera 59", "houston", now - n * 30)
+            alert = alerts.raise_alert(person.id, "Me detuvieron cerca de la carretera 59", "houston", now - n * 30)
+            alerts.set_location(alert, PLACES[n % len(PLACES)], now)
         for n in range(MESSAGES):
             outbox.enqueue(
                 outbox.NewMessage(
@@ -93,6 +95,8 @@ async def measure() -> list[dict]:
                 ("desk (500 open alerts)", "/console/"),
                 ("desk poll (rows only)", "/console/alerts/rows"),
                 ("an alert", f"/console/alerts/{reference}"),
+                ("dashboard", "/console/dashboard"),
+                ("map (500 alerts)", "/console/map"),
                 ("roster", "/console/roster"),
                 ("bookings", "/console/bookings"),
             ):

@@ -47,6 +47,7 @@ EXPECTED = {
     ("POST", "/accounts/{account}/role"): {"admin"},
     ("GET", "/audit"): {"admin", "supervisor"},
     ("GET", "/dashboard"): STAFF,
+    ("GET", "/map"): STAFF,
 }
 SAMPLE = {
     "{reference}": "ZZZZ",
@@ -372,3 +373,21 @@ async def test_the_dashboard_counts_the_accounts_scope_and_shows_no_personal_dat
     )
     assert page.count("<rect") == 30 and "<title>3</title>" in page  # today's bar: 3 alerts
     assert "+1713" not in page and "0142" not in page
+
+
+async def test_the_map_gathers_alerts_by_area_and_links_to_them(start):
+    client = await start("console")
+    for n in range(3):
+        await dial(client, ["1"], phone=f"+1713555{n:04d}")  # Houston: drawn at the consulate's area
+    await dial(client, ["1"], phone="+13125550150")  # Chicago
+    await make_account(client, "sam@example.org", "supervisor")
+    secret = await make_account(client, "ada@example.org", "admin")
+    await log_in(client, "ada@example.org", secret)
+    page = await (await client.get("/console/map")).text()
+    assert page.count("<path") == 51 and 'class="consulate"' in page
+    dots = re.findall(r'<a href="/console/\?refs=([A-Z0-9,]+)"><circle[^>]*><title>(\d+)</title>', page)
+    assert sorted(int(n) for _, n in dots) == [1, 3]
+    houston = next(refs for refs, n in dots if n == "3")
+    desk = await (await client.get(f"/console/?refs={houston}")).text()
+    assert len(re.findall(r'href="/console/alerts/[A-Z0-9]{4}"', desk)) == 3 and "+1******0150" not in desk
+    assert "+1713" not in page  # no number on the map

@@ -138,11 +138,17 @@ async def test_a_blocked_account_is_thrown_out(start, browser):
 async def test_the_console_loads_nothing_from_other_hosts(start, browser):
     client = await start("console")
     base = str(client.make_url("")).rstrip("/")
+    for number in ("+17135550142", "+13125550150", "+12135550142"):  # Houston, Chicago, Los Angeles
+        await client.post("/africastalking/ussd", data=payloads.at_ussd(number, "", session=number))
+        await client.post("/africastalking/ussd", data=payloads.at_ussd(number, "1", session=number))
     await make_account(client, "olga@example.org", "officer", "houston")
     page = await browser.new_page()
     hosts = set()
     page.on("request", lambda request: hosts.add(re.sub(r"^(\w+://[^/]+).*", r"\1", request.url)))
     await log_in(page, base, "olga@example.org")
-    for path in ("/console/", "/console/roster", "/console/bookings", "/console/account/password"):
+    for path in ("/console/", "/console/map", "/console/dashboard", "/console/roster", "/console/bookings"):
         await page.goto(f"{base}{path}")
+        await page.wait_for_load_state("networkidle")
+        if path == "/console/map":
+            await screenshot(page, "map")
     assert hosts == {base}

@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import get_session, session_middleware
 
-from gateway.console import admin, auth, dashboard, desk, office
+from gateway.console import admin, atlas, auth, dashboard, desk, office
 from gateway.console.access import allowed
 from gateway.console.i18n import Words
 from gateway.console.pages import (
@@ -60,6 +60,7 @@ ROUTES = [
     web.post("/accounts/{account:\\d+}/role", admin.account_role),
     web.get("/audit", admin.audit_page),
     web.get("/dashboard", dashboard.dashboard_page),
+    web.get("/map", atlas.map_page),
 ]
 
 # Pages are the service's own: no other origin may script, frame or receive them.

@@ -43,7 +43,13 @@ def _row(alert, at: float) -> dict:
 
 @requires("desk")
 async def desk_page(request: web.Request) -> web.StreamResponse:
-    return await render(request, "desk.html", {"rows": await _rows(request)})
+    refs = ",".join(sorted(_wanted(request)))
+    return await render(request, "desk.html", {"rows": await _rows(request), "refs": refs})
+
+
+def _wanted(request: web.Request) -> set[str]:
+    """The alerts behind a map dot (?refs=A7K2,C44N), or every one."""
+    return {r for r in request.query.get("refs", "").upper().split(",") if r.isalnum() and len(r) <= 8}
 
 
 @requires("desk")
@@ -55,7 +61,8 @@ async def desk_rows(request: web.Request) -> web.StreamResponse:
 async def _rows(request: web.Request) -> list[dict]:
     scope = consulates_in_scope(official_of(request))
     at = now(request)
-    return [_row(a, at) for a in await run(request, desk.open_alerts, scope)]
+    wanted = _wanted(request)
+    return [_row(a, at) for a in await run(request, desk.open_alerts, scope) if not wanted or a.reference in wanted]
 
 
 @requires("desk")
