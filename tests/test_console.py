@@ -48,6 +48,10 @@ EXPECTED = {
     ("GET", "/audit"): {"admin", "supervisor"},
     ("GET", "/dashboard"): STAFF,
     ("GET", "/map"): STAFF,
+    ("GET", "/alerts.csv"): STAFF,
+    ("GET", "/roster.csv"): STAFF,
+    ("POST", "/roster/import"): STAFF,
+    ("GET", "/bookings.csv"): STAFF,
 }
 SAMPLE = {
     "{reference}": "ZZZZ",
@@ -391,3 +395,59 @@ async def test_the_map_gathers_alerts_by_area_and_links_to_them(start):
     desk = await (await client.get(f"/console/?refs={houston}")).text()
     assert len(re.findall(r'href="/console/alerts/[A-Z0-9]{4}"', desk)) == 3 and "+1******0150" not in desk
     assert "+1713" not in page  # no number on the map
+
+
+async def test_exports_defuse_formulas_mask_people_and_are_audited(start):
+    client = await start("console")
+    from tests.test_flows_sms import Phone
+
+    phone = Phone(client, "+17135550142")
+    await phone.send("NOMBRE =HYPERLINK(1)")
+    await phone.send("1")  # consent
+    await dial(client, ["1"], phone="+17135550142")
+    await make_account(client, "olga@example.org", "officer", "houston")
+    await log_in(client, "olga@example.org")
+    response = await client.get("/console/alerts.csv?status=open&bom=1")
+    body = await response.read()
+    assert response.headers["Content-Type"].startswith("text/csv") and body.startswith("\ufeff".encode())
+    text = body.decode("utf-8-sig")
+    assert text.splitlines()[0] == "reference,status,consulate,created_utc,acknowledged_utc,closed_utc,phone"
+    assert "+1******0142" in text and "+17135550142" not in text
+    roster = await post_form(
+        client, "/console/roster", "/console/roster", {"consulate": "houston", "phone": "+1 713 555 0180"}
+    )
+    assert roster.status == 200
+    text = await (await client.get("/console/roster.csv")).text()
+    assert "\nhouston,'+17135550180," in text  # a leading + would run as a formula: defused
+    actions = [e.action for e in await in_store(client, audit.entries)]
+    assert "export.alerts" in actions and "export.roster" in actions
+
+
+async def test_a_roster_import_with_a_bad_row_imports_nothing_and_names_the_row(start):
+    import aiohttp
+
+    client = await start("console")
+    await make_account(client, "olga@example.org", "officer", "houston")
+    await log_in(client, "olga@example.org")
+
+    async def upload(csv_text: str):
+        token = await csrf(client, "/console/roster")
+        form = aiohttp.FormData()
+        form.add_field("csrf_token", token)
+        form.add_field("file", csv_text.encode("utf-8"), filename="roster.csv", content_type="text/csv")
+        return await client.post("/console/roster/import", data=form)
+
+    bad = (
+        "consulate,phone,from,until\n"
+        "houston,+1 713 555 0180,2026-11-30T08:00,2026-11-30T20:00\n"
+        "houston,not a phone,2026-11-30T08:00,\n"
+        "houston,+1 713 555 0181,someday,\n"
+    )
+    response = await upload(bad)
+    page = await response.text()
+    assert response.status == 400
+    assert "row 3: roster add: needs --consulate ID and --phone +1..." in page and "row 4: --from" in page
+    assert "No hay guardias." in page  # the good row was not kept either
+    good = "\ufeffconsulate,phone,from,until\nHouston,+1 713 555 0180,2026-11-30T08:00,2026-11-30T20:00\n"
+    response = await upload(good)
+    assert "Hecho." in await response.text() and "+17135550180" in await response.text()

@@ -152,3 +152,25 @@ async def test_the_console_loads_nothing_from_other_hosts(start, browser):
         if path == "/console/map":
             await screenshot(page, "map")
     assert hosts == {base}
+
+
+async def test_a_csv_import_with_a_bad_row_changes_nothing(start, browser, tmp_path):
+    client = await start("console")
+    base = str(client.make_url("")).rstrip("/")
+    await make_account(client, "olga@example.org", "officer", "houston")
+    page = await browser.new_page()
+    await log_in(page, base, "olga@example.org")
+    await page.goto(f"{base}/console/roster")
+    sheet = tmp_path / "roster.csv"
+    sheet.write_text(
+        "consulate,phone,from,until\n"
+        "houston,+1 713 555 0180,2026-11-30T08:00,2026-11-30T20:00\n"
+        "houston,+1 713 555 0181,30/11/2026,\n",
+        encoding="utf-8",
+    )
+    await page.set_input_files("input[name=file]", str(sheet))
+    await page.click("button:has-text('Importar')")
+    await page.wait_for_selector(".problem")
+    assert "row 3: --from: '30/11/2026' is not a time such as 2026-11-30T08:00" in await page.inner_text(".problem")
+    assert "No hay guardias." in await page.inner_text("table")
+    await screenshot(page, "roster-import-refused")

@@ -11,18 +11,14 @@ from aiohttp_session import get_session
 
 from gateway.console.access import allowed, consulates_in_scope
 from gateway.console.forms import RevealForm, TextForm
+from gateway.console.masking import mask_name
 from gateway.console.pages import now, official_of, posted, render, requires, run, state
 from gateway.phones import mask
-from handlers.backoffice import desk
+from handlers.backoffice import desk, spreadsheet
 from store import accounts, alerts, audit
 
 REVEALED = "revealed"  # session key: {reference: until}
 REVEAL_SECONDS = 15 * 60
-
-
-def mask_name(name: str | None) -> str:
-    """ "Maria Lopez" → "M**** L****"."""
-    return " ".join(word[0] + "*" * (len(word) - 1) for word in (name or "").split())
 
 
 def _revealed(session, reference: str, at: float) -> bool:
@@ -135,3 +131,42 @@ async def reveal(request: web.Request) -> web.StreamResponse:
     session = await get_session(request)
     session[REVEALED] = {**(session.get(REVEALED) or {}), reference: now(request) + REVEAL_SECONDS}
     raise web.HTTPSeeOther(f"/console/alerts/{reference}?notice=revealed")
+
+
+@requires("desk")
+async def alerts_csv(request: web.Request) -> web.StreamResponse:
+    """Alerts of the account's scope as CSV (status filter), numbers masked; the export is audited."""
+    official = official_of(request)
+    status = request.query.get("status") or None
+    if status not in (None, "open", "closed", "cancelled"):
+        return await render(request, "error.html", {"message": "not_found"}, status=404)
+
+    def export():
+        found = alerts.listed(status, consulates_in_scope(official), None, None, None, 10_000)
+        audit.append(official.email, "export.alerts", status, f"{len(found)} row(s), masked", now(request))
+        return [a for _, a in found]
+
+    rows = [
+        (
+            a.reference,
+            a.status,
+            a.consulate,
+            _utc(a.created_at),
+            _utc(a.acknowledged_at),
+            _utc(a.closed_at),
+            mask(a.phone) if a.phone else "",
+        )
+        for a in await run(request, export)
+    ]
+    columns = ("reference", "status", "consulate", "created_utc", "acknowledged_utc", "closed_utc", "phone")
+    text = spreadsheet.write(columns, rows, bom=request.query.get("bom") == "1")
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="alerts.csv"'},
+    )
+
+
+def _utc(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch, ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M") if epoch else ""

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from gateway.console.access import allowed, consulates_in_scope
 from gateway.console.forms import ActionForm, ShiftForm
-from gateway.console.pages import now, official_of, posted, render, requires, run, state
-from handlers.backoffice import bookings, roster
+from gateway.console.masking import mask_name
+from gateway.console.pages import now, official_of, posted, posted_data, render, requires, run, state
+from gateway.phones import mask
+from handlers.backoffice import bookings, roster, spreadsheet
 from handlers.backoffice.errors import OptionError
 from store import audit
 from store import roster as shifts
@@ -123,3 +125,87 @@ async def booking_cancel(request: web.Request) -> web.StreamResponse:
     )
     day = request.query.get("date", "")
     raise web.HTTPSeeOther(f"/console/bookings?consulate={consulate.id}&date={day}&notice={result.outcome}")
+
+
+def _csv(text: str, name: str) -> web.Response:
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@requires("roster")
+async def roster_csv(request: web.Request) -> web.StreamResponse:
+    official = official_of(request)
+    directory = state(request).directory
+
+    def export():
+        rows = roster.export_rows(directory, consulates_in_scope(official), now(request))
+        audit.append(official.email, "export.roster", None, f"{len(rows)} row(s)", now(request))
+        return rows
+
+    rows = await run(request, export)
+    return _csv(spreadsheet.write(roster.COLUMNS, rows, bom=request.query.get("bom") == "1"), "roster.csv")
+
+
+@requires("roster.edit")
+async def roster_import(request: web.Request) -> web.StreamResponse:
+    """A CSV of shifts (consulate, phone, from, until): every row valid, or nothing changes."""
+    official = official_of(request)
+    directory = state(request).directory
+    data = await request.post()
+    await posted_data(request, data, ActionForm)
+    upload = data.get("file")
+    if not hasattr(upload, "file"):
+        return await roster_page(request, "file: choose a CSV file", status=400)
+    try:
+        rows = spreadsheet.read(upload.file.read(), roster.COLUMNS)
+    except spreadsheet.Unreadable as exc:
+        return await roster_page(request, f"file: {exc}", status=400)
+    scope = consulates_in_scope(official)
+    outside = [n for n, row in rows if scope is not None and row["consulate"].lower() not in scope]
+    if outside:
+        return await roster_page(request, f"row {outside[0]}: consulate: not yours", status=403)
+
+    def load():
+        count = roster.import_rows(directory, rows, now(request))
+        audit.append(official.email, "import.roster", None, f"{count} row(s)", now(request))
+        return count
+
+    try:
+        await run(request, load)
+    except OptionError as exc:
+        return await roster_page(request, str(exc), status=400)
+    raise web.HTTPSeeOther("/console/roster?notice=done")
+
+
+@requires("bookings")
+async def bookings_csv(request: web.Request) -> web.StreamResponse:
+    """The day's bookings as CSV, names and numbers masked (the desk's break-glass shows them)."""
+    official = official_of(request)
+    consulate = state(request).directory.by_id(request.query.get("consulate", "").lower())
+    if consulate is None or not allowed(official, "bookings", consulate.id):
+        return await render(request, "error.html", {"message": "not_found"}, status=404)
+    try:
+        day = date.fromisoformat(request.query.get("date", ""))
+    except ValueError:
+        return await render(request, "error.html", {"message": "not_found"}, status=404)
+    services = state(request).services
+
+    def export():
+        lines = bookings.day(consulate, day, services, official.language)
+        audit.append(
+            official.email, "export.bookings", consulate.id, f"{day} {len(lines)} row(s), masked", now(request)
+        )
+        return lines
+
+    lines = await run(request, export)
+    rows = [
+        (b.reference, b.time, b.service, mask_name(b.name), mask(b.phone) if b.phone else "", b.status) for b in lines
+    ]
+    columns = ("reference", "time", "service", "name", "phone", "status")
+    return _csv(
+        spreadsheet.write(columns, rows, bom=request.query.get("bom") == "1"), f"bookings-{consulate.id}-{day}.csv"
+    )

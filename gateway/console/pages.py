@@ -104,7 +104,11 @@ async def render(request: web.Request, template: str, context: dict | None = Non
 async def posted(request: web.Request, form_class):
     """The posted form, checked; raises 400 (the form page again, with a short message) when its CSRF token
     is missing or wrong."""
-    data = await request.post()
+    return await posted_data(request, await request.post(), form_class)
+
+
+async def posted_data(request: web.Request, data, form_class):
+    """`posted` for a form already read (one with a file)."""
     session = await get_session(request)
     form = form_class(FormData(data), meta={"csrf_context": session})
     form.validate()
