@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from handlers.consular import appointments, finder
 from handlers.consular.appointments import AppointmentPolicy, Booking
-from handlers.lifeline import alerts, contacts, duty, language, nationality, privacy, profile
+from handlers.lifeline import alerts, contacts, duty, feedback, language, nationality, privacy, profile
 from handlers.lifeline.alerts import AlertPolicy
 from handlers.lifeline.limits import Limits
 from handlers.outcome import Outgoing, Request, Result
@@ -103,6 +103,8 @@ def build_handlers(
         "data.erase": privacy.erase,
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),
+        "feedback.complaint": bound(feedback.submit, kind="complaint"),
+        "feedback.comment": bound(feedback.submit, kind="feedback"),
         "nationality.set": bound(nationality.choose, directory=directory),
     }
 

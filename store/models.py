@@ -291,6 +291,26 @@ class ApiToken(BaseModel):
     revoked_at = peewee.DoubleField(null=True)
 
 
+class Complaint(BaseModel):
+    """Feedback, or a confidential complaint (read only by focal points), with its reference."""
+
+    reference = peewee.CharField(max_length=8, unique=True)
+    kind = peewee.CharField(max_length=16, index=True)  # complaint | feedback
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", index=True)
+    status = peewee.CharField(max_length=16, default="open")  # open | answered
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+
+class ComplaintMessage(BaseModel):
+    """One message of a complaint's thread: the person's, or a focal point's answer."""
+
+    complaint = peewee.ForeignKeyField(Complaint, on_delete="CASCADE", index=True)
+    author = peewee.CharField(max_length=254)  # "person", or the focal point's email
+    text = EncryptedField()
+    written_at = peewee.DoubleField()
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -318,4 +338,6 @@ MODELS = [
     LoginFailure,
     AuditEntry,
     ApiToken,
+    Complaint,
+    ComplaintMessage,
 ]

@@ -12,6 +12,8 @@ from store.models import (
     ApiToken,
     AuditEntry,
     Booking,
+    Complaint,
+    ComplaintMessage,
     Consent,
     ConsoleSession,
     Contact,
@@ -57,6 +59,10 @@ def _v7_console() -> None:
     database.create_tables([Account, ConsoleSession, LoginFailure, AuditEntry, ApiToken])
 
 
+def _v8_complaints() -> None:
+    database.create_tables([Complaint, ComplaintMessage])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -66,6 +72,7 @@ MIGRATIONS = [
     (5, _v5_bookings),
     (6, _v6_duty_roster),
     (7, _v7_console),
+    (8, _v8_complaints),
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.console import ROUTES
 from gateway.console.pages import permission_of
+from handlers.backoffice import accounts as accounts_rules
 from store import audit
 from store.models import AuditEntry
 from tests.conftest import in_store
@@ -52,6 +53,12 @@ EXPECTED = {
     ("GET", "/roster.csv"): STAFF,
     ("POST", "/roster/import"): STAFF,
     ("GET", "/bookings.csv"): STAFF,
+    ("GET", "/complaints"): {"focal_point"},
+    ("GET", "/complaints/{reference}"): {"focal_point"},
+    ("POST", "/complaints/{reference}/answer"): {"focal_point"},
+    ("GET", "/feedback"): {"admin", "supervisor"},
+    ("GET", "/feedback/{reference}"): {"admin", "supervisor"},
+    ("POST", "/feedback/{reference}/answer"): {"admin", "supervisor"},
 }
 SAMPLE = {
     "{reference}": "ZZZZ",
@@ -451,3 +458,43 @@ async def test_a_roster_import_with_a_bad_row_imports_nothing_and_names_the_row(
     good = "\ufeffconsulate,phone,from,until\nHouston,+1 713 555 0180,2026-11-30T08:00,2026-11-30T20:00\n"
     response = await upload(good)
     assert "Hecho." in await response.text() and "+17135550180" in await response.text()
+
+
+async def test_a_confidential_complaint_reaches_only_the_focal_point(start):
+    from tests.test_appointments import sent_to
+    from tests.test_flows_sms import Phone
+
+    client = await start("console")
+    person = Phone(client, "+17135550142")
+    received = await person.send("QUEJA El guardia Ramirez me pidio dinero")
+    reference = re.search(r"queja (Q[A-Z0-9]{4})\.", received).group(1)
+    assert await person.send(f"QUEJA {reference} fue el martes") == f"Agregamos su mensaje a {reference}."
+    flor = await make_account(client, "flor@example.org", "focal_point")
+    secret = await make_account(client, "ada@example.org", "admin")
+    await log_in(client, "flor@example.org", flor)
+    page = await (await client.get(f"/console/complaints/{reference}")).text()
+    assert "El guardia Ramirez me pidio dinero" in page and "fue el martes" in page
+    await post_form(
+        client,
+        f"/console/complaints/{reference}",
+        f"/console/complaints/{reference}/answer",
+        {"text": "Gracias, lo estamos revisando."},
+    )
+    assert (await sent_to(client, "+17135550142"))[-1] == f"Lifeline {reference}: Gracias, lo estamos revisando."
+    await post_form(client, "/console/complaints", "/console/logout")
+
+    # An administrator: not by page, not by API, not by export, not in the audit trail, not in the database.
+    await log_in(client, "ada@example.org", secret)
+    for path in ("/console/complaints", f"/console/complaints/{reference}", f"/console/feedback/{reference}"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status in (403, 404) and "Ramirez" not in await response.text(), path
+    for path in ("/console/alerts.csv", "/console/roster.csv", "/console/audit", "/console/dashboard"):
+        assert "Ramirez" not in await (await client.get(path)).text(), path
+    token = await in_store(client, accounts_rules.new_api_token, "ada@example.org", "test", 0.0)
+    for path in ("/api/v1/complaints", f"/api/v1/complaints/{reference}", "/api/v1/alerts"):
+        response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status in (200, 404) and "Ramirez" not in await response.text(), path
+    from store.db import database
+
+    stored = await in_store(client, lambda: database.execute_sql("SELECT text FROM complaint_message").fetchall())
+    assert stored and all("Ramirez" not in str(row) for row in stored)  # encrypted at rest

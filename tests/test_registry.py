@@ -82,6 +82,8 @@ CASES = [
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
+    Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
+    Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
     Case(
         "find a consulate",
         frozenset({"consulate.offer", "consulate.find", "consulate.more"}),

@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import get_session, session_middleware
 
-from gateway.console import admin, atlas, auth, dashboard, desk, office
+from gateway.console import admin, atlas, auth, complaints, dashboard, desk, office
 from gateway.console.access import allowed
 from gateway.console.i18n import Words
 from gateway.console.pages import (
@@ -65,6 +65,12 @@ ROUTES = [
     web.get("/audit", admin.audit_page),
     web.get("/dashboard", dashboard.dashboard_page),
     web.get("/map", atlas.map_page),
+    web.get("/complaints", complaints.complaints_page),
+    web.get("/complaints/{reference}", complaints.complaint_page),
+    web.post("/complaints/{reference}/answer", complaints.complaint_answer),
+    web.get("/feedback", complaints.feedback_page),
+    web.get("/feedback/{reference}", complaints.feedback_one),
+    web.post("/feedback/{reference}/answer", complaints.feedback_answer),
 ]
 
 # Pages are the service's own: no other origin may script, frame or receive them.

@@ -15,6 +15,8 @@ PERMISSIONS = {
     "roster.edit": frozenset({"admin", "supervisor", "officer"}),
     "accounts": frozenset({"admin"}),
     "audit": frozenset({"admin", "supervisor"}),
+    "complaints": frozenset({"focal_point"}),  # confidential: not even an administrator
+    "feedback": frozenset({"admin", "supervisor"}),
     "own": frozenset({"admin", "supervisor", "officer", "focal_point"}),  # own password, language, second factor
 }
 

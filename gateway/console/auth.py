@@ -22,7 +22,9 @@ ENROLMENT = "enrolment"  # session key: the secret being enrolled
 
 def home_of(official) -> str:
     """The first page an account may see."""
-    return "/console/" if allowed(official, "desk") else "/console/account/password"
+    if allowed(official, "desk"):
+        return "/console/"
+    return "/console/complaints" if allowed(official, "complaints") else "/console/account/password"
 
 
 @requires(PUBLIC)

@@ -12,7 +12,7 @@ from gateway.console.access import consulates_in_scope
 from gateway.console.charts import bars
 from gateway.console.pages import now, official_of, render, requires, run, state
 from handlers.backoffice.day_sheet import day_bounds
-from store import figures
+from store import complaints, figures
 
 
 @requires("dashboard")
@@ -35,9 +35,10 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
             today,
             figures.messages_by_provider(at - 30 * figures.DAY),
             figures.backlog(),
+            complaints.counts() if scope is None else {},
         )
 
-    alerts, bookings_today, providers, (waiting, failed) = await run(request, read)
+    alerts, bookings_today, providers, (waiting, failed), threads = await run(request, read)
     return await render(
         request,
         "dashboard.html",
@@ -48,6 +49,7 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
             "providers": providers,
             "waiting": waiting,
             "failed": failed,
+            "threads": threads,
             "minutes": lambda seconds: "-" if seconds is None else f"{seconds / 60:.1f}",
         },
     )
