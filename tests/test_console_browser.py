@@ -151,6 +151,10 @@ async def test_the_console_loads_nothing_from_other_hosts(start, browser):
         await page.wait_for_load_state("networkidle")
         if path == "/console/map":
             await screenshot(page, "map")
+            assert await page.locator("circle.alerts").count() == 1  # her consulate's alert only
+        if path == "/console/dashboard":
+            await screenshot(page, "dashboard")
+            assert await page.inner_text("#open-alerts") == "1"
     assert hosts == {base}
 
 
