@@ -16,6 +16,7 @@ class Outgoing:
     language: str | None = None  # None: the recipient's number's country decides
     tag: str | None = None  # a group to withdraw or follow up later ("alert:A7K2")
     delay_seconds: float = 0.0  # held back this long before it may leave
+    urgent: bool = False  # retried until the outbox's urgent deadline, not a fixed number of times
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ class Features:
     delivery_report: Callable[[str, str, str, float], tuple[list[Outgoing], bool]]
     # now → what scheduled work has to send (escalations, reminders), each claimed once in the store.
     due: Callable[[float], list[Outgoing]]
+    # (now, how many urgent messages are overdue) → who is paged about it (routine messages, so a page
+    # never counts among the overdue it reports).
+    overdue: Callable[[float, int], list[Outgoing]]
 
 
 def build_features(
@@ -56,8 +59,11 @@ def build_features(
     def due(now: float) -> list[Outgoing]:
         return alerts.escalations(now, directory, sections["alert"]) + appointments.reminders(now, booking)
 
+    def overdue(now: float, waiting: int) -> list[Outgoing]:
+        return alerts.overdue_pages(waiting, directory)
+
     handlers = build_handlers(directory, sections["alert"], sections["limits"], booking, vocabulary)
-    return Features(handlers, is_duty_command, alerts.delivery_report, due)
+    return Features(handlers, is_duty_command, alerts.delivery_report, due, overdue)
 
 
 def build_handlers(

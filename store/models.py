@@ -82,6 +82,9 @@ class OutboxMessage(BaseModel):
     provider_message_id = peewee.CharField(max_length=128, null=True)
     last_error = peewee.CharField(max_length=255, null=True)
     tag = peewee.CharField(max_length=64, null=True, index=True)  # what it belongs to ("alert:A7K2")
+    first_due_at = peewee.DoubleField(null=True)  # when it could first leave (after any hold)
+    # Urgent messages are retried until this time; None: a routine message, tried max_attempts times.
+    deadline_at = peewee.DoubleField(null=True)
     purged_at = peewee.DoubleField(null=True)  # the text was deleted after the retention period
     created_at = peewee.DoubleField()
     sent_at = peewee.DoubleField(null=True)
@@ -92,6 +95,14 @@ class OutboxMessage(BaseModel):
             (("status", "due_at"), False),
             (("provider", "provider_message_id"), False),
         )
+
+
+class OutboxAlarm(BaseModel):
+    """When an alarm about the outbox (urgent messages overdue) was last raised, so that several server
+    processes raise it once per interval between them."""
+
+    name = peewee.CharField(max_length=32, primary_key=True)
+    raised_at = peewee.DoubleField()
 
 
 class DeliveryReport(BaseModel):
@@ -323,6 +334,7 @@ MODELS = [
     InboundMessage,
     UssdSessionEnd,
     OutboxMessage,
+    OutboxAlarm,
     DeliveryReport,
     ConversationSession,
     OptOut,

@@ -17,7 +17,7 @@ SENDING = "sending"  # claimed by a dispatcher until lease_until
 SENT = "sent"  # accepted by a carrier
 DELIVERED = "delivered"  # the carrier reported the handset got it
 UNDELIVERED = "undelivered"  # the carrier accepted it but could not deliver it
-FAILED = "failed"  # given up: permanent error or attempts exhausted
+FAILED = "failed"  # given up: permanent error, attempts exhausted or deadline passed
 CANCELLED = "cancelled"  # withdrawn before it left
 
 # A report may only move a message forward: a late "sent" never undoes "delivered".
@@ -36,6 +36,8 @@ class NewMessage:
     route: tuple[str, ...]
     tag: str | None = None  # what the message belongs to, to withdraw or follow it up as a group
     delay_seconds: float = 0.0  # held back this long (an alert's countdown)
+    # Urgent: retried until this long after it falls due. None: routine, tried a fixed number of times.
+    deadline_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Claimed:
     provider_index: int  # where in the route the next attempt goes
     attempts: int  # including this one
     tag: str | None
+    deadline_at: float | None  # urgent: retried until then; None: routine
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,8 @@ class Written:
 _ENQUEUE = Statement(
     """INSERT INTO outbox_message
     (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, last_error,
-     attempts, tag, due_at, created_at, updated_at)
-    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p}, {p})
+     attempts, tag, due_at, first_due_at, deadline_at, created_at, updated_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p}, {p}, {p}, {p})
     ON CONFLICT (idempotency_key) DO NOTHING"""
 )
 
@@ -106,6 +109,8 @@ def enqueue(message: NewMessage, now: float) -> bool:
     encrypt = vault().encrypt
     to_hash = lookup_hash(message.to)
     opted_out = _OPTED_OUT.one(to_hash) is not None
+    due_at = now + message.delay_seconds
+    deadline_at = None if message.deadline_seconds is None else due_at + message.deadline_seconds
     cursor = _ENQUEUE.execute(
         message.idempotency_key,
         encrypt(message.to),
@@ -117,7 +122,9 @@ def enqueue(message: NewMessage, now: float) -> bool:
         FAILED if opted_out else PENDING,
         "recipient opted out" if opted_out else None,
         message.tag,
-        now + message.delay_seconds,
+        due_at,
+        due_at,
+        deadline_at,
         now,
         now,
     )
@@ -139,6 +146,7 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
             row.provider_index,
             row.attempts,
             row.tag,
+            row.deadline_at,
         )
         for row in sorted(rows, key=lambda row: row.id)
     ]
@@ -204,6 +212,36 @@ def reschedule(message_id: int, token: str, provider_index: int, due_at: float, 
     )
 
 
+def postpone(message_id: int, token: str, provider_index: int, due_at: float, now: float) -> bool:
+    """Puts a claimed message back untried (every provider asked us to wait): the claim's attempt is
+    not counted."""
+    return bool(
+        OutboxMessage.update(
+            status=PENDING,
+            provider_index=provider_index,
+            due_at=due_at,
+            lease_until=None,
+            claim_token=None,
+            attempts=OutboxMessage.attempts - 1,
+            updated_at=now,
+        )
+        .where(_claimed(message_id, token))
+        .execute()
+    )
+
+
+_RETRY_NOW = Statement(
+    """UPDATE outbox_message SET due_at = {p}
+    WHERE status = {p} AND attempts > 0 AND due_at > {p} AND ',' || route || ',' LIKE {p}"""
+)
+
+
+def retry_now(provider: str, now: float) -> int:
+    """Brings forward the retries of messages that may go through this provider (it works again);
+    returns how many. Messages held back on purpose (never tried yet) keep their time."""
+    return _RETRY_NOW.execute(now, PENDING, now, f"%,{provider},%").rowcount
+
+
 def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
     """Gives up on a claimed message."""
     return bool(
@@ -263,6 +301,31 @@ def backlog(now: float) -> Backlog:
     )
     count, oldest = row
     return Backlog(waiting=count, oldest_age_seconds=max(0.0, now - oldest) if oldest is not None else 0.0)
+
+
+def overdue_urgent(now: float, after_seconds: float) -> int:
+    """Urgent messages still waiting to leave more than after_seconds after they could first leave."""
+    return (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.status.in_([PENDING, SENDING])
+            & OutboxMessage.deadline_at.is_null(False)
+            & (OutboxMessage.first_due_at <= now - after_seconds)
+        )
+        .count()
+    )
+
+
+_CLAIM_ALARM = Statement(
+    """INSERT INTO outbox_alarm (name, raised_at) VALUES ({p}, {p})
+    ON CONFLICT (name) DO UPDATE SET raised_at = excluded.raised_at WHERE outbox_alarm.raised_at <= {p}"""
+)
+
+
+def claim_alarm(name: str, now: float, every_seconds: float) -> bool:
+    """True for the one caller (of all processes) that may raise this alarm now: the first, or the first
+    once every_seconds have passed since it was last raised."""
+    return _CLAIM_ALARM.execute(name, now, now - every_seconds).rowcount == 1
 
 
 def totals_by_provider_and_status() -> list[tuple[str, str, int, int]]:
@@ -354,6 +417,7 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
             segments=row.segments,
             route=(*others, provider),
             tag=row.tag,
+            deadline_seconds=None if row.deadline_at is None else max(0.0, row.deadline_at - now),
         ),
         now,
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as alter
+
 from store.db import database, is_postgres
 from store.models import (
     Account,
@@ -23,6 +26,7 @@ from store.models import (
     InboundMessage,
     LoginFailure,
     OptOut,
+    OutboxAlarm,
     OutboxMessage,
     Person,
     SchemaVersion,
@@ -55,11 +59,24 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
-def _v7_console() -> None:
+def _add_missing_columns(model, *fields) -> None:
+    """Adds columns a table made before them lacks (step 1 creates tables from today's models)."""
+    table = model._meta.table_name
+    present = {column.name for column in database.get_columns(table)}
+    migrator = SchemaMigrator.from_database(database.obj)
+    alter(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
+
+
+def _v7_urgent_messages() -> None:
+    _add_missing_columns(OutboxMessage, OutboxMessage.first_due_at, OutboxMessage.deadline_at)
+    database.create_tables([OutboxAlarm])
+
+
+def _v8_console() -> None:
     database.create_tables([Account, ConsoleSession, LoginFailure, AuditEntry, ApiToken])
 
 
-def _v8_complaints() -> None:
+def _v9_complaints() -> None:
     database.create_tables([Complaint, ComplaintMessage])
 
 
@@ -71,8 +88,9 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
-    (7, _v7_console),
-    (8, _v8_complaints),
+    (7, _v7_urgent_messages),
+    (8, _v8_console),
+    (9, _v9_complaints),
 ]
 
 

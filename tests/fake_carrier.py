@@ -160,6 +160,7 @@ class Received:
     sender: str | None
     form: dict
     answered: str
+    at: float  # on the fake's clock, when the request arrived
 
 
 @dataclass(frozen=True)
@@ -549,7 +550,7 @@ class FakeCarrier:
 
     def _record(self, provider: str, to: str, body: str, sender: str | None, form: dict, answered: str) -> None:
         """Notes a request at arrival, before any answer (so hung requests are counted too)."""
-        self.received.append(Received(provider, to, body, sender, form, answered))
+        self.received.append(Received(provider, to, body, sender, form, answered, self.clock()))
 
     def _take(self, message: Accepted) -> Accepted:
         """Records a message the carrier took, at arrival, before any answer."""

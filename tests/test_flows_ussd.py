@@ -72,7 +72,8 @@ SPANISH = [
     (
         "rights menu",
         ["6"],
-        "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n4. Queja o comentario\n0 Atras",
+        "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n"
+        "4. Queja o comentario\n0 Atras",
     ),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),

@@ -68,7 +68,7 @@ class Steps:
     def written(self, out: Outgoing) -> Sms:
         """A handler's message in the recipient's language."""
         language = out.language or self.language_for(out.to)
-        return Sms(out.to, self._texts.say(language, out.text, out.values), out.tag, out.delay_seconds)
+        return Sms(out.to, self._texts.say(language, out.text, out.values), out.tag, out.delay_seconds, out.urgent)
 
     def say(self, turn: Turn):
         """Texts in the turn's language, for rendering a screen."""

@@ -123,7 +123,11 @@ def act(reference: str, verb: str, email: str, text: str, scope: tuple[str, ...]
     if verb == "ack":
         first = alerts.acknowledge(alert, who, now)
         told = (
-            (Outgoing(person[0], "alert.acknowledged", values, person[1], tag=later_tag_of(alert.reference)),)
+            (
+                Outgoing(
+                    person[0], "alert.acknowledged", values, person[1], tag=later_tag_of(alert.reference), urgent=True
+                ),
+            )
             if first and person
             else ()
         )

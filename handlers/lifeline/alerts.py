@@ -106,9 +106,10 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
         "where": ", ".join(part for part in (place, note) if part) or "?",
     }
     tag = tag_of(alert.reference)
-    relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
+    hold = policy.grace_seconds
+    relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, hold, urgent=True) for c in contacts]
     relays += [
-        Outgoing(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+        Outgoing(p, "alert.relay_duty", values, None, tag, hold, urgent=True) for p in _paged(office, request.now)
     ]
     shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
     # Someone with no known location is asked for one at once (the flow decides how).
@@ -141,11 +142,12 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
         "when": local_datetime(office, request.now),
     }
     tag = tag_of(alert.reference)
-    relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
+    hold = policy.grace_seconds
+    relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, hold, urgent=True) for c in others]
     relays += [
-        Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+        Outgoing(p, "alert.behalf_duty", values, None, tag, hold, urgent=True) for p in _paged(office, request.now)
     ]
-    relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference)))
+    relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference), urgent=True))
     shown = {
         "ref": alert.reference,
         "contact_count": str(len(others)),
@@ -198,7 +200,7 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone), "where": location}
     tag = later_tag_of(current.reference)
-    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in _paged(office, request.now))
+    told = tuple(Outgoing(p, "alert.located", values, tag=tag, urgent=True) for p in _paged(office, request.now))
     return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
 
 
@@ -257,9 +259,8 @@ def _under_duress(request: Request, current, directory: Directory) -> Result:
     alerts.record_duress(current, request.now)
     office = _office(directory, current.consulate)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
-    told = tuple(
-        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in _paged(office, request.now)
-    )
+    tag = later_tag_of(current.reference)
+    told = tuple(Outgoing(to, "alert.duress", values, tag=tag, urgent=True) for to in _paged(office, request.now))
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
@@ -270,7 +271,7 @@ def _cancel(request: Request, current) -> Result:
     told = outbox.recipients_told(tag)
     alerts.cancel(current, request.now)
     values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
-    safe = tuple(Outgoing(to, "alert.safe", values, tag=later_tag_of(current.reference)) for to in told)
+    safe = tuple(Outgoing(to, "alert.safe", values, tag=later_tag_of(current.reference), urgent=True) for to in told)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=safe)
 
 
@@ -284,7 +285,8 @@ def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) ->
         "who": _who(request.person_id, request.phone),
         "note": note or current.note or "",
     }
-    update = tuple(Outgoing(to, "alert.update", values, tag=later_tag_of(current.reference)) for to in told)
+    tag = later_tag_of(current.reference)
+    update = tuple(Outgoing(to, "alert.update", values, tag=tag, urgent=True) for to in told)
     alerts.record_update(current, note, bool(update), request.now)
     return Result(outcome="updated", values={"ref": current.reference}, outgoing=update)
 
@@ -316,7 +318,14 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         }
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
+        pages += [Outgoing(p, "alert.escalated", values, tag=tag, urgent=True) for p in dict.fromkeys(backups)]
         duty = _paged(office, now) if isinstance(office, Consulate) else ()
-        pages += [Outgoing(phone, "alert.reminder", values, tag=tag) for phone in duty]
+        pages += [Outgoing(p, "alert.reminder", values, tag=tag, urgent=True) for p in duty]
     return pages
+
+
+def overdue_pages(waiting: int, directory: Directory) -> list[Outgoing]:
+    """Tells every network's central numbers that urgent messages (alert relays and pages) cannot leave;
+    routine itself, so this page never counts among the overdue it reports."""
+    phones = dict.fromkeys(phone for network in directory.networks for phone in network.central.phones)
+    return [Outgoing(phone, "alert.overdue", {"waiting": str(waiting)}) for phone in phones]

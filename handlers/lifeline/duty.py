@@ -59,12 +59,13 @@ def command(request: Request, directory: Directory, words: CommandWords) -> Resu
     person, language = alerts.phone_of_raiser(alert)
     if parsed.verb == ACK:
         first = alerts.acknowledge(alert, request.phone, request.now)
-        told = (Outgoing(person, "alert.acknowledged", values, language),) if first else ()
+        # What the consulate says to a person in crisis outlives a carrier outage, like the relays.
+        told = (Outgoing(person, "alert.acknowledged", values, language, urgent=True),) if first else ()
         return Result(outcome="acknowledged", values=values, outgoing=told)
     if parsed.verb == REPLY:
         if not text:
             return Result(outcome="empty", values=values)
-        reply = Outgoing(person, "alert.reply", {**values, "reply": text}, language)
+        reply = Outgoing(person, "alert.reply", {**values, "reply": text}, language, urgent=True)
         return Result(outcome="relayed", values=values, outgoing=(reply,))
     if parsed.verb == NOTE:
         if not text:
