@@ -8,6 +8,7 @@ from store.db import database, is_postgres
 from store.models import (
     Alert,
     AlertNote,
+    AlertReply,
     Booking,
     Consent,
     Contact,
@@ -48,6 +49,10 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
+def _v7_alert_replies() -> None:
+    database.create_tables([AlertReply])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -56,6 +61,7 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
+    (7, _v7_alert_replies),
 ]
 
 
