@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import peewee
 
 from store.crypto import lookup_hash
-from store.models import Alert, AlertNote, Person
+from store.models import Alert, AlertNote, AlertReply, Person
 
 # Letters and digits nobody confuses on a small screen or reads wrongly over the phone:
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -94,6 +94,54 @@ def close(alert: Alert, now: float) -> None:
     Alert.update(status=CLOSED, closed_at=now, updated_at=now).where(Alert.id == alert.id).execute()
 
 
+def reopen(alert: Alert, now: float) -> bool:
+    """A closed or cancelled case open again (REABRIR): the officers may act on it, the person may answer;
+    False when it was open already."""
+    return bool(
+        Alert.update(status=OPEN, closed_at=None, cancelled_at=None, updated_at=now)
+        .where((Alert.id == alert.id) & Alert.status.in_([CLOSED, CANCELLED]))
+        .execute()
+    )
+
+
+def move_to(alert: Alert, consulate: str, now: float) -> None:
+    """The alert now belongs to another office (the place the person gave is in its jurisdiction)."""
+    Alert.update(consulate=consulate, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def open_references(offices: list[str], limit: int) -> list[str]:
+    """The references of the newest open alerts of these offices."""
+    rows = (
+        Alert.select(Alert.reference)
+        .where((Alert.status == OPEN) & Alert.consulate.in_(offices))
+        .order_by(Alert.created_at.desc())
+        .limit(limit)
+    )
+    return [row.reference for row in rows]
+
+
+def record_reply(alert: Alert, officer_phone: str, now: float) -> None:
+    """An officer wrote to the person (R A7K2 ...): the person's answers go to them for a while."""
+    AlertReply.create(alert=alert.id, officer=officer_phone, replied_at=now)
+
+
+def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
+    """(the person's open alert, the officer who wrote to them last) when an officer wrote since then."""
+    row = (
+        AlertReply.select(AlertReply, Alert)
+        .join(Alert)
+        .where((Alert.person == person_id) & (Alert.status == OPEN) & (AlertReply.replied_at >= since))
+        .order_by(AlertReply.replied_at.desc(), AlertReply.id.desc())
+        .first()
+    )
+    return (row.alert, row.officer) if row else None
+
+
+def add_answer(alert: Alert, person_phone: str, text: str, now: float) -> None:
+    """The person's answer to their consulate, kept with the case (erased with the person)."""
+    AlertNote.create(alert=alert.id, author=lookup_hash(person_phone), text=text, written_at=now)
+
+
 def due_for_escalation(now: float, after_seconds: float) -> list[Alert]:
     """Open alerts nobody acknowledged within after_seconds, not yet escalated."""
     return list(
@@ -119,6 +167,20 @@ def raised_since(person_id: int, since: float, drills: bool = False) -> int:
 
 def set_location(alert: Alert, location: str, now: float) -> None:
     Alert.update(location=location, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def summaries_due(now: float, after_seconds: float, within_seconds: float) -> list[Alert]:
+    """Alerts raised between within_seconds and after_seconds ago whose person has not had the delivery
+    summary: where carriers send no reports, it is written from what is known."""
+    return list(
+        Alert.select().where(
+            (Alert.status != DRILL)
+            & Alert.person.is_null(False)
+            & Alert.followup_sent_at.is_null()
+            & (Alert.created_at <= now - after_seconds)
+            & (Alert.created_at > now - after_seconds - within_seconds)
+        )
+    )
 
 
 def claim_followup(alert: Alert, now: float) -> bool:
@@ -207,15 +269,6 @@ class Note:
 def notes_of(reference: str) -> list[Note]:
     query = AlertNote.select().join(Alert).where(Alert.reference == reference.upper()).order_by(AlertNote.written_at)
     return [Note(row.author, row.text, row.written_at) for row in query]
-
-
-def reopen(alert: Alert, now: float) -> bool:
-    """A closed alert is open again (a case closed too soon)."""
-    return bool(
-        Alert.update(status=OPEN, closed_at=None, updated_at=now)
-        .where((Alert.id == alert.id) & (Alert.status == CLOSED))
-        .execute()
-    )
 
 
 def listed(

@@ -192,6 +192,15 @@ class AlertNote(BaseModel):
     written_at = peewee.DoubleField()
 
 
+class AlertReply(BaseModel):
+    """A duty officer's R A7K2 <text>: who wrote to the person last, and when. The person's answers within
+    the reply window go to that officer."""
+
+    alert = peewee.ForeignKeyField(Alert, on_delete="CASCADE", index=True)
+    officer = EncryptedField()  # the duty phone the answer goes to
+    replied_at = peewee.DoubleField()
+
+
 class Slot(BaseModel):
     """A bookable window someone has ever booked, with how many active bookings hold it.
 
@@ -342,6 +351,7 @@ MODELS = [
     Contact,
     Alert,
     AlertNote,
+    AlertReply,
     Slot,
     Booking,
     DutyShift,

@@ -363,12 +363,16 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
-def recipients_told(tag: str) -> list[str]:
-    """Numbers a message of this group may have reached (sent, delivered, or leaving right now)."""
-    rows = OutboxMessage.select(OutboxMessage.to).where(
-        (OutboxMessage.tag == tag) & OutboxMessage.status.in_([SENDING, SENT, DELIVERED, UNDELIVERED])
+def recipients_told(tag: str, pending: bool = False) -> list[str]:
+    """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
+    pending those it is about to reach; in the order they were first written to."""
+    statuses = [SENDING, SENT, DELIVERED, UNDELIVERED] + ([PENDING] if pending else [])
+    rows = (
+        OutboxMessage.select(OutboxMessage.to)
+        .where((OutboxMessage.tag == tag) & OutboxMessage.status.in_(statuses))
+        .order_by(OutboxMessage.id)
     )
-    return sorted({row.to for row in rows})
+    return list(dict.fromkeys(row.to for row in rows))
 
 
 def count_tagged_since(tag: str, since: float) -> int:
@@ -387,12 +391,32 @@ def tag_of(provider: str, provider_message_id: str) -> str | None:
 
 
 def statuses_by_recipient(tag: str) -> dict[str, list[str]]:
-    """The statuses of the group's messages, per recipient (a relay resent through another provider
-    counts for the same recipient)."""
+    """The statuses of the group's messages, per recipient's number (a relay resent through another
+    provider counts for the same recipient)."""
     found: dict[str, list[str]] = {}
-    for row in OutboxMessage.select(OutboxMessage.to_hash, OutboxMessage.status).where(OutboxMessage.tag == tag):
-        found.setdefault(row.to_hash, []).append(row.status)
+    for row in OutboxMessage.select(OutboxMessage.to, OutboxMessage.status).where(OutboxMessage.tag == tag):
+        found.setdefault(row.to, []).append(row.status)
     return found
+
+
+def unreachable(numbers: list[str]) -> set[str]:
+    """The numbers a text will not reach: opted out (STOP), or the last text to them failed."""
+    hashes = {lookup_hash(number): number for number in numbers}
+    if not hashes:
+        return set()
+    opted_out = {row.phone_hash for row in OptOut.select(OptOut.phone_hash).where(OptOut.phone_hash.in_(list(hashes)))}
+    latest = (
+        OutboxMessage.select(OutboxMessage.to_hash, peewee.fn.MAX(OutboxMessage.id).alias("last"))
+        .where(OutboxMessage.to_hash.in_(list(hashes)))
+        .group_by(OutboxMessage.to_hash)
+    )
+    failed = {
+        row.to_hash
+        for row in OutboxMessage.select(OutboxMessage.to_hash).where(
+            OutboxMessage.id.in_([row.last for row in latest]) & OutboxMessage.status.in_([FAILED, UNDELIVERED])
+        )
+    }
+    return {hashes[h] for h in opted_out | failed}
 
 
 def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> bool:

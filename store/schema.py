@@ -12,6 +12,7 @@ from store.models import (
     Account,
     Alert,
     AlertNote,
+    AlertReply,
     ApiToken,
     AuditEntry,
     Booking,
@@ -80,6 +81,10 @@ def _v9_complaints() -> None:
     database.create_tables([Complaint, ComplaintMessage])
 
 
+def _v10_alert_replies() -> None:
+    database.create_tables([AlertReply])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -91,6 +96,7 @@ MIGRATIONS = [
     (7, _v7_urgent_messages),
     (8, _v8_console),
     (9, _v9_complaints),
+    (10, _v10_alert_replies),
 ]
 
 

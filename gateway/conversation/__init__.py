@@ -67,7 +67,9 @@ class Conversation:
         self._wake_dispatcher = wake_dispatcher
         self._features = features
         self._steps = Steps(engine, features.handlers, texts, policy)
-        sms = TextMessages(self._steps, keywords, texts, policy.conversation, features.is_duty_command)
+        sms = TextMessages(
+            self._steps, keywords, texts, policy.conversation, features.is_duty_phone, features.awaits_answer
+        )
         ussd = Ussd(self._steps, policy.conversation)
         # One reader per channel; each fills the turn's SMS and gives the HTTP answer's text.
         self._channels = {Channel.USSD: ussd.handle, Channel.SMS: sms.handle}
