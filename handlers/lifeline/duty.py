@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from handlers.lifeline.alerts import OPEN_SHOWN, news, relay, tag_of, who
+from handlers.lifeline.alerts import OPEN_SHOWN, later_tag_of, news, relay, tag_of, who
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Directory
 from store import alerts, outbox, roster
@@ -82,7 +82,7 @@ def command(request: Request, directory: Directory, words: CommandWords) -> Resu
         keys = ("alert.ack_contact", "alert.ack_duty")
         outgoing = (
             # What the consulate says to a person in crisis outlives a carrier outage, like the relays.
-            Outgoing(person, "alert.acknowledged", values, language, urgent=True),
+            Outgoing(person, "alert.acknowledged", values, language, later_tag_of(reference), urgent=True),
             *news(alert, directory, request.now, keys, told, but=request.phone),
         )
         return Result(outcome="acknowledged", values=values, outgoing=outgoing)
@@ -90,12 +90,13 @@ def command(request: Request, directory: Directory, words: CommandWords) -> Resu
         if not text:
             return Result(outcome="empty", values=values)
         alerts.record_reply(alert, request.phone, request.now)  # the person's answer comes back to this phone
-        reply = relay(person, "alert.reply", {**values, "reply": text}, language)
+        # Tagged with the alert, so the officials' desk shows it in the case's timeline.
+        reply = relay(person, "alert.reply", {**values, "reply": text}, language, later_tag_of(reference))
         return Result(outcome="relayed", values=values, outgoing=(reply,))
     outbox.withdraw(tag_of(reference), request.now)  # what has not left yet is no longer news
     keys = ("alert.closed_contact", "alert.closed_duty")
     outgoing = (
-        Outgoing(person, "alert.closed_person", values, language, urgent=True),
+        Outgoing(person, "alert.closed_person", values, language, later_tag_of(reference), urgent=True),
         *news(alert, directory, request.now, keys, told, but=request.phone),
     )
     alerts.close(alert, request.now)
