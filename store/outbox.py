@@ -380,12 +380,16 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
-def recipients_told(tag: str) -> list[str]:
-    """Numbers a message of this group may have reached (sent, delivered, or leaving right now)."""
-    rows = OutboxMessage.select(OutboxMessage.to).where(
-        (OutboxMessage.tag == tag) & OutboxMessage.status.in_([SENDING, SENT, DELIVERED, UNDELIVERED])
+def recipients_told(tag: str, pending: bool = False) -> list[str]:
+    """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
+    pending those it is about to reach; in the order they were first written to."""
+    statuses = [SENDING, SENT, DELIVERED, UNDELIVERED] + ([PENDING] if pending else [])
+    rows = (
+        OutboxMessage.select(OutboxMessage.to)
+        .where((OutboxMessage.tag == tag) & OutboxMessage.status.in_(statuses))
+        .order_by(OutboxMessage.id)
     )
-    return sorted({row.to for row in rows})
+    return list(dict.fromkeys(row.to for row in rows))
 
 
 def count_tagged_since(tag: str, since: float) -> int:
@@ -404,12 +408,32 @@ def tag_of(provider: str, provider_message_id: str) -> str | None:
 
 
 def statuses_by_recipient(tag: str) -> dict[str, list[str]]:
-    """The statuses of the group's messages, per recipient (a relay resent through another provider
-    counts for the same recipient)."""
+    """The statuses of the group's messages, per recipient's number (a relay resent through another
+    provider counts for the same recipient)."""
     found: dict[str, list[str]] = {}
-    for row in OutboxMessage.select(OutboxMessage.to_hash, OutboxMessage.status).where(OutboxMessage.tag == tag):
-        found.setdefault(row.to_hash, []).append(row.status)
+    for row in OutboxMessage.select(OutboxMessage.to, OutboxMessage.status).where(OutboxMessage.tag == tag):
+        found.setdefault(row.to, []).append(row.status)
     return found
+
+
+def unreachable(numbers: list[str]) -> set[str]:
+    """The numbers a text will not reach: opted out (STOP), or the last text to them failed."""
+    hashes = {lookup_hash(number): number for number in numbers}
+    if not hashes:
+        return set()
+    opted_out = {row.phone_hash for row in OptOut.select(OptOut.phone_hash).where(OptOut.phone_hash.in_(list(hashes)))}
+    latest = (
+        OutboxMessage.select(OutboxMessage.to_hash, peewee.fn.MAX(OutboxMessage.id).alias("last"))
+        .where(OutboxMessage.to_hash.in_(list(hashes)))
+        .group_by(OutboxMessage.to_hash)
+    )
+    failed = {
+        row.to_hash
+        for row in OutboxMessage.select(OutboxMessage.to_hash).where(
+            OutboxMessage.id.in_([row.last for row in latest]) & OutboxMessage.status.in_([FAILED, UNDELIVERED])
+        )
+    }
+    return {hashes[h] for h in opted_out | failed}
 
 
 def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> bool:
@@ -438,3 +462,43 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
         ),
         now,
     )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message of a group, as the desk's timeline shows it."""
+
+    to: str
+    status: str
+    provider: str | None
+    tag: str | None
+    created_at: float
+    sent_at: float | None
+    segments: int
+    last_error: str | None
+    reports: tuple[str, ...]  # the carrier's statuses, in order
+
+
+def history(tags: list[str]) -> list[Sent]:
+    """Every message of these groups, oldest first, with the carrier's reports."""
+    rows = list(OutboxMessage.select().where(OutboxMessage.tag.in_(tags)).order_by(OutboxMessage.id))
+    ids = [(r.provider, r.provider_message_id) for r in rows if r.provider_message_id]
+    reports: dict[tuple[str, str], list[str]] = {}
+    if ids:
+        query = DeliveryReport.select().where(DeliveryReport.provider_message_id.in_([i for _, i in ids]))
+        for report in query.order_by(DeliveryReport.received_at):
+            reports.setdefault((report.provider, report.provider_message_id), []).append(report.status)
+    return [
+        Sent(
+            r.to,
+            r.status,
+            r.provider,
+            r.tag,
+            r.created_at,
+            r.sent_at,
+            r.segments,
+            r.last_error,
+            tuple(reports.get((r.provider, r.provider_message_id), ())),
+        )
+        for r in rows
+    ]

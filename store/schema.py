@@ -9,15 +9,23 @@ from playhouse.migrate import migrate as alter
 
 from store.db import database, is_postgres
 from store.models import (
+    Account,
     Alert,
     AlertNote,
+    AlertReply,
+    ApiToken,
+    AuditEntry,
     Booking,
+    Complaint,
+    ComplaintMessage,
     Consent,
+    ConsoleSession,
     Contact,
     ConversationSession,
     DeliveryReport,
     DutyShift,
     InboundMessage,
+    LoginFailure,
     OptOut,
     OutboxAlarm,
     OutboxMessage,
@@ -65,6 +73,18 @@ def _v7_urgent_messages() -> None:
     database.create_tables([OutboxAlarm])
 
 
+def _v8_console() -> None:
+    database.create_tables([Account, ConsoleSession, LoginFailure, AuditEntry, ApiToken])
+
+
+def _v9_complaints() -> None:
+    database.create_tables([Complaint, ComplaintMessage])
+
+
+def _v10_alert_replies() -> None:
+    database.create_tables([AlertReply])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -74,6 +94,9 @@ MIGRATIONS = [
     (5, _v5_bookings),
     (6, _v6_duty_roster),
     (7, _v7_urgent_messages),
+    (8, _v8_console),
+    (9, _v9_complaints),
+    (10, _v10_alert_replies),
 ]
 
 

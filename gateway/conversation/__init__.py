@@ -5,6 +5,7 @@ reports and scheduled work go through the same door."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from gateway.messages import Channel, Inbound, StatusReport, UssdSessionEnded
 from gateway.phones import DEFAULT_REGION, mask
 from gateway.policy import Policy
 from gateway.texts import Texts
-from handlers.outcome import Outgoing
+from handlers.outcome import Outgoing, Result
 from handlers.reference.numbers import region_of
 from handlers.registry import Features
 from store import inbound as inbound_store
@@ -66,7 +67,9 @@ class Conversation:
         self._wake_dispatcher = wake_dispatcher
         self._features = features
         self._steps = Steps(engine, features.handlers, texts, policy)
-        sms = TextMessages(self._steps, keywords, texts, policy.conversation, features.is_duty_command)
+        sms = TextMessages(
+            self._steps, keywords, texts, policy.conversation, features.is_duty_phone, features.awaits_answer
+        )
         ussd = Ussd(self._steps, policy.conversation)
         # One reader per channel; each fills the turn's SMS and gives the HTTP answer's text.
         self._channels = {Channel.USSD: ussd.handle, Channel.SMS: sms.handle}
@@ -135,6 +138,20 @@ class Conversation:
             ended.error,
             self._clock(),
         )
+
+    async def on_behalf(self, action: Callable[..., Result], *args) -> Result:
+        """Runs an official's action (from the console) as action(*args, now) in one transaction; the SMS it
+        causes are written and leave like any other."""
+        result, enqueued = await self._store.run(self._on_behalf, action, args, self._clock())
+        if enqueued:
+            self._wake_dispatcher()
+        return result
+
+    def _on_behalf(self, action: Callable[..., Result], args: tuple, now: float) -> tuple[Result, bool]:
+        result = action(*args, now)
+        messages = [self._steps.written(out) for out in result.outgoing]
+        self._enqueue(messages, f"console:{uuid.uuid4().hex}", None, now)
+        return result, bool(messages)
 
     async def send_due(self) -> None:
         """Sends what the store says is due: escalations of unanswered alerts, appointment reminders, and
