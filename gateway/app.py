@@ -81,7 +81,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         async with contextlib.AsyncExitStack() as stack:
             open_database(settings.database_url)
             configure_vault(load_secret(settings))
-            store = Store()
+            store = Store(answer_within=policy.conversation.database_wait_seconds)
             stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
             await store.run(migrate)
             senders = build_senders(settings, policy.outbox)

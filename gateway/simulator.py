@@ -29,7 +29,7 @@ from gateway.phones import mask
 from gateway.settings import Settings
 from store import outbox
 from store.crypto import configure_vault
-from store.db import Store, is_open_at, open_database
+from store.db import DatabaseUnavailable, Store, is_open_at, open_database
 
 ReadLine = Callable[[], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -250,7 +250,7 @@ def _inbound_sms(phone: str, text: str) -> dict[str, str]:
 async def _latest_outbox_id(store: Store) -> int:
     try:
         return await store.run(outbox.latest_id)
-    except peewee.DatabaseError as exc:
+    except (peewee.DatabaseError, DatabaseUnavailable) as exc:
         raise SimulatorError(f"cannot read the outbox in DATABASE_URL ({exc}): run where the server runs") from None
 
 

@@ -13,6 +13,7 @@ from gateway.carriers.registry import carriers
 from gateway.messages import BadRequest
 from gateway.metrics import CONTENT_TYPE_LATEST
 from store import outbox
+from store.db import DatabaseUnavailable
 
 log = logging.getLogger("lifeline.webhooks")
 
@@ -20,7 +21,7 @@ log = logging.getLogger("lifeline.webhooks")
 async def healthz(request: web.Request) -> web.Response:
     """Database reachable, and how far behind the outbox is."""
     try:
-        backlog = await request.app[keys.STORE].run(outbox.backlog, request.app[keys.CLOCK]())
+        backlog = await request.app[keys.STORE].answer(outbox.backlog, request.app[keys.CLOCK]())
     except Exception as exc:  # any database failure is what this endpoint reports
         return web.json_response({"ok": False, "database": f"unreachable: {type(exc).__name__}"}, status=503)
     problem = request.app[keys.DISPATCHER].problem
@@ -42,7 +43,7 @@ async def metrics(request: web.Request) -> web.Response:
     def read():
         return outbox.totals_by_provider_and_status(), outbox.backlog(now)
 
-    totals, backlog = await app[keys.STORE].run(read)
+    totals, backlog = await app[keys.STORE].answer(read)
     app[keys.METRICS].set_outbox(totals, backlog.waiting, backlog.oldest_age_seconds)
     return web.Response(body=app[keys.METRICS].render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -65,9 +66,16 @@ async def edge(request: web.Request, handler) -> web.StreamResponse:
         return web.Response(status=400, text=f"{exc}\n")
     except web.HTTPException:
         raise
+    except DatabaseUnavailable as exc:  # an outage, not a bug: one line, no traceback
+        log.warning("database unavailable on %s: %s", route, exc)
+        return unavailable()
     except Exception:
         log.exception("unexpected error on %s", route)
-        # Nothing was committed: 503 asks the carrier to retry, so the message is not lost.
-        return web.Response(status=503, text="temporarily unavailable\n", headers={"Retry-After": "5"})
+        return unavailable()
     finally:
         request.app[keys.METRICS].webhook_latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+def unavailable() -> web.Response:
+    """Nothing was committed: 503 asks the carrier to retry, so the message is not lost."""
+    return web.Response(status=503, text="temporarily unavailable\n", headers={"Retry-After": "5"})

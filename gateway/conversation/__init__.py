@@ -70,10 +70,10 @@ class Conversation:
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
         try:
-            answer, enqueued = await self._store.run(self._receive, message, self._clock())
+            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
         except peewee.IntegrityError:
             # The same webhook, retried, raced this one and committed first: answer as it did.
-            answer, enqueued = await self._store.run(self._receive, message, self._clock())
+            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
         if enqueued:
             self._wake_dispatcher()
         log.debug(  # the access log already has one line per webhook
@@ -106,7 +106,7 @@ class Conversation:
 
     async def report(self, report: StatusReport) -> None:
         """Records a carrier's status report and sends what the features say follows from it."""
-        if await self._store.run(self._report, report, self._clock()):
+        if await self._store.answer(self._report, report, self._clock()):
             self._wake_dispatcher()
 
     def _report(self, report: StatusReport, now: float) -> bool:
@@ -121,7 +121,7 @@ class Conversation:
 
     async def ussd_ended(self, ended: UssdSessionEnded) -> None:
         """A carrier's notice that a USSD session is over, kept for the resume offer and the figures."""
-        await self._store.run(
+        await self._store.answer(
             inbound_store.record_ussd_end,
             ended.carrier,
             ended.session_id,
