@@ -232,6 +232,18 @@ class DutyShift(BaseModel):
     added_at = peewee.DoubleField()
 
 
+class LimitEvent(BaseModel):
+    """One counted use of a daily limit (an alert, a drill, a contact added), by the keyed hash of the
+    number that made it: it outlives the person's erasure, and is deleted after a day."""
+
+    phone_hash = peewee.CharField(max_length=64)
+    kind = peewee.CharField(max_length=16)
+    at = peewee.DoubleField(index=True)
+
+    class Meta:
+        indexes = ((("phone_hash", "kind", "at"), False),)
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -254,4 +266,5 @@ MODELS = [
     Slot,
     Booking,
     DutyShift,
+    LimitEvent,
 ]

@@ -308,11 +308,6 @@ def recipients_told(tag: str) -> list[str]:
     return sorted({row.to for row in rows})
 
 
-def count_tagged_since(tag: str, since: float) -> int:
-    """Messages of this group written since then (whatever became of them)."""
-    return OutboxMessage.select().where((OutboxMessage.tag == tag) & (OutboxMessage.created_at >= since)).count()
-
-
 def tag_of(provider: str, provider_message_id: str) -> str | None:
     """The group a sent message belongs to."""
     row = (

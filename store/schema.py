@@ -15,6 +15,7 @@ from store.models import (
     DeliveryReport,
     DutyShift,
     InboundMessage,
+    LimitEvent,
     OptOut,
     OutboxMessage,
     Person,
@@ -48,6 +49,26 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
+# The daily limits counted until now, so an upgrade does not hand out a fresh day: alerts and drills by
+# their person, contact additions by the notices sent (tagged with the person's id).
+_LIMITS_SO_FAR = [
+    """INSERT INTO limit_event (phone_hash, kind, at)
+    SELECT person.phone_hash, CASE WHEN alert.status = 'drill' THEN 'drill' ELSE 'alert' END, alert.created_at
+    FROM alert JOIN person ON person.id = alert.person_id WHERE alert.created_at >= {p}""",
+    """INSERT INTO limit_event (phone_hash, kind, at)
+    SELECT person.phone_hash, 'contact', outbox_message.created_at
+    FROM outbox_message JOIN person ON outbox_message.tag = 'contact-notices:' || CAST(person.id AS TEXT)
+    WHERE outbox_message.created_at >= {p}""",
+]
+
+
+def _v7_limit_events() -> None:
+    database.create_tables([LimitEvent])
+    since = time.time() - 86400
+    for statement in _LIMITS_SO_FAR:
+        database.execute_sql(" ".join(statement.split()).replace("{p}", database.param), (since,))
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -56,6 +77,7 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
+    (7, _v7_limit_events),
 ]
 
 

@@ -6,8 +6,19 @@ import subprocess
 import sys
 
 from gateway import keys
+from handlers.backoffice import retention
 from store import erasure
-from store.models import Alert, Consent, Contact, ConversationSession, InboundMessage, OutboxMessage, Person
+from store.crypto import lookup_hash
+from store.models import (
+    Alert,
+    Consent,
+    Contact,
+    ConversationSession,
+    InboundMessage,
+    LimitEvent,
+    OutboxMessage,
+    Person,
+)
 from tests.conftest import ROOT, in_store
 from tests.test_alerts import HOUSTON_PERSON, MARIA, messages, raised
 from tests.test_flows_sms import Phone
@@ -80,3 +91,34 @@ def test_run_py_purge_says_what_it_did(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "purged 0 session(s), 0 inbound message(s), 0 sent text(s) older than 30 days"
+
+LIMITED = "Ya envio muchos avisos hoy. Si es una emergencia, llame al 911."
+
+
+async def test_erasing_does_not_reset_the_daily_limits(start, clock, database_url):
+    client = await start("console")
+    phone = Phone(client, HOUSTON_PERSON)
+    for _ in range(5):  # limits.alerts_per_day
+        assert (await phone.send("ALERTA")).startswith("Aviso ")
+        assert (await phone.send("CANCELAR")).startswith("Listo")
+    for _ in range(3):  # limits.drills_per_day
+        assert (await phone.send("PRUEBA")).startswith("PRUEBA ")
+    await phone.send("BORRAR")
+    phone.seen = 0
+    assert await phone.send("1") == "Listo: sus datos fueron borrados."
+
+    assert await phone.send("ALERTA") == LIMITED  # the same number, limited exactly as before
+    assert await phone.send("PRUEBA") == "Ya hizo varias pruebas hoy. Intente manana."
+    assert await in_store(client, Alert.select().count) == 8
+    # What is kept of the erased person to count: the keyed hash of the number, what, and when.
+    kept = await in_store(client, lambda: list(LimitEvent.select().tuples()))
+    assert {(phone_hash, kind) for _, phone_hash, kind, _ in kept} == {
+        (await in_store(client, lookup_hash, HOUSTON_PERSON), kind) for kind in ("alert", "drill")
+    }
+    assert HOUSTON_PERSON not in await in_store(client, raw_database_text, database_url)
+    clock.advance(24 * 3600 + 1)
+    assert (await phone.send("ALERTA")).startswith("Aviso ")
+    # The daily purge forgets uses older than a day.
+    await in_store(client, retention.purge, 30, clock())
+    assert await in_store(client, LimitEvent.select().count) == 1
+

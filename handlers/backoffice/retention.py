@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from handlers.lifeline import limits
 from store import erasure
+from store import limits as limit_uses
 
 DAY = 86400.0
 
 
 def purge(retention_days: float, now: float) -> erasure.Purged:
-    """Deletes sessions, inbound messages and sent texts older than the retention period."""
-    return erasure.purge_older_than(now - retention_days * DAY, now)
+    """Deletes sessions, inbound messages and sent texts older than the retention period, and the uses of
+    the daily limits once a day has passed."""
+    purged = erasure.purge_older_than(now - retention_days * DAY, now)
+    limit_uses.forget_before(now - limits.DAY)
+    return purged

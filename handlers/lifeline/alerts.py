@@ -11,6 +11,7 @@ from handlers.reference.consulates import Central, Consulate, Directory, local_d
 from handlers.reference.names import names_match
 from handlers.reference.numbers import read_number, region_of
 from store import alerts, outbox, people, roster
+from store import limits as limit_uses
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     current = alerts.open_alert_of(request.person_id)
     if current is not None:
         return _repeat(request, current, note, policy)
-    if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
+    if limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) >= limits.alerts_per_day:
         return Result(outcome="limited")
+    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)
@@ -125,8 +127,9 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     person_id, number = found
     if alerts.open_alert_of(person_id) is not None:
         return Result(outcome="already_open")
-    if alerts.raised_since(request.person_id, request.now - DAY) >= limits.alerts_per_day:
+    if limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) >= limits.alerts_per_day:
         return Result(outcome="limited")
+    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
     home = people.location_of(person_id)
     office = _responsible(directory, person_id, number, home[0] if home else None)
     alert = alerts.raise_alert(person_id, None, office.id, request.now)
@@ -174,8 +177,9 @@ def _person_named(request: Request) -> tuple[int, str] | str:
 def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     """A practice alert: contacts get a relay marked as a drill, the consulate is not paged, and the
     person sees what a real alert would do."""
-    if alerts.raised_since(request.person_id, request.now - DAY, drills=True) >= limits.drills_per_day:
+    if limit_uses.used_since(request.phone, limit_uses.DRILL, request.now - DAY) >= limits.drills_per_day:
         return Result(outcome="limited")
+    limit_uses.count_use(request.phone, limit_uses.DRILL, request.now)
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)
