@@ -136,8 +136,9 @@ def run_purge(settings, args) -> int:
     from gateway.policy import load_policy
     from handlers.backoffice import retention
 
-    days = load_policy(settings.config_dir).privacy.retention_days
-    purged = _in_store(settings, retention.purge, days, time.time())
+    privacy = load_policy(settings.config_dir).privacy
+    days = privacy.retention_days
+    purged = _in_store(settings, retention.purge, days, privacy.replay_window_days, time.time())
     print(
         f"purged {purged.sessions} session(s), {purged.inbound} inbound message(s), "
         f"{purged.bodies} sent text(s) older than {days:g} days"

@@ -20,7 +20,7 @@ from gateway.keyfile import load_secret
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.senders import build_senders
-from gateway.policy import load_policy
+from gateway.policy import PrivacyPolicy, load_policy
 from gateway.settings import Settings
 from gateway.web import add_routes, edge
 from handlers.backoffice import retention
@@ -108,7 +108,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             stack.push_async_callback(_stop, cleaner)
             scheduler = asyncio.create_task(_send_due(conversation), name="scheduled")
             stack.push_async_callback(_stop, scheduler)
-            purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy.retention_days), name="purge")
+            purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy), name="purge")
             stack.push_async_callback(_stop, purger)
             yield
 
@@ -134,12 +134,12 @@ async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> 
 PURGE_SECONDS = 24 * 3600
 
 
-async def _purge_daily(store: Store, clock: Callable[[], float], retention_days: float) -> None:
+async def _purge_daily(store: Store, clock: Callable[[], float], privacy: PrivacyPolicy) -> None:
     """The retention period, applied once a day (and at start-up)."""
     while True:
         try:
             now = clock()
-            purged = await store.run(retention.purge, retention_days, now)
+            purged = await store.run(retention.purge, privacy.retention_days, privacy.replay_window_days, now)
             log.info("retention: purged %s", purged)
         except Exception:  # the store is down: the dispatcher reports it; try again tomorrow
             log.warning("could not apply the retention period", exc_info=True)

@@ -31,6 +31,8 @@ class ConversationPolicy:
 @dataclass(frozen=True)
 class PrivacyPolicy:
     retention_days: float = 30.0
+    # Carrier message ids are remembered (as keyed hashes) this long beyond retention_days.
+    replay_window_days: float = 7.0
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,14 @@ class DutyShift(BaseModel):
     added_at = peewee.DoubleField()
 
 
+class InboundSeen(BaseModel):
+    """A carrier message already processed, kept as a keyed hash of (carrier, message id) beyond the
+    retention period, so a replayed request is answered as a repeat (privacy.replay_window_days)."""
+
+    digest = peewee.CharField(max_length=64, unique=True)
+    seen_at = peewee.DoubleField(index=True)
+
+
 class LimitEvent(BaseModel):
     """One counted use of a daily limit (an alert, a drill, a contact added), by the keyed hash of the
     number that made it: it outlives the person's erasure, and is deleted after a day."""
@@ -266,5 +274,6 @@ MODELS = [
     Slot,
     Booking,
     DutyShift,
+    InboundSeen,
     LimitEvent,
 ]

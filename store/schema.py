@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from store.db import database, is_postgres
+from store.inbound import seen_digest
 from store.models import (
     Alert,
     AlertNote,
@@ -15,6 +16,7 @@ from store.models import (
     DeliveryReport,
     DutyShift,
     InboundMessage,
+    InboundSeen,
     LimitEvent,
     OptOut,
     OutboxMessage,
@@ -69,6 +71,14 @@ def _v7_limit_events() -> None:
         database.execute_sql(" ".join(statement.split()).replace("{p}", database.param), (since,))
 
 
+def _v8_inbound_seen() -> None:
+    database.create_tables([InboundSeen])
+    # Messages received before the upgrade are still refused as repeats.
+    rows = InboundMessage.select(InboundMessage.carrier, InboundMessage.external_id, InboundMessage.received_at)
+    for carrier, external_id, received_at in rows.tuples().iterator():
+        InboundSeen.insert(digest=seen_digest(carrier, external_id), seen_at=received_at).on_conflict_ignore().execute()
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -78,6 +88,7 @@ MIGRATIONS = [
     (5, _v5_bookings),
     (6, _v6_duty_roster),
     (7, _v7_limit_events),
+    (8, _v8_inbound_seen),
 ]
 
 

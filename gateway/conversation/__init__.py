@@ -86,8 +86,12 @@ class Conversation:
         return answer
 
     def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool]:
-        earlier = inbound_store.already_received(message.carrier, message.external_id)
-        if earlier is not None:
+        if not inbound_store.first_delivery(message.carrier, message.external_id, now):
+            # A retry or a replay: nothing is done again. Past the retention period only the mark is
+            # left, and there is no earlier screen to show.
+            earlier = inbound_store.already_received(message.carrier, message.external_id)
+            if earlier is None:
+                return Answer(None, True, repeated=True), False
             return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
         turn = Turn(
