@@ -16,7 +16,7 @@ from gateway.conversation import Conversation
 from gateway.engine.check import Report, check, load_all
 from gateway.engine.engine import Engine
 from gateway.engine.reading import Reading
-from gateway.keyfile import load_secret
+from gateway.keyfile import unlock
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.senders import build_senders
@@ -32,9 +32,7 @@ from handlers.reference.text import fold
 from handlers.reference.vocabulary import Vocabulary
 from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
 from store import sessions
-from store.crypto import configure_vault
 from store.db import Store, open_database
-from store.schema import migrate
 
 log = logging.getLogger("lifeline.app")
 
@@ -80,10 +78,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     async def resources(app: web.Application):
         async with contextlib.AsyncExitStack() as stack:
             open_database(settings.database_url)
-            configure_vault(load_secret(settings))
             store = Store(answer_within=policy.conversation.database_wait_seconds)
             stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
-            await store.run(migrate)
+            await store.run(unlock, settings)  # the key checked, the schema migrated
             senders = build_senders(settings, policy.outbox)
             for sender in senders.values():
                 stack.push_async_callback(sender.close)

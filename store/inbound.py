@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.crypto import lookup_hash, vault
+from store.crypto import Vault, lookup_hash, vault
 from store.db import inserted_one
 from store.models import InboundSeen, Person, UssdSessionEnd
 from store.sql import Statement
@@ -54,9 +54,9 @@ def first_delivery(carrier: str, external_id: str, now: float) -> bool:
     return _FIRST_SEEN.execute(seen_digest(carrier, external_id), now).rowcount == 1
 
 
-def seen_digest(carrier: str, external_id: str) -> str:
+def seen_digest(carrier: str, external_id: str, keys: Vault | None = None) -> str:
     """How a carrier message is remembered once processed: a keyed hash, never its id."""
-    return lookup_hash(f"inbound:{carrier}:{external_id}")
+    return (keys or vault()).lookup_hash(f"inbound:{carrier}:{external_id}")
 
 
 def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:

@@ -252,6 +252,14 @@ class LimitEvent(BaseModel):
         indexes = ((("phone_hash", "kind", "at"), False),)
 
 
+class KeyFingerprint(BaseModel):
+    """Which key this database was written with: an HMAC of a constant under a key derived for this
+    purpose alone, never the key. One row."""
+
+    fingerprint = peewee.CharField(max_length=64)
+    recorded_at = peewee.DoubleField()
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -276,4 +284,5 @@ MODELS = [
     DutyShift,
     InboundSeen,
     LimitEvent,
+    KeyFingerprint,
 ]

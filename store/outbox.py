@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 import peewee
 
-from store.crypto import lookup_hash, vault
+from store.crypto import Undecryptable, lookup_hash, vault
 from store.db import inserted_one, is_postgres
 from store.models import DeliveryReport, OptOut, OutboxMessage
 from store.sql import Statement
+
+log = logging.getLogger("lifeline.outbox")
 
 PENDING = "pending"  # waiting for its due time
 SENDING = "sending"  # claimed by a dispatcher until lease_until
@@ -79,7 +82,7 @@ _CLAIM = """UPDATE outbox_message
         SELECT id FROM outbox_message
         WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
         ORDER BY due_at LIMIT {p} %s)
-    RETURNING *"""
+    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag"""
 _CLAIM_SQLITE = Statement(_CLAIM % "")
 # Other processes skip the rows this one is claiming instead of waiting for them.
 _CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
@@ -124,24 +127,37 @@ def enqueue(message: NewMessage, now: float) -> bool:
     return cursor.rowcount == 1
 
 
+# Why a message that no key of this deployment can read was given up (see claim_due).
+UNREADABLE = "cannot be decrypted with this key"
+
+_QUARANTINE = Statement(
+    """UPDATE outbox_message SET status = {p}, last_error = {p}, lease_until = NULL, claim_token = NULL,
+    updated_at = {p} WHERE id = {p} AND claim_token = {p}"""
+)
+
+
 def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
-    """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
+    """Claims up to limit due messages (and stale claims of crashed workers) for this worker.
+
+    A message that cannot be decrypted (written with another key) is marked failed here, once, and
+    logged by its id only: the rest of the batch still leaves.
+    """
     statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
     token = uuid.uuid4().hex
-    rows = statement.rows(OutboxMessage, SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit)
-    return [
-        Claimed(
-            row.id,
-            row.claim_token,
-            row.to,
-            row.body,
-            tuple(row.route.split(",")),
-            row.provider_index,
-            row.attempts,
-            row.tag,
+    rows = statement.execute(SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit).fetchall()
+    decrypt = vault().decrypt
+    claimed = []
+    for message_id, claim_token, to, body, route, provider_index, attempts, tag in sorted(rows):
+        try:
+            to, body = decrypt(to), decrypt(body)
+        except Undecryptable:
+            _QUARANTINE.execute(FAILED, UNREADABLE, now, message_id, claim_token)
+            log.warning("outbox message %d %s: marked failed, not sent", message_id, UNREADABLE)
+            continue
+        claimed.append(
+            Claimed(message_id, claim_token, to, body, tuple(route.split(",")), provider_index, attempts, tag)
         )
-        for row in sorted(rows, key=lambda row: row.id)
-    ]
+    return claimed
 
 
 def latest_id() -> int:

@@ -17,6 +17,7 @@ from store.models import (
     DutyShift,
     InboundMessage,
     InboundSeen,
+    KeyFingerprint,
     LimitEvent,
     OptOut,
     OutboxMessage,
@@ -79,6 +80,10 @@ def _v8_inbound_seen() -> None:
         InboundSeen.insert(digest=seen_digest(carrier, external_id), seen_at=received_at).on_conflict_ignore().execute()
 
 
+def _v9_key_fingerprint() -> None:
+    database.create_tables([KeyFingerprint])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -89,6 +94,7 @@ MIGRATIONS = [
     (6, _v6_duty_roster),
     (7, _v7_limit_events),
     (8, _v8_inbound_seen),
+    (9, _v9_key_fingerprint),
 ]
 
 
