@@ -24,11 +24,12 @@ serve: $(STAMP)
 # through a proxy (the SDKs use requests).
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python bench/run.py
 	$(BIN)/python bench/places.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -44,6 +44,14 @@ def parser() -> argparse.ArgumentParser:
     roster.add_argument("--from", dest="starts", help="add: YYYY-MM-DDTHH:MM, consulate time (default: now)")
     roster.add_argument("--until", dest="ends", help="add: YYYY-MM-DDTHH:MM, consulate time (default: until ended)")
     roster.add_argument("--shift", type=int, help="end: the shift's number, as `list` shows it")
+    admin = commands.add_parser("admin", help="console accounts: create one (password from stdin), make an API token")
+    admin.add_argument("action", choices=("create", "token"))
+    admin.add_argument("email")
+    admin.add_argument("--role", choices=("admin", "supervisor", "officer", "focal_point"), help="create: the role")
+    admin.add_argument("--consulate", help="create: an officer's consulate id (config/consulates.yaml)")
+    admin.add_argument("--language", default="es", choices=("es", "en"), help="create: the console's language")
+    audit = commands.add_parser("audit", help="the audit trail: verify that no entry was edited or deleted")
+    audit.add_argument("action", choices=("verify",))
     return parser
 
 
@@ -73,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         "import": run_import,
         "export": run_export,
         "roster": run_roster,
+        "admin": run_admin,
+        "audit": run_audit,
     }
     try:
         return commands[args.command](Settings.from_env(), args)
@@ -210,13 +220,20 @@ def run_export_bookings(settings, consulate_id: str | None, day: str | None, out
     from handlers.backoffice.day_sheet import sheet_for, write_day_sheet
     from handlers.reference.consulates import Directory
     from handlers.reference.services import load_services
+    from store import audit
 
     directory = Directory.load(settings.config_dir / "consulates.yaml")
     consulate, day = sheet_for(directory, consulate_id, day)
     language = load_policy(settings.config_dir).default_language
     services = load_services(settings.config_dir / "services.yaml", Texts.load(TEMPLATES_DIR, language).languages)
     text = io.StringIO()
-    count = _in_store(settings, write_day_sheet, text, consulate, day, services, language)
+
+    def export():
+        count = write_day_sheet(text, consulate, day, services, language)
+        audit.append("cli", "export.bookings", consulate.id, f"{day} {count} row(s)", time.time())
+        return count
+
+    count = _in_store(settings, export)
     if not _write(text.getvalue(), output):
         return 2
     print(f"exported {count} appointment(s) at {consulate.id} on {day}", file=sys.stderr)
@@ -244,6 +261,68 @@ def run_roster(settings, args) -> int:
         for line in _in_store(settings, roster.listing, directory, args.consulate, now):
             # Administrators need the number to call the officer: the list is for them, not for logs.
             print(f"{line.id}\t{line.consulate}\t{line.phone}\t{line.since}\t{line.until}")
+    return 0
+
+
+@_refusals
+def run_admin(settings, args, password_input=None) -> int:
+    """Creates a console account (the password read from standard input; typed twice on a terminal), or
+    prints a new API token once."""
+    from handlers.backoffice import accounts
+    from handlers.reference.consulates import Directory
+
+    now = time.time()
+    if args.action == "token":
+        print(_in_store(settings, accounts.new_api_token, args.email, "cli", now))
+        return 0
+    if args.role is None:
+        print("lifeline: --role: required for admin create", file=sys.stderr)
+        return 2
+    password = _read_password(password_input)
+    directory = Directory.load(settings.config_dir / "consulates.yaml")
+
+    def create():
+        official = accounts.create(
+            directory, args.email, args.role, args.consulate, password, "cli", now, args.language
+        )
+        if args.role not in accounts.TOTP_REQUIRED:
+            return official, None
+        secret = accounts.new_totp_secret()
+        accounts.set_totp_now(official, secret, now)
+        return official, accounts.provisioning_uri(official.email, secret)
+
+    official, uri = _in_store(settings, create)
+    print(f"created {official.role} {official.email}", file=sys.stderr)
+    if uri:
+        # The second factor: add it to an authenticator app (scan or type it) before logging in.
+        print(uri)
+    return 0
+
+
+def _read_password(given: str | None) -> str:
+    from handlers.backoffice.errors import OptionError
+
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password again: "):
+            raise OptionError("password", "the two do not match")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def run_audit(settings, args) -> int:
+    """Checks the audit trail's chain; exit 1 naming the first entry that does not chain."""
+    from store import audit
+
+    checked, broken = _in_store(settings, audit.verify)
+    if broken is not None:
+        print(f"lifeline: audit trail broken at entry {broken} ({checked} entries read)", file=sys.stderr)
+        return 1
+    print(f"audit trail intact: {checked} entries")
     return 0
 
 

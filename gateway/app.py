@@ -12,6 +12,9 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway import keys
+from gateway.console import console_app, is_https
+from gateway.console.api import api_app
+from gateway.console.pages import STATE as CONSOLE_STATE
 from gateway.conversation import Conversation
 from gateway.engine.check import Report, check, load_all
 from gateway.engine.engine import Engine
@@ -31,12 +34,15 @@ from handlers.reference.services import load_services
 from handlers.reference.text import fold
 from handlers.reference.vocabulary import Vocabulary
 from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
-from store import sessions
+from store import accounts, sessions
 from store.db import Store, open_database
 
 log = logging.getLogger("lifeline.app")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+# A console session unused this long is over.
+CONSOLE_IDLE_SECONDS = 30 * 60
 
 # Twilio caps a Body at 1,600 characters; every real webhook fits well inside this.
 MAX_BODY_BYTES = 64 * 1024
@@ -111,6 +117,18 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 
     app.cleanup_ctx.append(resources)
     add_routes(app)
+    console = console_app(
+        lambda: app[keys.STORE],
+        clock,
+        lambda: app[keys.CONVERSATION],
+        directory,
+        services,
+        policy.default_language,
+        is_https(settings.public_url),
+        CONSOLE_IDLE_SECONDS,
+    )
+    app.add_subapp("/console/", console)
+    app.add_subapp("/api/v1/", api_app(console[CONSOLE_STATE]))
     return app
 
 
@@ -123,6 +141,7 @@ async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> 
     while True:
         try:
             await store.run(sessions.purge_expired, clock())
+            await store.run(accounts.purge_sessions, clock())
         except Exception:  # the store is down: the dispatcher reports it; try again next round
             log.warning("could not purge expired sessions", exc_info=True)
         await asyncio.sleep(SESSION_SWEEP_SECONDS)

@@ -50,8 +50,15 @@ class Metrics:
             "Age of the oldest message waiting to leave",
             registry=self.registry,
         )
+        self.outbox_overdue_urgent = Gauge(
+            "lifeline_outbox_overdue_urgent",
+            "Urgent messages (alert relays, pages) still waiting to leave after outbox.alarm_after_seconds",
+            registry=self.registry,
+        )
 
-    def set_outbox(self, totals: list[tuple[str, str, int, int]], waiting: int, oldest_age: float) -> None:
+    def set_outbox(
+        self, totals: list[tuple[str, str, int, int]], waiting: int, oldest_age: float, overdue_urgent: int
+    ) -> None:
         """Replaces the outbox gauges with fresh figures from the store."""
         self.outbox_messages.clear()
         self.outbox_segments.clear()
@@ -60,6 +67,7 @@ class Metrics:
             self.outbox_segments.labels(provider=provider, status=status).set(segments)
         self.outbox_backlog.set(waiting)
         self.outbox_oldest.set(oldest_age)
+        self.outbox_overdue_urgent.set(overdue_urgent)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

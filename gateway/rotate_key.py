@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from gateway.keyfile import pending_key_file, read_private, unlock, write_private
 from gateway.settings import Settings, SettingsError
-from store import fingerprint, rotation
+from handlers.backoffice import desk
+from store import accounts, fingerprint, rotation
 from store.crypto import Vault, vault
 from store.db import database, is_postgres, open_database
 
@@ -29,9 +30,10 @@ class KeyRotated:
     next_step: str
 
 
-def rotate_key(settings: Settings, known_numbers: frozenset[str]) -> KeyRotated:
-    """Re-encrypts every encrypted value and keyed hash with the new secret; raises SettingsError (naming the
-    variable) or rotation.CannotRotate, changing nothing."""
+def rotate_key(settings: Settings, officers: frozenset[str]) -> KeyRotated:
+    """Re-encrypts every encrypted value and keyed hash with the new secret (officers: every duty phone of
+    the consulates file); raises SettingsError (naming the variable) or rotation.CannotRotate, changing
+    nothing."""
     open_database(settings.database_url)
     pending = pending_key_file(settings.key_file)
     if not settings.secret_key and not settings.new_secret_key and pending.exists():
@@ -63,7 +65,9 @@ def rotate_key(settings: Settings, known_numbers: frozenset[str]) -> KeyRotated:
             raise rotation.CannotRotate(
                 f"{others} other session(s) use this database: stop every serve process first; nothing was changed"
             )
-        rotated = rotation.rotate(old, new, known_numbers, time.time())
+        # Who acted on an alert is kept as a keyed hash: of a duty phone, or of a console account.
+        known = set(officers) | {desk.actor_key(official.email) for official in accounts.everyone()}
+        rotated = rotation.rotate(old, new, known, time.time())
     if settings.new_secret_key:
         step = "set LIFELINE_SECRET_KEY to the value of LIFELINE_NEW_SECRET_KEY and remove LIFELINE_NEW_SECRET_KEY"
         if not settings.secret_key:

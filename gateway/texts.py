@@ -1,8 +1,14 @@
-"""Message texts per language, from templates/<lang>.yaml, looked up by dotted key."""
+"""Message texts per language, from templates/<lang>.yaml, looked up by dotted key.
+
+A part in brackets that holds a placeholder is left out when that placeholder has no value, so a text
+never shows a "?" for what is not known: "pide ayuda[ en {where}]." reads "pide ayuda." without a place.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,6 +18,7 @@ log = logging.getLogger("lifeline.texts")
 
 # Shown when a text is missing: `check` requires it in every language.
 FALLBACK_KEY = "outcome.unavailable"
+_OPTIONAL = re.compile(r"\[([^\[\]]*\{[^\[\]]*)\]")
 
 
 class TextsError(ValueError):
@@ -61,9 +68,19 @@ class Texts:
             # `check` makes this impossible for flow texts; a handler outcome no flow maps lands here.
             log.error("no text %r in any language", key)
             template = texts.get(FALLBACK_KEY) or default[FALLBACK_KEY]
-        if not values or "{" not in template:
+        if "{" not in template:
             return template
-        return template.format_map(_Blank(values))
+        return _optional(template, values or {}).format_map(_Blank(values or {}))
+
+
+def _optional(template: str, values: Mapping[str, str]) -> str:
+    """The bracketed parts whose placeholders all have a value, without their brackets; the others dropped."""
+
+    def part(found: re.Match) -> str:
+        names = [name for _, name, _, _ in string.Formatter().parse(found.group(1)) if name]
+        return found.group(1) if all(values.get(name) for name in names) else ""
+
+    return _OPTIONAL.sub(part, template)
 
 
 class _Blank(dict):

@@ -18,33 +18,54 @@ from store.db import DatabaseUnavailable
 log = logging.getLogger("lifeline.webhooks")
 
 
+def _outbox_state(now: float, alarm_after: float) -> tuple[outbox.Backlog, int]:
+    return outbox.backlog(now), outbox.overdue_urgent(now, alarm_after)
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """Database reachable, and how far behind the outbox is."""
+    """Database reachable, how far behind the outbox is, and whether urgent messages are overdue.
+
+    "status" is ok, degraded (urgent messages wait longer than outbox.alarm_after_seconds: the carriers
+    are failing) or down (the store cannot be used). Degraded answers 200: this process still takes
+    webhooks and keeps every message, and a load balancer must not take it out of service for what
+    the carriers do. Down answers 503.
+    """
+    app = request.app
     try:
-        backlog = await request.app[keys.STORE].answer(outbox.backlog, request.app[keys.CLOCK]())
+        backlog, overdue = await app[keys.STORE].answer(
+            _outbox_state, app[keys.CLOCK](), app[keys.DISPATCHER].policy.alarm_after_seconds
+        )
     except Exception as exc:  # any database failure is what this endpoint reports
-        return web.json_response({"ok": False, "database": f"unreachable: {type(exc).__name__}"}, status=503)
-    problem = request.app[keys.DISPATCHER].problem
+        unreachable = f"unreachable: {type(exc).__name__}"
+        return web.json_response({"ok": False, "status": "down", "database": unreachable}, status=503)
+    problem = app[keys.DISPATCHER].problem
+    status = "down" if problem else "degraded" if overdue else "ok"
     return web.json_response(
         {
             "ok": problem is None,
+            "status": status,
             "database": "ok",
             "dispatcher": problem or "ok",
-            "outbox": {"waiting": backlog.waiting, "oldest_pending_seconds": round(backlog.oldest_age_seconds, 3)},
+            "outbox": {
+                "waiting": backlog.waiting,
+                "oldest_pending_seconds": round(backlog.oldest_age_seconds, 3),
+                "overdue_urgent": overdue,
+            },
         },
-        status=200 if problem is None else 503,
+        status=503 if problem else 200,
     )
 
 
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     now = app[keys.CLOCK]()
+    alarm_after = app[keys.DISPATCHER].policy.alarm_after_seconds
 
     def read():
-        return outbox.totals_by_provider_and_status(), outbox.backlog(now)
+        return outbox.totals_by_provider_and_status(), *_outbox_state(now, alarm_after)
 
-    totals, backlog = await app[keys.STORE].answer(read)
-    app[keys.METRICS].set_outbox(totals, backlog.waiting, backlog.oldest_age_seconds)
+    totals, backlog, overdue = await app[keys.STORE].answer(read)
+    app[keys.METRICS].set_outbox(totals, backlog.waiting, backlog.oldest_age_seconds, overdue)
     return web.Response(body=app[keys.METRICS].render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -16,6 +16,9 @@ class Outgoing:
     language: str | None = None  # None: the recipient's number's country decides
     tag: str | None = None  # a group to withdraw or follow up later ("alert:A7K2")
     delay_seconds: float = 0.0  # held back this long before it may leave
+    urgent: bool = False  # retried until the outbox's urgent deadline, not a fixed number of times
+    max_segments: int = 0  # at most this many SMS segments (0: as long as the text is) ...
+    shorten: tuple[str, ...] = ()  # ... by cutting these values at a word, in this order, marked "…"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from handlers.consular import appointments, finder
 from handlers.consular.appointments import AppointmentPolicy, Booking
-from handlers.lifeline import alerts, contacts, duty, language, nationality, privacy, profile
+from handlers.lifeline import alerts, contacts, duty, feedback, language, nationality, privacy, profile
 from handlers.lifeline.alerts import AlertPolicy
 from handlers.lifeline.limits import Limits
 from handlers.outcome import Outgoing, Request, Result
@@ -29,12 +29,17 @@ class Features:
     """What the conversation needs from Lifeline's features."""
 
     handlers: Mapping[str, Handler]
-    # (phone, text, now): a duty officer's command from a phone allowed to give one.
-    is_duty_command: Callable[[str, str, float], bool]
+    # (phone, now): a duty phone (of config/consulates.yaml, or on the roster now): its texts go to the officers.
+    is_duty_phone: Callable[[str, float], bool]
+    # (phone, now): an officer wrote to this person within the reply window: their texts go back to them.
+    awaits_answer: Callable[[str, float], bool]
     # (carrier, provider message id, status, now) → what to send, and whether a message was resent.
     delivery_report: Callable[[str, str, str, float], tuple[list[Outgoing], bool]]
     # now → what scheduled work has to send (escalations, reminders), each claimed once in the store.
     due: Callable[[float], list[Outgoing]]
+    # (now, how many urgent messages are overdue) → who is paged about it (routine messages, so a page
+    # never counts among the overdue it reports).
+    overdue: Callable[[float, int], list[Outgoing]]
 
 
 def build_features(
@@ -46,18 +51,27 @@ def build_features(
     """The handlers and hooks, bound to the deployment's consulates, services, policy sections and words."""
     sections = {name: policy.get(name) or cls() for name, cls in POLICY_SECTIONS.items()}
     booking = Booking(directory, services, sections["appointments"], vocabulary)
-    commands = duty.CommandWords(vocabulary.duty_words)
     duty_phones = directory.duty_phones()
+    alert_policy = sections["alert"]
 
-    def is_duty_command(phone: str, text: str, now: float) -> bool:
-        # From any other number these words mean nothing special.
-        return commands.parse(text) is not None and (phone in duty_phones or duty.on_roster(phone, now))
+    def is_duty_phone(phone: str, now: float) -> bool:
+        return phone in duty_phones or duty.on_roster(phone, now)
+
+    def awaits_answer(phone: str, now: float) -> bool:
+        return alerts.awaits_answer(phone, now, alert_policy)
 
     def due(now: float) -> list[Outgoing]:
-        return alerts.escalations(now, directory, sections["alert"]) + appointments.reminders(now, booking)
+        return (
+            alerts.escalations(now, directory, alert_policy)
+            + alerts.summaries(now, alert_policy)
+            + appointments.reminders(now, booking)
+        )
 
-    handlers = build_handlers(directory, sections["alert"], sections["limits"], booking, vocabulary)
-    return Features(handlers, is_duty_command, alerts.delivery_report, due)
+    def overdue(now: float, waiting: int) -> list[Outgoing]:
+        return alerts.overdue_pages(waiting, directory)
+
+    handlers = build_handlers(directory, alert_policy, sections["limits"], booking, vocabulary)
+    return Features(handlers, is_duty_phone, awaits_answer, alerts.delivery_report, due, overdue)
 
 
 def build_handlers(
@@ -74,6 +88,7 @@ def build_handlers(
         "alert.raise": bound(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
         "alert.cancel": bound(alerts.cancel_alert, directory=directory),
         "alert.locate": bound(alerts.locate_alert, directory=directory),
+        "alert.answer": bound(alerts.answer_consulate, policy=alert_policy or AlertPolicy()),
         "alert.behalf": bound(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
@@ -97,12 +112,14 @@ def build_handlers(
         "appointment.reschedule": bound(appointments.reschedule, booking=booking),
         "consent.record": contacts.record_consent,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": bound(contacts.add_contact, limits=limits),
+        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
         "contacts.remove": contacts.remove_contact,
-        "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary),
+        "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
         "data.erase": privacy.erase,
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),
+        "feedback.complaint": bound(feedback.submit, kind="complaint"),
+        "feedback.comment": bound(feedback.submit, kind="feedback"),
         "nationality.set": bound(nationality.choose, directory=directory),
     }
 

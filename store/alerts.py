@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 import peewee
 
 from store.crypto import lookup_hash
-from store.models import Alert, AlertNote, Person
+from store.models import Alert, AlertNote, AlertReply, Person
 
 # Letters and digits nobody confuses on a small screen or reads wrongly over the phone:
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -93,6 +94,54 @@ def close(alert: Alert, now: float) -> None:
     Alert.update(status=CLOSED, closed_at=now, updated_at=now).where(Alert.id == alert.id).execute()
 
 
+def reopen(alert: Alert, now: float) -> bool:
+    """A closed or cancelled case open again (REABRIR): the officers may act on it, the person may answer;
+    False when it was open already."""
+    return bool(
+        Alert.update(status=OPEN, closed_at=None, cancelled_at=None, updated_at=now)
+        .where((Alert.id == alert.id) & Alert.status.in_([CLOSED, CANCELLED]))
+        .execute()
+    )
+
+
+def move_to(alert: Alert, consulate: str, now: float) -> None:
+    """The alert now belongs to another office (the place the person gave is in its jurisdiction)."""
+    Alert.update(consulate=consulate, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def open_references(offices: list[str], limit: int) -> list[str]:
+    """The references of the newest open alerts of these offices."""
+    rows = (
+        Alert.select(Alert.reference)
+        .where((Alert.status == OPEN) & Alert.consulate.in_(offices))
+        .order_by(Alert.created_at.desc())
+        .limit(limit)
+    )
+    return [row.reference for row in rows]
+
+
+def record_reply(alert: Alert, officer_phone: str, now: float) -> None:
+    """An officer wrote to the person (R A7K2 ...): the person's answers go to them for a while."""
+    AlertReply.create(alert=alert.id, officer=officer_phone, replied_at=now)
+
+
+def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
+    """(the person's open alert, the officer who wrote to them last) when an officer wrote since then."""
+    row = (
+        AlertReply.select(AlertReply, Alert)
+        .join(Alert)
+        .where((Alert.person == person_id) & (Alert.status == OPEN) & (AlertReply.replied_at >= since))
+        .order_by(AlertReply.replied_at.desc(), AlertReply.id.desc())
+        .first()
+    )
+    return (row.alert, row.officer) if row else None
+
+
+def add_answer(alert: Alert, person_phone: str, text: str, now: float) -> None:
+    """The person's answer to their consulate, kept with the case (erased with the person)."""
+    AlertNote.create(alert=alert.id, author=lookup_hash(person_phone), text=text, written_at=now)
+
+
 def due_for_escalation(now: float, after_seconds: float) -> list[Alert]:
     """Open alerts nobody acknowledged within after_seconds, not yet escalated."""
     return list(
@@ -114,6 +163,20 @@ def set_location(alert: Alert, location: str, now: float) -> None:
     Alert.update(location=location, updated_at=now).where(Alert.id == alert.id).execute()
 
 
+def summaries_due(now: float, after_seconds: float, within_seconds: float) -> list[Alert]:
+    """Alerts raised between within_seconds and after_seconds ago whose person has not had the delivery
+    summary: where carriers send no reports, it is written from what is known."""
+    return list(
+        Alert.select().where(
+            (Alert.status != DRILL)
+            & Alert.person.is_null(False)
+            & Alert.followup_sent_at.is_null()
+            & (Alert.created_at <= now - after_seconds)
+            & (Alert.created_at > now - after_seconds - within_seconds)
+        )
+    )
+
+
 def claim_followup(alert: Alert, now: float) -> bool:
     """True the first time only: the person gets one delivery summary."""
     return bool(
@@ -124,3 +187,108 @@ def claim_followup(alert: Alert, now: float) -> bool:
 def record_duress(alert: Alert, now: float) -> None:
     """The alert stays open; the consulate knows the cancel was forced."""
     Alert.update(duress_at=now, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+# -- the officials' desk ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskAlert:
+    """An alert as the desk lists it: what officials need to act, the person's data kept apart."""
+
+    reference: str
+    status: str
+    consulate: str
+    created_at: float
+    acknowledged_at: float | None
+    escalated_at: float | None
+    closed_at: float | None
+    cancelled_at: float | None
+    duress_at: float | None
+    phone: str | None  # the person's number and name; None once they erased themselves
+    name: str | None
+    note: str | None
+    location: str | None
+    acknowledged_by: str | None  # keyed hash of who acknowledged
+
+
+def _desk(row: Alert, person: Person | None) -> DeskAlert:
+    return DeskAlert(
+        row.reference,
+        row.status,
+        row.consulate,
+        row.created_at,
+        row.acknowledged_at,
+        row.escalated_at,
+        row.closed_at,
+        row.cancelled_at,
+        row.duress_at,
+        person.phone if person else None,
+        person.name if person else None,
+        row.note,
+        row.location,
+        row.acknowledged_by,
+    )
+
+
+def open_for_desk(consulates: tuple[str, ...] | None, limit: int = 500) -> list[DeskAlert]:
+    """Open alerts, newest first, of these consulates (None: every consulate and central)."""
+    query = (
+        Alert.select(Alert, Person)
+        .join(Person, join_type=peewee.JOIN.LEFT_OUTER, on=(Alert.person == Person.id))
+        .where(Alert.status == OPEN)
+        .order_by(Alert.created_at.desc())
+        .limit(limit)
+    )
+    if consulates is not None:
+        query = query.where(Alert.consulate.in_(consulates))
+    return [_desk(row, row.person if row.person_id else None) for row in query]
+
+
+def for_desk(reference: str) -> DeskAlert | None:
+    row = Alert.get_or_none(Alert.reference == reference.upper())
+    if row is None:
+        return None
+    person = Person.get_or_none(Person.id == row.person_id) if row.person_id else None
+    return _desk(row, person)
+
+
+@dataclass(frozen=True)
+class Note:
+    author: str  # keyed hash of the duty phone or console account
+    text: str
+    written_at: float
+
+
+def notes_of(reference: str) -> list[Note]:
+    query = AlertNote.select().join(Alert).where(Alert.reference == reference.upper()).order_by(AlertNote.written_at)
+    return [Note(row.author, row.text, row.written_at) for row in query]
+
+
+def listed(
+    status: str | None,
+    consulates: tuple[str, ...] | None,
+    since: float | None,
+    until: float | None,
+    before_id: int | None,
+    limit: int,
+) -> list[tuple[int, DeskAlert]]:
+    """Alerts newest first, filtered, after a cursor (the last id of the page before): (id, alert)."""
+    query = (
+        Alert.select(Alert, Person)
+        .join(Person, join_type=peewee.JOIN.LEFT_OUTER, on=(Alert.person == Person.id))
+        .where(Alert.status != DRILL)
+        .order_by(Alert.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Alert.status == status)
+    if consulates is not None:
+        query = query.where(Alert.consulate.in_(consulates))
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    if until is not None:
+        query = query.where(Alert.created_at < until)
+    if before_id is not None:
+        query = query.where(Alert.id < before_id)
+    return [(row.id, _desk(row, row.person if row.person_id else None)) for row in query]

@@ -236,3 +236,21 @@ def bookings_on(consulate: str, start: float, end: float) -> list[tuple[Appointm
         .objects()
     )
     return [(_appointment(row), row.name, row.phone) for row in rows]
+
+
+def cancel_for_consulate(
+    consulate: str, reference: str, now: float
+) -> tuple[Appointment, str | None, str | None] | None:
+    """An official cancels an upcoming booking of their consulate: the appointment, and the person's number and
+    language to tell them (None once erased); None when there is no such upcoming booking."""
+    row = Booking.get_or_none(
+        (Booking.reference == reference.strip().upper())
+        & (Booking.consulate == consulate)
+        & (Booking.status == BOOKED)
+        & (Booking.starts_at >= now)
+    )
+    if row is None or not _cancel_row(row, now):
+        return None
+    person = Person.get_or_none(Person.id == row.person_id) if row.person_id else None
+    appointment = Appointment(row.reference, row.consulate, row.service, row.starts_at, CANCELLED, row.person_id)
+    return appointment, person.phone if person else None, person.language if person else None

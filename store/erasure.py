@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from store import bookings, outbox
+from store import bookings, complaints, outbox
 from store.crypto import lookup_hash
-from store.models import Alert, Booking, ConversationSession, InboundMessage, OutboxMessage, Person
+from store.models import Alert, AlertNote, Booking, ConversationSession, InboundMessage, OutboxMessage, Person
 
 FINAL = [outbox.SENT, outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED, outbox.CANCELLED]
 
@@ -19,10 +19,12 @@ def erase_person(person_id: int, now: float | None = None) -> None:
     person = Person.get_or_none(Person.id == person_id)
     if person is None:
         return
-    Alert.update(person=None, note=None).where(Alert.person == person_id).execute()
+    Alert.update(person=None, note=None, location=None).where(Alert.person == person_id).execute()
+    AlertNote.delete().where(AlertNote.author == person.phone_hash).execute()  # their answers to the consulate
     # Nobody would come to an appointment of someone who no longer exists here: the place goes back.
     bookings.cancel_future_of(person_id, time.time() if now is None else now)
     Booking.update(person=None).where(Booking.person == person_id).execute()
+    complaints.erase_person(person_id)  # their complaints and feedback are theirs: they go too
     InboundMessage.delete().where(InboundMessage.person == person_id).execute()
     ConversationSession.delete().where(ConversationSession.phone_hash == person.phone_hash).execute()
     # What was sent to them: withdrawn if not gone yet, and the texts deleted.

@@ -82,6 +82,9 @@ class OutboxMessage(BaseModel):
     provider_message_id = peewee.CharField(max_length=128, null=True)
     last_error = peewee.CharField(max_length=255, null=True)
     tag = peewee.CharField(max_length=64, null=True, index=True)  # what it belongs to ("alert:A7K2")
+    first_due_at = peewee.DoubleField(null=True)  # when it could first leave (after any hold)
+    # Urgent messages are retried until this time; None: a routine message, tried max_attempts times.
+    deadline_at = peewee.DoubleField(null=True)
     purged_at = peewee.DoubleField(null=True)  # the text was deleted after the retention period
     created_at = peewee.DoubleField()
     sent_at = peewee.DoubleField(null=True)
@@ -92,6 +95,14 @@ class OutboxMessage(BaseModel):
             (("status", "due_at"), False),
             (("provider", "provider_message_id"), False),
         )
+
+
+class OutboxAlarm(BaseModel):
+    """When an alarm about the outbox (urgent messages overdue) was last raised, so that several server
+    processes raise it once per interval between them."""
+
+    name = peewee.CharField(max_length=32, primary_key=True)
+    raised_at = peewee.DoubleField()
 
 
 class DeliveryReport(BaseModel):
@@ -181,6 +192,15 @@ class AlertNote(BaseModel):
     written_at = peewee.DoubleField()
 
 
+class AlertReply(BaseModel):
+    """A duty officer's R A7K2 <text>: who wrote to the person last, and when. The person's answers within
+    the reply window go to that officer."""
+
+    alert = peewee.ForeignKeyField(Alert, on_delete="CASCADE", index=True)
+    officer = EncryptedField()  # the duty phone the answer goes to
+    replied_at = peewee.DoubleField()
+
+
 class Slot(BaseModel):
     """A bookable window someone has ever booked, with how many active bookings hold it.
 
@@ -232,6 +252,85 @@ class DutyShift(BaseModel):
     added_at = peewee.DoubleField()
 
 
+class Account(BaseModel):
+    """An official's console account. The email is the login; the password only as an argon2id hash."""
+
+    email = peewee.CharField(max_length=254, unique=True)  # lower case
+    password_hash = peewee.CharField(max_length=255)
+    role = peewee.CharField(max_length=16)  # admin | supervisor | officer | focal_point
+    consulate = peewee.CharField(max_length=64, null=True)  # an officer's consulate
+    language = peewee.CharField(max_length=8, default="es")
+    totp_secret = EncryptedField(null=True)  # second factor, once enrolled
+    totp_confirmed = peewee.BooleanField(default=False)
+    blocked = peewee.BooleanField(default=False)
+    must_change_password = peewee.BooleanField(default=False)  # after a reset by an administrator
+    failed_logins = peewee.IntegerField(default=0)  # since the last success
+    locked_until = peewee.DoubleField(null=True)
+    last_login_at = peewee.DoubleField(null=True)
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+
+class ConsoleSession(BaseModel):
+    """A console login: deleting the row ends it at once (block, password change, logout)."""
+
+    key_hash = peewee.CharField(max_length=64, unique=True)  # SHA-256 of the cookie's random key
+    account = peewee.ForeignKeyField(Account, null=True, on_delete="CASCADE", index=True)
+    data = EncryptedField()  # the session's JSON (CSRF secret, the account's id, revealed alerts)
+    created_at = peewee.DoubleField()
+    last_seen_at = peewee.DoubleField()
+    expires_at = peewee.DoubleField(index=True)
+
+
+class LoginFailure(BaseModel):
+    """A failed console login from an address (keyed hash), for throttling per address."""
+
+    address_hash = peewee.CharField(max_length=64, index=True)
+    at = peewee.DoubleField(index=True)
+
+
+class AuditEntry(BaseModel):
+    """The append-only audit trail: each entry carries the hash of the one before it."""
+
+    at = peewee.DoubleField()
+    actor = peewee.CharField(max_length=254, null=True)  # the account's email; "cli" for run.py
+    action = peewee.CharField(max_length=48, index=True)
+    target = peewee.CharField(max_length=128, null=True)  # an alert reference, an account's email, a shift
+    detail = peewee.TextField(default="")  # a reason, a count: never a person's number or name
+    prev_hash = peewee.CharField(max_length=64)
+    hash = peewee.CharField(max_length=64)
+
+
+class ApiToken(BaseModel):
+    """A bearer token for /api/v1/, stored as a hash; shown once when made."""
+
+    account = peewee.ForeignKeyField(Account, on_delete="CASCADE", index=True)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = peewee.DoubleField()
+    last_used_at = peewee.DoubleField(null=True)
+    revoked_at = peewee.DoubleField(null=True)
+
+
+class Complaint(BaseModel):
+    """Feedback, or a confidential complaint (read only by focal points), with its reference."""
+
+    reference = peewee.CharField(max_length=8, unique=True)
+    kind = peewee.CharField(max_length=16, index=True)  # complaint | feedback
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", index=True)
+    status = peewee.CharField(max_length=16, default="open")  # open | answered
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+
+class ComplaintMessage(BaseModel):
+    """One message of a complaint's thread: the person's, or a focal point's answer."""
+
+    complaint = peewee.ForeignKeyField(Complaint, on_delete="CASCADE", index=True)
+    author = peewee.CharField(max_length=254)  # "person", or the focal point's email
+    text = EncryptedField()
+    written_at = peewee.DoubleField()
+
+
 class InboundSeen(BaseModel):
     """A carrier message already processed, kept as a keyed hash of (carrier, message id) beyond the
     retention period, so a replayed request is answered as a repeat (privacy.replay_window_days)."""
@@ -272,6 +371,7 @@ MODELS = [
     InboundMessage,
     UssdSessionEnd,
     OutboxMessage,
+    OutboxAlarm,
     DeliveryReport,
     ConversationSession,
     OptOut,
@@ -279,9 +379,17 @@ MODELS = [
     Contact,
     Alert,
     AlertNote,
+    AlertReply,
     Slot,
     Booking,
     DutyShift,
+    Account,
+    ConsoleSession,
+    LoginFailure,
+    AuditEntry,
+    ApiToken,
+    Complaint,
+    ComplaintMessage,
     InboundSeen,
     LimitEvent,
     KeyFingerprint,

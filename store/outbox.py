@@ -20,7 +20,7 @@ SENDING = "sending"  # claimed by a dispatcher until lease_until
 SENT = "sent"  # accepted by a carrier
 DELIVERED = "delivered"  # the carrier reported the handset got it
 UNDELIVERED = "undelivered"  # the carrier accepted it but could not deliver it
-FAILED = "failed"  # given up: permanent error or attempts exhausted
+FAILED = "failed"  # given up: permanent error, attempts exhausted or deadline passed
 CANCELLED = "cancelled"  # withdrawn before it left
 
 # A report may only move a message forward: a late "sent" never undoes "delivered".
@@ -39,6 +39,8 @@ class NewMessage:
     route: tuple[str, ...]
     tag: str | None = None  # what the message belongs to, to withdraw or follow it up as a group
     delay_seconds: float = 0.0  # held back this long (an alert's countdown)
+    # Urgent: retried until this long after it falls due. None: routine, tried a fixed number of times.
+    deadline_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Claimed:
     provider_index: int  # where in the route the next attempt goes
     attempts: int  # including this one
     tag: str | None
+    deadline_at: float | None  # urgent: retried until then; None: routine
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ class Written:
 _ENQUEUE = Statement(
     """INSERT INTO outbox_message
     (idempotency_key, "to", to_hash, body, encoding, segments, route, provider_index, status, last_error,
-     attempts, tag, due_at, created_at, updated_at)
-    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p}, {p})
+     attempts, tag, due_at, first_due_at, deadline_at, created_at, updated_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, 0, {p}, {p}, {p}, {p}, {p}, {p})
     ON CONFLICT (idempotency_key) DO NOTHING"""
 )
 
@@ -82,7 +85,7 @@ _CLAIM = """UPDATE outbox_message
         SELECT id FROM outbox_message
         WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
         ORDER BY due_at LIMIT {p} %s)
-    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag"""
+    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at"""
 _CLAIM_SQLITE = Statement(_CLAIM % "")
 # Other processes skip the rows this one is claiming instead of waiting for them.
 _CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
@@ -109,6 +112,8 @@ def enqueue(message: NewMessage, now: float) -> bool:
     encrypt = vault().encrypt
     to_hash = lookup_hash(message.to)
     opted_out = _OPTED_OUT.one(to_hash) is not None
+    due_at = now + message.delay_seconds
+    deadline_at = None if message.deadline_seconds is None else due_at + message.deadline_seconds
     cursor = _ENQUEUE.execute(
         message.idempotency_key,
         encrypt(message.to),
@@ -120,7 +125,9 @@ def enqueue(message: NewMessage, now: float) -> bool:
         FAILED if opted_out else PENDING,
         "recipient opted out" if opted_out else None,
         message.tag,
-        now + message.delay_seconds,
+        due_at,
+        due_at,
+        deadline_at,
         now,
         now,
     )
@@ -147,7 +154,7 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     rows = statement.execute(SENDING, token, now + lease_seconds, now, PENDING, now, SENDING, now, limit).fetchall()
     decrypt = vault().decrypt
     claimed = []
-    for message_id, claim_token, to, body, route, provider_index, attempts, tag in sorted(rows):
+    for message_id, claim_token, to, body, route, provider_index, attempts, tag, deadline_at in sorted(rows):
         try:
             to, body = decrypt(to), decrypt(body)
         except Undecryptable:
@@ -155,7 +162,9 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
             log.warning("outbox message %d %s: marked failed, not sent", message_id, UNREADABLE)
             continue
         claimed.append(
-            Claimed(message_id, claim_token, to, body, tuple(route.split(",")), provider_index, attempts, tag)
+            Claimed(
+                message_id, claim_token, to, body, tuple(route.split(",")), provider_index, attempts, tag, deadline_at
+            )
         )
     return claimed
 
@@ -220,6 +229,36 @@ def reschedule(message_id: int, token: str, provider_index: int, due_at: float, 
     )
 
 
+def postpone(message_id: int, token: str, provider_index: int, due_at: float, now: float) -> bool:
+    """Puts a claimed message back untried (every provider asked us to wait): the claim's attempt is
+    not counted."""
+    return bool(
+        OutboxMessage.update(
+            status=PENDING,
+            provider_index=provider_index,
+            due_at=due_at,
+            lease_until=None,
+            claim_token=None,
+            attempts=OutboxMessage.attempts - 1,
+            updated_at=now,
+        )
+        .where(_claimed(message_id, token))
+        .execute()
+    )
+
+
+_RETRY_NOW = Statement(
+    """UPDATE outbox_message SET due_at = {p}
+    WHERE status = {p} AND attempts > 0 AND due_at > {p} AND ',' || route || ',' LIKE {p}"""
+)
+
+
+def retry_now(provider: str, now: float) -> int:
+    """Brings forward the retries of messages that may go through this provider (it works again);
+    returns how many. Messages held back on purpose (never tried yet) keep their time."""
+    return _RETRY_NOW.execute(now, PENDING, now, f"%,{provider},%").rowcount
+
+
 def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
     """Gives up on a claimed message."""
     return bool(
@@ -281,6 +320,31 @@ def backlog(now: float) -> Backlog:
     return Backlog(waiting=count, oldest_age_seconds=max(0.0, now - oldest) if oldest is not None else 0.0)
 
 
+def overdue_urgent(now: float, after_seconds: float) -> int:
+    """Urgent messages still waiting to leave more than after_seconds after they could first leave."""
+    return (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.status.in_([PENDING, SENDING])
+            & OutboxMessage.deadline_at.is_null(False)
+            & (OutboxMessage.first_due_at <= now - after_seconds)
+        )
+        .count()
+    )
+
+
+_CLAIM_ALARM = Statement(
+    """INSERT INTO outbox_alarm (name, raised_at) VALUES ({p}, {p})
+    ON CONFLICT (name) DO UPDATE SET raised_at = excluded.raised_at WHERE outbox_alarm.raised_at <= {p}"""
+)
+
+
+def claim_alarm(name: str, now: float, every_seconds: float) -> bool:
+    """True for the one caller (of all processes) that may raise this alarm now: the first, or the first
+    once every_seconds have passed since it was last raised."""
+    return _CLAIM_ALARM.execute(name, now, now - every_seconds).rowcount == 1
+
+
 def totals_by_provider_and_status() -> list[tuple[str, str, int, int]]:
     """(provider, status, messages, segments) for /metrics; provider is 'none' before the first attempt."""
     query = (
@@ -316,12 +380,16 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
-def recipients_told(tag: str) -> list[str]:
-    """Numbers a message of this group may have reached (sent, delivered, or leaving right now)."""
-    rows = OutboxMessage.select(OutboxMessage.to).where(
-        (OutboxMessage.tag == tag) & OutboxMessage.status.in_([SENDING, SENT, DELIVERED, UNDELIVERED])
+def recipients_told(tag: str, pending: bool = False) -> list[str]:
+    """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
+    pending those it is about to reach; in the order they were first written to."""
+    statuses = [SENDING, SENT, DELIVERED, UNDELIVERED] + ([PENDING] if pending else [])
+    rows = (
+        OutboxMessage.select(OutboxMessage.to)
+        .where((OutboxMessage.tag == tag) & OutboxMessage.status.in_(statuses))
+        .order_by(OutboxMessage.id)
     )
-    return sorted({row.to for row in rows})
+    return list(dict.fromkeys(row.to for row in rows))
 
 
 def tag_of(provider: str, provider_message_id: str) -> str | None:
@@ -335,12 +403,32 @@ def tag_of(provider: str, provider_message_id: str) -> str | None:
 
 
 def statuses_by_recipient(tag: str) -> dict[str, list[str]]:
-    """The statuses of the group's messages, per recipient (a relay resent through another provider
-    counts for the same recipient)."""
+    """The statuses of the group's messages, per recipient's number (a relay resent through another
+    provider counts for the same recipient)."""
     found: dict[str, list[str]] = {}
-    for row in OutboxMessage.select(OutboxMessage.to_hash, OutboxMessage.status).where(OutboxMessage.tag == tag):
-        found.setdefault(row.to_hash, []).append(row.status)
+    for row in OutboxMessage.select(OutboxMessage.to, OutboxMessage.status).where(OutboxMessage.tag == tag):
+        found.setdefault(row.to, []).append(row.status)
     return found
+
+
+def unreachable(numbers: list[str]) -> set[str]:
+    """The numbers a text will not reach: opted out (STOP), or the last text to them failed."""
+    hashes = {lookup_hash(number): number for number in numbers}
+    if not hashes:
+        return set()
+    opted_out = {row.phone_hash for row in OptOut.select(OptOut.phone_hash).where(OptOut.phone_hash.in_(list(hashes)))}
+    latest = (
+        OutboxMessage.select(OutboxMessage.to_hash, peewee.fn.MAX(OutboxMessage.id).alias("last"))
+        .where(OutboxMessage.to_hash.in_(list(hashes)))
+        .group_by(OutboxMessage.to_hash)
+    )
+    failed = {
+        row.to_hash
+        for row in OutboxMessage.select(OutboxMessage.to_hash).where(
+            OutboxMessage.id.in_([row.last for row in latest]) & OutboxMessage.status.in_([FAILED, UNDELIVERED])
+        )
+    }
+    return {hashes[h] for h in opted_out | failed}
 
 
 def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> bool:
@@ -365,6 +453,47 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
             segments=row.segments,
             route=(*others, provider),
             tag=row.tag,
+            deadline_seconds=None if row.deadline_at is None else max(0.0, row.deadline_at - now),
         ),
         now,
     )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message of a group, as the desk's timeline shows it."""
+
+    to: str
+    status: str
+    provider: str | None
+    tag: str | None
+    created_at: float
+    sent_at: float | None
+    segments: int
+    last_error: str | None
+    reports: tuple[str, ...]  # the carrier's statuses, in order
+
+
+def history(tags: list[str]) -> list[Sent]:
+    """Every message of these groups, oldest first, with the carrier's reports."""
+    rows = list(OutboxMessage.select().where(OutboxMessage.tag.in_(tags)).order_by(OutboxMessage.id))
+    ids = [(r.provider, r.provider_message_id) for r in rows if r.provider_message_id]
+    reports: dict[tuple[str, str], list[str]] = {}
+    if ids:
+        query = DeliveryReport.select().where(DeliveryReport.provider_message_id.in_([i for _, i in ids]))
+        for report in query.order_by(DeliveryReport.received_at):
+            reports.setdefault((report.provider, report.provider_message_id), []).append(report.status)
+    return [
+        Sent(
+            r.to,
+            r.status,
+            r.provider,
+            r.tag,
+            r.created_at,
+            r.sent_at,
+            r.segments,
+            r.last_error,
+            tuple(reports.get((r.provider, r.provider_message_id), ())),
+        )
+        for r in rows
+    ]

@@ -54,6 +54,12 @@ def on_duty(consulate: str, now: float) -> list[str]:
     return [row.phone for row in _current(now).where(DutyShift.consulate == consulate).order_by(DutyShift.id)]
 
 
+def consulates_of(phone: str, now: float) -> list[str]:
+    """The consulates whose roster has this phone on duty at this moment."""
+    rows = _current(now).where(DutyShift.phone_hash == lookup_hash(phone)).order_by(DutyShift.id)
+    return list(dict.fromkeys(row.consulate for row in rows))
+
+
 def is_on_duty(phone: str, now: float) -> bool:
     """True when the phone is on some consulate's roster at this moment."""
     return _current(now).where(DutyShift.phone_hash == lookup_hash(phone)).exists()

@@ -16,9 +16,10 @@ from store.people import pin_hash
 
 PINS = [f"{n:04d}" for n in range(10_000)]  # every PIN people may set (four digits)
 
-# Keyed hashes of a phone number, by table and column. The PIN hashes, the SMS session keys and the
-# replay marks are keyed hashes too, handled on their own below.
-NUMBER_HASHES = [
+# Keyed hashes, by table and column: of a phone number, of who acted on an alert (a duty phone, a console
+# account), of a console login's address. The PIN hashes, the SMS session keys and the replay marks are
+# keyed hashes too, handled on their own below.
+KEYED_HASHES = [
     ("person", "phone_hash"),
     ("contact", "phone_hash"),
     ("outbox_message", "to_hash"),
@@ -28,6 +29,7 @@ NUMBER_HASHES = [
     ("alert", "acknowledged_by"),
     ("alert_note", "author"),
     ("limit_event", "phone_hash"),
+    ("login_failure", "address_hash"),
 ]
 SMS_SESSION = "sms:"  # conversation_session.key of an SMS exchange: "sms:<phone hash>"
 
@@ -60,16 +62,17 @@ def other_sessions() -> int:
     ).fetchone()[0]
 
 
-def rotate(old: Vault, new: Vault, known_numbers: Iterable[str], now: float) -> Rotated:
+def rotate(old: Vault, new: Vault, known_values: Iterable[str], now: float) -> Rotated:
     """Re-encrypts everything written with old so that it reads with new; raises CannotRotate (the caller's
-    transaction then rolls back) when a stored value or PIN cannot be read with old."""
+    transaction then rolls back) when a stored value or PIN cannot be read with old. known_values: what
+    keyed hashes may have been made of besides the stored numbers (duty phones, console accounts' keys)."""
     if is_postgres():
         tables = ", ".join(model._meta.table_name for model in MODELS)
         database.execute_sql(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")  # nobody writes with the old key meanwhile
     given_up = f"SELECT id FROM outbox_message WHERE status = {database.param} AND last_error = {database.param}"
     unreadable = {row[0] for row in database.execute_sql(given_up, (outbox.FAILED, outbox.UNREADABLE))}
     plain = _decrypt_all(old, unreadable)
-    numbers = set(known_numbers)
+    numbers = set(known_values)
     for (_, column), rows in plain.items():
         if column in ("phone", "to"):
             numbers.update(value for _, value in rows if value is not None)
@@ -79,7 +82,7 @@ def rotate(old: Vault, new: Vault, known_numbers: Iterable[str], now: float) -> 
             _update(table, column, None if value is None else new.encrypt(value), row_id)
             values += 1
     rehash = _Rehash(old, new, numbers)
-    for table, column in NUMBER_HASHES:
+    for table, column in KEYED_HASHES:
         skip = unreadable if table == "outbox_message" else set()
         for row_id, value in _column(table, column):
             if value is not None and row_id not in skip:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import time
 
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as alter
+
 from store.db import database, is_postgres
 from store.inbound import seen_digest
 from store.models import (
+    Account,
     Alert,
     AlertNote,
+    AlertReply,
+    ApiToken,
+    AuditEntry,
     Booking,
+    Complaint,
+    ComplaintMessage,
     Consent,
+    ConsoleSession,
     Contact,
     ConversationSession,
     DeliveryReport,
@@ -19,7 +29,9 @@ from store.models import (
     InboundSeen,
     KeyFingerprint,
     LimitEvent,
+    LoginFailure,
     OptOut,
+    OutboxAlarm,
     OutboxMessage,
     Person,
     SchemaVersion,
@@ -52,6 +64,31 @@ def _v6_duty_roster() -> None:
     database.create_tables([DutyShift])
 
 
+def _add_missing_columns(model, *fields) -> None:
+    """Adds columns a table made before them lacks (step 1 creates tables from today's models)."""
+    table = model._meta.table_name
+    present = {column.name for column in database.get_columns(table)}
+    migrator = SchemaMigrator.from_database(database.obj)
+    alter(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
+
+
+def _v7_urgent_messages() -> None:
+    _add_missing_columns(OutboxMessage, OutboxMessage.first_due_at, OutboxMessage.deadline_at)
+    database.create_tables([OutboxAlarm])
+
+
+def _v8_console() -> None:
+    database.create_tables([Account, ConsoleSession, LoginFailure, AuditEntry, ApiToken])
+
+
+def _v9_complaints() -> None:
+    database.create_tables([Complaint, ComplaintMessage])
+
+
+def _v10_alert_replies() -> None:
+    database.create_tables([AlertReply])
+
+
 # The daily limits counted until now, so an upgrade does not hand out a fresh day: alerts and drills by
 # their person, contact additions by the notices sent (tagged with the person's id).
 _LIMITS_SO_FAR = [
@@ -65,14 +102,14 @@ _LIMITS_SO_FAR = [
 ]
 
 
-def _v7_limit_events() -> None:
+def _v11_limit_events() -> None:
     database.create_tables([LimitEvent])
     since = time.time() - 86400
     for statement in _LIMITS_SO_FAR:
         database.execute_sql(" ".join(statement.split()).replace("{p}", database.param), (since,))
 
 
-def _v8_inbound_seen() -> None:
+def _v12_inbound_seen() -> None:
     database.create_tables([InboundSeen])
     # Messages received before the upgrade are still refused as repeats.
     rows = InboundMessage.select(InboundMessage.carrier, InboundMessage.external_id, InboundMessage.received_at)
@@ -80,7 +117,7 @@ def _v8_inbound_seen() -> None:
         InboundSeen.insert(digest=seen_digest(carrier, external_id), seen_at=received_at).on_conflict_ignore().execute()
 
 
-def _v9_key_fingerprint() -> None:
+def _v13_key_fingerprint() -> None:
     database.create_tables([KeyFingerprint])
 
 
@@ -92,9 +129,13 @@ MIGRATIONS = [
     (4, _v4_alerts),
     (5, _v5_bookings),
     (6, _v6_duty_roster),
-    (7, _v7_limit_events),
-    (8, _v8_inbound_seen),
-    (9, _v9_key_fingerprint),
+    (7, _v7_urgent_messages),
+    (8, _v8_console),
+    (9, _v9_complaints),
+    (10, _v10_alert_replies),
+    (11, _v11_limit_events),
+    (12, _v12_inbound_seen),
+    (13, _v13_key_fingerprint),
 ]
 
 

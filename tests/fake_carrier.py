@@ -2,12 +2,24 @@
 
 The official SDKs talk to it through their base-URL settings, so code under test is exercised over
 real HTTP instead of mocks. Each provider answers from a FIFO script of behaviours ("ok" once the
-script runs out), records every request it receives, and can stop listening and listen again.
+script runs out) or, for a while, from a timed fault (during()); it records every request it receives
+and every message it takes, and can stop listening and listen again.
+
+Taken, accepted, received:
+  received  every request that reached a send handler, with the behaviour it met;
+  taken     every message the carrier took and gave an id, noted the moment the request arrived, even
+            when the answer never reaches the client (hang, trickle, a dropped connection): what the
+            carrier's own records, and Twilio's message list, hold;
+  accepted  the taken messages whose answer the fake wrote in full: what a client could have learnt.
+
+Twilio's message list (GET .../Messages.json) answers from the taken messages, so a client that gave
+up on a send can ask whether it went. Africa's Talking has no such look-up for sent messages.
 
 Wire formats:
   Africa's Talking  https://developers.africastalking.com/docs/sms/sending/bulk
   Twilio            https://www.twilio.com/docs/messaging/api/message-resource
                     https://www.twilio.com/docs/usage/twilios-response (error JSON)
+  Twilio list       https://github.com/twilio/twilio-oai spec/yaml/twilio_api_v2010.yaml (ListMessageResponse)
 """
 
 from __future__ import annotations
@@ -22,12 +34,14 @@ import math
 import re
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -38,10 +52,12 @@ PROVIDERS = (AFRICASTALKING, TWILIO)
 OK = "ok"
 RECIPIENT_FAILED = "recipient_failed"
 OPTED_OUT = "opted_out"
-HANG = "hang"
+HANG = "hang"  # takes the message and never answers
+TRICKLE = "trickle"  # takes the message and answers at Trickle().seconds_per_byte
+REFUSE = "refuse"  # drops the connection without an answer; takes nothing
 SERVER_ERROR = 500
-THROTTLED = 429
-BEHAVIOURS = frozenset({OK, RECIPIENT_FAILED, OPTED_OUT, HANG, SERVER_ERROR, THROTTLED})
+THROTTLED = 429  # without Retry-After; Throttled(n) sends one
+BEHAVIOURS = frozenset({OK, RECIPIENT_FAILED, OPTED_OUT, HANG, TRICKLE, REFUSE, SERVER_ERROR, THROTTLED})
 
 # Outcomes recorded for requests refused before the script is consulted (they consume no entry).
 UNAUTHORIZED = "unauthorized"
@@ -71,6 +87,7 @@ AT_PATH = "/version1/messaging"
 
 # Twilio error code → (HTTP status, message); answered as {"code", "message", "more_info", "status"}.
 TWILIO_ERRORS = {
+    20001: (400, "Invalid {parameter} value."),  # as the API words a bad DateSent (twilio/twilio-cli#99)
     20003: (401, "Authenticate"),
     20404: (404, "The requested resource was not found"),
     20429: (429, "Too Many Requests"),
@@ -84,6 +101,15 @@ TWILIO_ERRORS = {
 TWILIO_BEHAVIOUR_ERROR = {SERVER_ERROR: 20500, THROTTLED: 20429, RECIPIENT_FAILED: 21211, OPTED_OUT: 21610}
 TWILIO_API_VERSION = "2010-04-01"
 TWILIO_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+TWILIO_PAGE_SIZE = (50, 1000)  # default and maximum PageSize of a list
+# DateSent, DateSent< and DateSent> (sent as "DateSent>=2024-05-01" on the wire) take a GMT date; the SDK
+# sends "YYYY-MM-DDThh:mm:ssZ". The time is dropped: Twilio documents only dates (twilio/twilio-oai#21).
+TWILIO_DATE_FILTERS = {
+    "DateSent": lambda day, bound: day == bound,
+    "DateSent<": lambda day, bound: day <= bound,
+    "DateSent>": lambda day, bound: day >= bound,
+}
+TWILIO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2}Z?)?$")
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -102,6 +128,29 @@ SHUTDOWN_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """Takes the message, sends the headers, then the body one byte every seconds_per_byte."""
+
+    seconds_per_byte: float = 0.2
+
+    def __str__(self) -> str:
+        return TRICKLE
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """HTTP 429 with Retry-After: retry_after (seconds); Twilio's body carries code 20429."""
+
+    retry_after: int = 1
+
+    def __str__(self) -> str:
+        return str(THROTTLED)
+
+
+Behaviour = str | int | Trickle | Throttled
+
+
+@dataclass(frozen=True)
 class Received:
     """One request that reached a send handler, and what the fake answered."""
 
@@ -111,11 +160,12 @@ class Received:
     sender: str | None
     form: dict
     answered: str
+    at: float  # on the fake's clock, when the request arrived
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """One message the fake accepted and gave an id (one per recipient for Africa's Talking)."""
+    """One message the fake took and gave an id (one per recipient for Africa's Talking)."""
 
     provider: str
     to: str
@@ -123,6 +173,15 @@ class Accepted:
     sender: str | None
     form: dict
     id: str
+    taken_at: float  # on the fake's clock, when the request arrived
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A timed fault: every request until `until` (fake's clock) meets `behaviour`."""
+
+    behaviour: Behaviour
+    until: float
 
 
 def segments(body: str) -> int:
@@ -144,7 +203,7 @@ def json_response(payload: Any, status: int, headers: Mapping[str, str] | None =
     )
 
 
-def twilio_error(code: int, **details: str) -> web.Response:
+def twilio_error(code: int, headers: Mapping[str, str] | None = None, **details: str) -> web.Response:
     """Twilio's error JSON for one of TWILIO_ERRORS."""
     status, message = TWILIO_ERRORS[code]
     payload = {
@@ -153,8 +212,14 @@ def twilio_error(code: int, **details: str) -> web.Response:
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
-    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
     return json_response(payload, status, headers)
+
+
+def retry_after(behaviour: Behaviour) -> dict[str, str] | None:
+    """The Retry-After header a throttled answer carries, if any."""
+    return {"Retry-After": str(behaviour.retry_after)} if isinstance(behaviour, Throttled) else None
 
 
 def basic_credentials(header: str) -> tuple[str, str] | None:
@@ -191,9 +256,28 @@ def at_summary(recipients: list[dict]) -> str:
     return f"Sent to {len(sent)}/{len(recipients)} Total Cost: {cost}"
 
 
-def rfc2822_now() -> str:
+def utc(seconds: float) -> datetime:
+    """A clock reading (seconds since the epoch) as a UTC datetime, to the second as Twilio keeps it."""
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
+
+
+def rfc2822(moment: datetime | None) -> str | None:
     """Twilio's timestamp format, e.g. "Mon, 16 Aug 2010 03:45:01 +0000"."""
-    return format_datetime(datetime.now(UTC).replace(microsecond=0))
+    return format_datetime(moment) if moment else None
+
+
+def check_behaviours(provider: str, behaviours: tuple) -> None:
+    """Raises ValueError for an unknown provider or behaviour."""
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; expected one of {PROVIDERS}")
+    unknown = [b for b in behaviours if not isinstance(b, Trickle | Throttled) and b not in BEHAVIOURS]
+    if unknown:
+        raise ValueError(f"unknown behaviours {unknown!r}; expected some of {sorted(map(str, BEHAVIOURS))}")
+
+
+def taking(behaviour: Behaviour) -> bool:
+    """Whether the behaviour takes the message (answered or not) rather than refusing it."""
+    return behaviour in (OK, HANG, TRICKLE) or isinstance(behaviour, Trickle)
 
 
 class FakeCarrier:
@@ -205,18 +289,29 @@ class FakeCarrier:
         at_api_key: str = "at-test-key",
         twilio_sid: str = "AC" + "0123456789abcdef" * 2,
         twilio_token: str = "test-token",
+        clock: Callable[[], float] = time.time,
+        twilio_queue_seconds: float = 0.0,
     ):
         self.at_username = at_username
         self.at_api_key = at_api_key
         self.twilio_sid = twilio_sid
         self.twilio_token = twilio_token
+        # Seconds since the epoch: stamps taken messages and times during() windows. A test may pass
+        # (or later set) the clock its app uses, so moving that clock moves the carrier's too.
+        self.clock = clock
+        # How long a taken Twilio message stays queued (date_sent null, so outside every DateSent
+        # filter) before the list shows it sent. 0: sent the moment it is taken.
+        self.twilio_queue_seconds = twilio_queue_seconds
         self.received: list[Received] = []
+        self.taken: list[Accepted] = []
         self.accepted: list[Accepted] = []
+        self.looked_up: list[dict[str, str]] = []  # query of every Twilio message list request
         # script() and the waiters are touched from other threads in in_thread() mode.
         self._lock = threading.Lock()
         self._scripts: dict[str, deque] = {provider: deque() for provider in PROVIDERS}
-        self._waiters: list[tuple[int, asyncio.Future]] = []
-        self._hanging: set[asyncio.Task] = set()
+        self._windows: dict[str, _Window] = {}
+        self._waiters: list[tuple[list[Accepted], int, asyncio.Future]] = []
+        self._held: set[asyncio.Task] = set()  # hung and trickling requests, dropped by stop/refuse
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -232,6 +327,7 @@ class FakeCarrier:
         app = web.Application()
         app.router.add_post(AT_PATH, self._africastalking)
         app.router.add_post(TWILIO_PATH, self._twilio)
+        app.router.add_get(TWILIO_PATH, self._twilio_list)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self._runner.setup()
         await self._listen(port)
@@ -283,18 +379,26 @@ class FakeCarrier:
 
     # -- control -----------------------------------------------------------------------------
 
-    def script(self, provider: str, *behaviours: str | int) -> None:
+    def script(self, provider: str, *behaviours: Behaviour) -> None:
         """Queues behaviours for the provider's next requests, one consumed per request."""
-        if provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}; expected one of {PROVIDERS}")
-        unknown = [b for b in behaviours if b not in BEHAVIOURS]
-        if unknown:
-            raise ValueError(f"unknown behaviours {unknown!r}; expected some of {sorted(map(str, BEHAVIOURS))}")
+        check_behaviours(provider, behaviours)
         with self._lock:
             self._scripts[provider].extend(behaviours)
 
+    def during(self, provider: str, seconds: float, behaviour: Behaviour) -> None:
+        """Every request to the provider in the next seconds (fake's clock) meets behaviour; the script waits.
+
+        Replaces the provider's earlier window; during(provider, 0, "ok") ends it.
+        """
+        check_behaviours(provider, (behaviour,))
+        with self._lock:
+            self._windows[provider] = _Window(behaviour, self.clock() + seconds)
+
     async def refuse(self) -> None:
-        """Stops listening and drops open connections (hung ones too), so every connect is refused."""
+        """Stops listening and drops open connections (hung ones too), so every connect is refused.
+
+        Both providers share the port: script(provider, "refuse") drops one provider's requests instead.
+        """
         await self._on_own_loop(self._refuse)
 
     async def accept(self) -> None:
@@ -307,22 +411,29 @@ class FakeCarrier:
 
     async def wait_for(self, n: int, timeout: float = 5) -> list[Accepted]:
         """Waits until at least n messages were accepted; works from any loop or thread."""
+        return await self._wait(self.accepted, "accepted", n, timeout)
+
+    async def wait_taken(self, n: int, timeout: float = 5) -> list[Accepted]:
+        """Waits until at least n messages were taken (answered or not); works from any loop or thread."""
+        return await self._wait(self.taken, "took", n, timeout)
+
+    async def _wait(self, messages: list[Accepted], verb: str, n: int, timeout: float) -> list[Accepted]:
         future = asyncio.get_running_loop().create_future()
         with self._lock:
-            if len(self.accepted) >= n:
-                return list(self.accepted)
-            self._waiters.append((n, future))
+            if len(messages) >= n:
+                return list(messages)
+            self._waiters.append((messages, n, future))
         try:
             await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise TimeoutError(
-                f"fake carrier accepted {len(self.accepted)} of {n} messages within {timeout}s; "
+                f"fake carrier {verb} {len(messages)} of {n} messages within {timeout}s; "
                 f"received: {[(r.provider, r.to, r.answered) for r in self.received]}"
             ) from None
         finally:
             with self._lock:
-                self._waiters = [(m, f) for m, f in self._waiters if f is not future]
-        return list(self.accepted)
+                self._waiters = [w for w in self._waiters if w[2] is not future]
+        return list(messages)
 
     # -- server plumbing ---------------------------------------------------------------------
 
@@ -344,7 +455,7 @@ class FakeCarrier:
         """stop(), on the fake's loop."""
         if self._runner is None:
             return
-        self._release_hanging()
+        self._release_held()
         runner, self._runner, self._site = self._runner, None, None
         await runner.cleanup()
 
@@ -355,7 +466,7 @@ class FakeCarrier:
         await self._site.stop()
         self._site = None
         # Keep-alive clients would otherwise keep reaching a carrier that is "down".
-        self._release_hanging()
+        self._release_held()
         self._runner.server.pre_shutdown()
         await self._runner.server.shutdown(SHUTDOWN_TIMEOUT)
 
@@ -364,38 +475,99 @@ class FakeCarrier:
         if self._site is None:
             await self._listen(self._port)
 
-    def _release_hanging(self) -> None:
-        """Drops hung requests without an answer (cancelling the handler closes its connection)."""
-        for task in list(self._hanging):
+    def _release_held(self) -> None:
+        """Drops hung and trickling requests mid-answer (cancelling the handler closes its connection)."""
+        for task in list(self._held):
             task.cancel()
 
-    async def _hang(self) -> web.Response:
-        """Never answers; the request stays open until the fake stops or refuses."""
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[None]:
+        """Marks the current request as one stop() and refuse() must cut short."""
         task = asyncio.current_task()
-        self._hanging.add(task)
+        self._held.add(task)
         try:
-            await asyncio.get_running_loop().create_future()
+            yield
         finally:
-            self._hanging.discard(task)
-        raise AssertionError("unreachable: a hung request only ends by cancellation")
+            self._held.discard(task)
 
-    def _next(self, provider: str) -> str | int:
-        """The provider's next scripted behaviour, "ok" when the script is empty."""
+    async def _answer(
+        self, request: web.Request, response: web.Response, behaviour: Behaviour, taken: list[Accepted]
+    ) -> web.StreamResponse:
+        """Answers a send whose messages are already taken: at once, a byte at a time, or never."""
+        if behaviour == HANG:
+            with self._holding():
+                await asyncio.get_running_loop().create_future()
+            raise AssertionError("unreachable: a hung request only ends by cancellation")
+        if behaviour == TRICKLE or isinstance(behaviour, Trickle):
+            per_byte = behaviour.seconds_per_byte if isinstance(behaviour, Trickle) else Trickle().seconds_per_byte
+            with self._holding():
+                stream, complete = await self._trickle(request, response, per_byte)
+            if not complete:  # the client gave up mid-answer: taken, never accepted
+                return stream
+        else:
+            stream = response
+        for message in taken:
+            self._accept_message(message)
+        return stream
+
+    @staticmethod
+    async def _trickle(
+        request: web.Request, response: web.Response, per_byte: float
+    ) -> tuple[web.StreamResponse, bool]:
+        """Sends the response's headers at once, then its body one byte every per_byte seconds.
+
+        Returns the stream and whether the whole body went out (False once the client left).
+        """
+        stream = web.StreamResponse(status=response.status, headers=response.headers)
+        stream.content_length = len(response.body)
+        try:
+            await stream.prepare(request)
+            for offset in range(len(response.body)):
+                await asyncio.sleep(per_byte)
+                await stream.write(response.body[offset : offset + 1])
+            await stream.write_eof()
+        except ConnectionError:
+            return stream, False
+        return stream, True
+
+    @staticmethod
+    async def _drop(request: web.Request) -> web.Response:
+        """Closes the connection without an answer, as a carrier's load balancer dropping it would."""
+        request.transport.abort()
+        # Cancelled, the handler ends the way a hung request released by stop() does: no answer.
+        asyncio.current_task().cancel()
+        await asyncio.sleep(0)
+        raise AssertionError("unreachable: the handler was cancelled")
+
+    def _next(self, provider: str) -> Behaviour:
+        """The provider's behaviour for this request: its open window, else its script, else "ok"."""
         with self._lock:
+            window = self._windows.get(provider)
+            if window is not None and self.clock() < window.until:
+                return window.behaviour
             script = self._scripts[provider]
             return script.popleft() if script else OK
 
     def _record(self, provider: str, to: str, body: str, sender: str | None, form: dict, answered: str) -> None:
         """Notes a request at arrival, before any answer (so hung requests are counted too)."""
-        self.received.append(Received(provider, to, body, sender, form, answered))
+        self.received.append(Received(provider, to, body, sender, form, answered, self.clock()))
+
+    def _take(self, message: Accepted) -> Accepted:
+        """Records a message the carrier took, at arrival, before any answer."""
+        self._add(self.taken, message)
+        return message
 
     def _accept_message(self, message: Accepted) -> None:
-        """Records an accepted message and wakes the waiters it satisfies (on whatever loop they wait)."""
+        """Records a taken message whose answer the client got."""
+        self._add(self.accepted, message)
+
+    def _add(self, messages: list[Accepted], message: Accepted) -> None:
+        """Appends to taken or accepted and wakes the waiters it satisfies (on whatever loop they wait)."""
         with self._lock:
-            self.accepted.append(message)
-            ready = [(n, f) for n, f in self._waiters if n <= len(self.accepted)]
-            self._waiters = [(n, f) for n, f in self._waiters if n > len(self.accepted)]
-        for _, future in ready:
+            messages.append(message)
+            ready = [w for w in self._waiters if w[0] is messages and w[1] <= len(messages)]
+            self._waiters = [w for w in self._waiters if w not in ready]
+        for _, _, future in ready:
             future.get_loop().call_soon_threadsafe(_resolve, future)
 
     # -- Africa's Talking --------------------------------------------------------------------
@@ -413,26 +585,29 @@ class FakeCarrier:
             return web.Response(status=400, text="Request is missing required form field 'to' or 'message'")
         behaviour = self._next(AFRICASTALKING)
         record(str(behaviour))
-        if behaviour == HANG:
-            return await self._hang()
+        if behaviour == REFUSE:
+            return await self._drop(request)
         if behaviour == SERVER_ERROR:
             return web.Response(status=500, text="Internal Server Error")
-        if behaviour == THROTTLED:
-            return web.Response(status=429, text="Too Many Requests")
-        return self._at_answer(form, [n.strip() for n in to.split(",") if n.strip()], behaviour)
+        if behaviour == THROTTLED or isinstance(behaviour, Throttled):
+            return web.Response(status=429, text="Too Many Requests", headers=retry_after(behaviour))
+        numbers = [n.strip() for n in to.split(",") if n.strip()]
+        response, taken = self._at_take(form, numbers, OK if taking(behaviour) else behaviour)
+        return await self._answer(request, response, behaviour, taken)
 
-    def _at_answer(self, form: dict, numbers: list[str], behaviour: str) -> web.Response:
-        """HTTP 201 with one Recipient per number; per-number failures live inside this 2xx answer."""
+    def _at_take(self, form: dict, numbers: list[str], outcome: str) -> tuple[web.Response, list[Accepted]]:
+        """HTTP 201 with one Recipient per number, and the messages taken; per-number failures live inside."""
         body, sender, parts = form["message"], form.get("from"), segments(form["message"])
-        recipients = []
+        recipients, taken = [], []
         for number in numbers:
-            code = AT_RECIPIENT_CODE[behaviour] if E164.match(number) else 403
+            code = AT_RECIPIENT_CODE[outcome] if E164.match(number) else 403
             recipient = at_recipient(number, code, parts)
             recipients.append(recipient)
             if recipient["messageId"] != "None":
-                self._accept_message(Accepted(AFRICASTALKING, number, body, sender, form, recipient["messageId"]))
+                message = Accepted(AFRICASTALKING, number, body, sender, form, recipient["messageId"], self.clock())
+                taken.append(self._take(message))
         payload = {"SMSMessageData": {"Message": at_summary(recipients), "Recipients": recipients}}
-        return json_response(payload, 201)
+        return json_response(payload, 201), taken
 
     # -- Twilio ------------------------------------------------------------------------------
 
@@ -454,11 +629,16 @@ class FakeCarrier:
             return twilio_error(invalid, to=to)
         behaviour = self._next(TWILIO)
         record(str(behaviour))
-        if behaviour == HANG:
-            return await self._hang()
+        if behaviour == REFUSE:
+            return await self._drop(request)
+        if isinstance(behaviour, Throttled):
+            return twilio_error(20429, headers=retry_after(behaviour))
         if behaviour in TWILIO_BEHAVIOUR_ERROR:
             return twilio_error(TWILIO_BEHAVIOUR_ERROR[behaviour], to=to)
-        return self._twilio_answer(form)
+        sid = "SM" + secrets.token_hex(16)
+        message = self._take(Accepted(TWILIO, to, body, sender, form, sid, self.clock()))
+        response = json_response(self._twilio_resource(message, listed=False), 201)
+        return await self._answer(request, response, behaviour, [message])
 
     def _twilio_authorized(self, request: web.Request) -> bool:
         """HTTP Basic with AccountSid:AuthToken."""
@@ -477,38 +657,110 @@ class FakeCarrier:
             return 21602
         return None
 
-    def _twilio_answer(self, form: dict) -> web.Response:
-        """HTTP 201 with the Message resource as Twilio returns it on create."""
-        sid = "SM" + secrets.token_hex(16)
-        service_sid = form.get("MessagingServiceSid")
+    def _twilio_sent_at(self, message: Accepted) -> datetime | None:
+        """When Twilio sent a taken message on to the network; None while it is still queued."""
+        sent = message.taken_at + self.twilio_queue_seconds
+        return utc(sent) if self.clock() >= sent else None
+
+    def _twilio_resource(self, message: Accepted, listed: bool) -> dict:
+        """The Message resource: as create answers it (queued), or as the list shows it later."""
+        form, sid = message.form, message.id
         uri = f"/{TWILIO_API_VERSION}/Accounts/{self.twilio_sid}/Messages/{sid}"
-        now = rfc2822_now()
-        resource = {
+        created = utc(message.taken_at)
+        sent = self._twilio_sent_at(message) if listed else None
+        # Through a Messaging Service without From, Twilio has not picked a sender yet.
+        queued = "queued" if form.get("From") else "accepted"
+        return {
             "account_sid": self.twilio_sid,
             "api_version": TWILIO_API_VERSION,
             "body": form["Body"],
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
+            "date_created": rfc2822(created),
+            "date_sent": rfc2822(sent),
+            "date_updated": rfc2822(sent or created),
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
             "from": form.get("From"),
-            "messaging_service_sid": service_sid,
+            "messaging_service_sid": form.get("MessagingServiceSid"),
             "num_media": "0",
-            # Through a Messaging Service without From, Twilio has not picked a sender yet.
             "num_segments": str(segments(form["Body"])) if form.get("From") else "0",
             "price": None,
             "price_unit": "USD",
             "sid": sid,
-            "status": "queued" if form.get("From") else "accepted",
+            "status": "sent" if sent else queued,
             "subresource_uris": {"media": f"{uri}/Media.json"},
             "to": form["To"],
             "uri": f"{uri}.json",
         }
-        sender = form.get("From") or service_sid
-        self._accept_message(Accepted(TWILIO, form["To"], form["Body"], sender, form, sid))
-        return json_response(resource, 201)
+
+    async def _twilio_list(self, request: web.Request) -> web.Response:
+        """GET .../Messages.json: the taken messages, newest first, filtered by To, From and DateSent.
+
+        Query: To, From, DateSent / DateSent< / DateSent> (a GMT date; see TWILIO_DATE_FILTERS), PageSize
+        (1-1000, default 50), Page (echoed), PageToken (the fake's cursor: "PA" + the last sid of the
+        previous page). Look-ups are not scripted: they always answer.
+        """
+        query = {key: request.query[key] for key in request.query}
+        self.looked_up.append(query)
+        if not self._twilio_authorized(request):
+            return twilio_error(20003)
+        if request.match_info["account_sid"] != self.twilio_sid:
+            return twilio_error(20404)
+        bounds = {}
+        for name in TWILIO_DATE_FILTERS.keys() & query.keys():
+            matched = TWILIO_DATE.match(query[name])
+            if not matched:
+                return twilio_error(20001, parameter=name)
+            bounds[name] = date.fromisoformat(matched[1])
+        try:
+            page_size = int(query.get("PageSize", TWILIO_PAGE_SIZE[0]))
+            page = int(query.get("Page", 0))
+        except ValueError:
+            return twilio_error(20001, parameter="PageSize or Page")
+        if not 1 <= page_size <= TWILIO_PAGE_SIZE[1] or page < 0:
+            return twilio_error(20001, parameter="PageSize or Page")
+
+        def wanted(message: Accepted) -> bool:
+            if message.provider != TWILIO:
+                return False
+            if "To" in query and message.to != query["To"]:
+                return False
+            if "From" in query and message.form.get("From") != query["From"]:
+                return False
+            if not bounds:
+                return True
+            sent = self._twilio_sent_at(message)  # a queued message has no date_sent to match
+            return sent is not None and all(TWILIO_DATE_FILTERS[n](sent.date(), b) for n, b in bounds.items())
+
+        matching = [m for m in reversed(self.taken) if wanted(m)]
+        start = 0
+        if "PageToken" in query:
+            sids = [m.id for m in matching]
+            token = query["PageToken"].removeprefix("PA")
+            if token not in sids:
+                return twilio_error(20001, parameter="PageToken")
+            start = sids.index(token) + 1
+        listed = matching[start : start + page_size]
+        filters = {k: v for k, v in query.items() if k not in ("PageSize", "Page", "PageToken")}
+
+        def page_uri(number: int, first: int) -> str:
+            cursor = {"PageToken": "PA" + matching[first - 1].id} if first > 0 else {}
+            params = {**filters, "PageSize": page_size, "Page": number, **cursor}
+            return f"/{TWILIO_API_VERSION}/Accounts/{self.twilio_sid}/Messages.json?{urlencode(params)}"
+
+        more = start + page_size < len(matching)
+        payload = {
+            "end": start + max(len(listed) - 1, 0),
+            "first_page_uri": page_uri(0, 0),
+            "messages": [self._twilio_resource(m, listed=True) for m in listed],
+            "next_page_uri": page_uri(page + 1, start + page_size) if more else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": page_uri(page - 1, max(start - page_size, 0)) if start > 0 else None,
+            "start": start,
+            "uri": page_uri(page, start),
+        }
+        return json_response(payload, 200)
 
 
 def _resolve(future: asyncio.Future) -> None:

@@ -330,7 +330,7 @@ async def test_one_number_holds_at_most_three_upcoming_appointments(start, at_mo
 
 
 def test_a_name_typed_as_a_formula_stays_text_on_the_day_sheet():
-    from handlers.backoffice.day_sheet import _cell
+    from handlers.backoffice.spreadsheet import cell as _cell
 
     assert _cell('=HYPERLINK("http://x","Maria")') == '\'=HYPERLINK("http://x","Maria")'
     assert _cell("Maria") == "Maria"

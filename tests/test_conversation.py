@@ -30,7 +30,7 @@ async def test_outbox_rows_record_encoding_and_segments(start, transliterate, en
     policy = Policy(outbox=dataclasses.replace(OutboxPolicy(), transliterate=transliterate))
     outgoing = [Sms(PERSON, SPANISH)]
     route = route_for(("console",), "console")
-    await in_store(client, enqueue, outgoing, "test:1", route, policy.outbox.transliterate, client.app[keys.CLOCK]())
+    await in_store(client, enqueue, outgoing, "test:1", route, policy.outbox, client.app[keys.CLOCK]())
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert (row.encoding, row.segments, row.body) == (encoding, segments, body)
 

@@ -22,6 +22,7 @@ from store.db import DatabaseUnavailable, database
 from store.models import InboundMessage, OutboxMessage
 from tests import payloads
 from tests.conftest import TEST_OUTBOX_POLICY, in_store
+from tests.fake_carrier import Trickle
 from tests.test_outbox import settled
 
 PEOPLE = [f"+1555555{n:04d}" for n in range(120, 126)]  # fictional +1 555-555-01xx numbers
@@ -165,11 +166,13 @@ async def test_a_send_whose_record_failed_is_taken_over_after_the_lease(
     # On SQLite each failed write waits for the lock a moment only, so the dispatcher gives up quickly.
     url = database_url if ON_POSTGRES else database_url + "?busy_timeout=100"
     client = await start("africastalking", DATABASE_URL=url)
-    carrier_took_it = asyncio.ensure_future(fake.wait_for(1))
+    # The carrier takes the SMS and answers slowly: the database goes away before its answer arrives.
+    fake.script("africastalking", Trickle(seconds_per_byte=0.001))
     assert (await post(client, "/africastalking/sms", payloads.at_sms(PEOPLE[0], "hola")))[0] == 200
-    await carrier_took_it  # the carrier accepted the SMS: the dispatcher is about to record it...
+    await fake.wait_taken(1)
 
-    with database_away(url):  # ...and cannot
+    with database_away(url):
+        await fake.wait_for(1)  # the carrier accepted it: the dispatcher tries to record that, and cannot
         async with asyncio.timeout(30):
             while not any(r.getMessage() == "send task crashed" for r in caplog.records):
                 await asyncio.sleep(0.05)

@@ -99,8 +99,8 @@ async def test_language_is_guessed_from_the_numbers_country(start, config_dir):
     policy["default_language"] = "en"  # a deployment answering in English unless the country says otherwise
     (config_dir / "policy.yaml").write_text(yaml.safe_dump(policy))
     client = await start("console")
-    assert (await Phone(client, "+525555500142").send("hola")).startswith("Lifeline. Envie una palabra")
-    assert (await Phone(client, "+17135550142").send("hola")).startswith("Lifeline. Send one word")
+    assert (await Phone(client, "+525555500142").send("hola")).startswith("Para pedir ayuda ahora responda 1.")
+    assert (await Phone(client, "+17135550142").send("hola")).startswith("To ask for help now reply 1.")
 
 
 def test_a_missing_text_falls_back_to_a_short_generic_one_instead_of_failing():

@@ -112,8 +112,9 @@ async def test_ussd_offers_the_saved_location_first_and_pages_one_consulate_per_
     assert screens[2].startswith("CON 1/5 Consulado en Chicago. ")
     assert screens[2].endswith("\n1. Siguiente\n2. Pedir cita aqui\n0 Atras") and len(screens[2]) <= 182
     assert screens[3].startswith("CON 2/5 Consulado en ")
-    # That session was left on a screen: the next dial first offers to resume it ("2": no).
-    other = await dial(client, ["2", "3", "2", "Houston"], phone=HOUSTON_PERSON)
+    # That session was left on a screen: the next dial offers it as one more line of the main menu.
+    other = await dial(client, ["3", "2", "Houston"], phone=HOUSTON_PERSON)
+    assert other[0].endswith("\n8. Continuar donde se quedo")
     assert other[-1].startswith("CON 1/5 Consulado en Houston. ")
 
 

@@ -16,8 +16,11 @@ HOUSTON_CARD_ES = "Consulado en Houston. 4506 Caroline St, Houston, TX 77004. +1
 ALERT_SENT_ES = "Aviso "  # + reference: "Aviso A7K2 enviado a 0 contacto(s) y al ..."
 ALERT_SENT_EN = "Message "
 NONE_OPEN_ES = "No tiene avisos abiertos."
-HELP_ES = "Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO, CITA, FAMILIA, UBICACION, IDIOMA, BORRAR."
-HELP_EN = "Lifeline. Send one word: ALERT, SAFE, CONSULATE, BOOK, FAMILY, LOCATION, LANG, DELETE."
+HELP_ES = (
+    "Para pedir ayuda ahora responda 1. Otras palabras: ALERTA, CANCELAR, CONSULADO, CITA, FAMILIA, UBICACION, "
+    "IDIOMA, BORRAR."
+)
+HELP_EN = "To ask for help now reply 1. Other words: ALERT, SAFE, CONSULATE, BOOK, FAMILY, LOCATION, LANG, DELETE."
 MENU_ES = (
     "Lifeline\n1 Alerta\n2 Estoy a salvo\n3 Buscar consulado\n4 Pedir cita\n5 Mis contactos\n6 Derechos y ayuda\n"
     "7 Idioma / Language"

@@ -72,7 +72,8 @@ SPANISH = [
     (
         "rights menu",
         ["6"],
-        "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n0 Atras",
+        "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n"
+        "4. Queja o comentario\n0 Atras",
     ),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
@@ -177,21 +178,22 @@ async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock)
     client = await start("console")
     await dial(client, ["5", "1", "1"], session="dropped")  # the network drops it here
     offer = (await dial(client, [], session="redial"))[-1]
-    assert offer == "CON ¿Continuar donde se quedo?\n1. Si\n2. No, ir al inicio"
-    screens = await dial(client, ["1", "7135550142"], session="redial")
+    assert offer == MAIN_ES + "\n8. Continuar donde se quedo"  # 1 stays the alert
+    screens = await dial(client, ["8", "7135550142"], session="redial")
     assert screens[1] == "CON Numero del contacto (con lada):\n0 Atras"
     assert screens[2] == "CON Nombre del contacto:\n0 Atras"  # the resumed flow goes on
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "1*7135550142*Maria*1", session="redial"))
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "8*7135550142*Maria*1", session="redial"))
     # The dropped session was offered once, and the resumed one ended: the next dial starts fresh.
     assert (await dial(client, [], session="third"))[-1] == MAIN_ES
 
 
-async def test_declining_the_offer_goes_to_the_main_menu(start):
+async def test_any_other_line_of_the_offer_is_the_main_menus(start):
     client = await start("console")
     await dial(client, ["3"], session="dropped-2")
-    screens = await dial(client, ["2"], session="redial-2")
-    assert screens[0].startswith("CON ¿Continuar")
-    assert screens[1] == MAIN_ES
+    screens = await dial(client, ["9", "2"], session="redial-2")
+    assert screens[0].endswith("\n8. Continuar donde se quedo")
+    assert screens[1] == "CON Opcion no valida.\n" + MAIN_ES.removeprefix("CON ") + "\n8. Continuar donde se quedo"
+    assert screens[2] == "END No tiene avisos abiertos."  # 2 is "I am safe", as on the main menu
 
 
 async def test_no_offer_after_the_resume_window_or_after_an_end(start, clock):

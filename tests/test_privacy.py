@@ -56,7 +56,7 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
         CONTACT,
         "Maria Lopez",
         "Hidalgo",
-        "Envie una palabra",
+        "Para pedir ayuda ahora",
         "contacto de confianza",
     ):
         assert clear not in text, clear

@@ -53,11 +53,20 @@ async def _alert_then(client, *texts: str) -> str:
     return await _sms(client, "ALERTA", *texts)
 
 
-async def _officer(client, verb: str) -> str:
+async def _reference(client) -> str:
+    """A registered person's alert, by its reference."""
     await registered(client)
     await _sms(client, "ALERTA")
-    reference = (await _sms(client, "ALERTA")).split()[1]  # "Aviso A7K2 actualizado."
-    return await _sms(client, f"{verb} {reference}", number=HOUSTON_DUTY)
+    return (await _sms(client, "ALERTA")).split()[1].rstrip(":")  # "Aviso A7K2: enviado otra vez al ..."
+
+
+async def _officer(client, verb: str) -> str:
+    return await _sms(client, f"{verb} {await _reference(client)}", number=HOUSTON_DUTY)
+
+
+async def _answer(client) -> str:
+    await _sms(client, f"R {await _reference(client)} ¿Sigue ahi?", number=HOUSTON_DUTY)
+    return await _sms(client, "Si")
 
 
 CASES = [
@@ -67,6 +76,7 @@ CASES = [
     Case("alert for someone", frozenset({"alert.behalf"}), lambda c: _sms(c, "ALERTA POR 7135550199"), "Solo un"),
     Case("drill", frozenset({"alert.drill"}), lambda c: _sms(c, "PRUEBA"), "PRUEBA"),
     Case("duty officer acknowledges", frozenset({"duty.command"}), lambda c: _officer(c, "OK"), "confirmado"),
+    Case("the person answers the officer", frozenset({"alert.answer"}), lambda c: _answer(c), "su respuesta"),
     Case(
         "consent and a contact by USSD",
         frozenset({"consent.record", "contacts.add"}),
@@ -82,6 +92,8 @@ CASES = [
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
+    Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
+    Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
     Case(
         "find a consulate",
         frozenset({"consulate.offer", "consulate.find", "consulate.more"}),

@@ -119,7 +119,7 @@ async def test_sms_in_process_shows_the_reply_to_you_with_its_shape(make_setting
     await simulate("sms", PERSON, None, make_settings("console"), person.read_line, person.write)
     [reply] = person.shown[1:]
     match = SMS_TO_YOU.match(reply)
-    assert match and "Lifeline" in match.group(3), reply
+    assert match and "responda 1" in match.group(3), reply
 
 
 async def test_sms_shows_each_new_outbox_row_once_with_other_numbers_masked(start, make_settings, clock):

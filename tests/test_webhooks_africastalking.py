@@ -52,7 +52,7 @@ async def test_unknown_sms_gets_the_keyword_help_through_a_provider(start, fake)
     [sms] = fake.accepted
     assert sms.provider == "africastalking"
     assert sms.to == PERSON
-    assert sms.body.startswith("Lifeline. Envie una palabra: ALERTA, CANCELAR, CONSULADO")
+    assert sms.body.startswith("Para pedir ayuda ahora responda 1. Otras palabras: ALERTA, CANCELAR, CONSULADO")
 
 
 async def test_retried_ussd_hop_gets_the_same_screen_and_is_processed_once(start):

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.carriers import fields, webhook
-from gateway.carriers.base import Carrier, Failure, SendError, Sent
+from gateway.carriers.base import Carrier, Failure, SendError, Sent, retry_after_seconds
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport, UssdSessionEnded
 from gateway.phones import to_e164
 from store.db import DatabaseUnavailable
@@ -130,7 +130,7 @@ class _SMSService(SMSService):
 
     The SDK has no host setting and calls requests.post afresh each time; it builds every URL
     from _baseUrl, and routes each call through _make_request, so both are adapted here. Our own
-    _make_request also keeps the HTTP status, which the SDK's exception drops.
+    _make_request also keeps the HTTP status and Retry-After, which the SDK's exception drops.
     """
 
     def __init__(self, username: str, api_key: str, api_url: str):
@@ -147,7 +147,8 @@ class _SMSService(SMSService):
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise SendError(Failure.RETRY, f"{type(exc).__name__}") from None
         if response.status_code == 429 or response.status_code >= 500:
-            raise SendError(Failure.RETRY, f"HTTP {response.status_code}")
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise SendError(Failure.RETRY, f"HTTP {response.status_code}", retry_after=wait)
         if response.status_code >= 400:
             # Not the body: it may echo the recipient's number.
             raise SendError(Failure.PROVIDER, f"HTTP {response.status_code}")

@@ -19,7 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import keys
 from gateway.carriers import fields, webhook
-from gateway.carriers.base import Carrier, Failure, SendError, Sent
+from gateway.carriers.base import Carrier, Failure, SendError, Sent, retry_after_seconds
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport
 from gateway.phones import to_e164
 
@@ -92,6 +92,20 @@ def format_reply() -> web.Response:
     return web.Response(text=str(MessagingResponse()), content_type="application/xml")
 
 
+class _HttpClient(AsyncTwilioHttpClient):
+    """The SDK's aiohttp client, reading Retry-After: TwilioRestException keeps no headers, so a 429 or
+    5xx that says when to come back is raised here, before the SDK turns it into its exception."""
+
+    async def request(self, method, url, *args, **kwargs):
+        response = await super().request(method, url, *args, **kwargs)
+        status = response.status_code
+        if status == 429 or status >= 500:
+            wait = retry_after_seconds((response.headers or {}).get("Retry-After"))
+            if wait:
+                raise SendError(Failure.RETRY, f"HTTP {status}, retry after {wait:g} s", retry_after=wait)
+        return response
+
+
 class TwilioSender:
     """Sends through the SDK's aiohttp client; create it inside the running loop, close it on shutdown."""
 
@@ -100,7 +114,7 @@ class TwilioSender:
     def __init__(
         self, account_sid: str, auth_token: str, from_: str, api_url: str, status_url: str | None, timeout: float
     ):
-        self._http = AsyncTwilioHttpClient()
+        self._http = _HttpClient()
         self._client = Client(account_sid, auth_token, http_client=self._http)
         # The SDK rewrites the host from TWILIO_REGION / TWILIO_EDGE (read from os.environ even when
         # given an empty environment): clear both so TWILIO_API_URL is the one host used.

@@ -5,6 +5,7 @@ reports and scheduled work go through the same door."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from gateway.messages import Channel, Inbound, StatusReport, UssdSessionEnded
 from gateway.phones import DEFAULT_REGION, mask
 from gateway.policy import Policy
 from gateway.texts import Texts
+from handlers.outcome import Outgoing, Result
 from handlers.reference.numbers import region_of
 from handlers.registry import Features
 from store import inbound as inbound_store
@@ -29,6 +31,9 @@ from store.db import Store
 __all__ = ["Answer", "Conversation", "Sms", "enqueue", "route_for"]
 
 log = logging.getLogger("lifeline.conversation")
+
+# The store's name for the alarm "urgent messages are overdue", raised once per interval by one process.
+OVERDUE_ALARM = "overdue_urgent"
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,9 @@ class Conversation:
         self._wake_dispatcher = wake_dispatcher
         self._features = features
         self._steps = Steps(engine, features.handlers, texts, policy)
-        sms = TextMessages(self._steps, keywords, texts, policy.conversation, features.is_duty_command)
+        sms = TextMessages(
+            self._steps, keywords, texts, policy.conversation, features.is_duty_phone, features.awaits_answer
+        )
         ussd = Ussd(self._steps, policy.conversation)
         # One reader per channel; each fills the turn's SMS and gives the HTTP answer's text.
         self._channels = {Channel.USSD: ussd.handle, Channel.SMS: sms.handle}
@@ -136,19 +143,45 @@ class Conversation:
             self._clock(),
         )
 
+    async def on_behalf(self, action: Callable[..., Result], *args) -> Result:
+        """Runs an official's action (from the console) as action(*args, now) in one transaction; the SMS it
+        causes are written and leave like any other."""
+        result, enqueued = await self._store.run(self._on_behalf, action, args, self._clock())
+        if enqueued:
+            self._wake_dispatcher()
+        return result
+
+    def _on_behalf(self, action: Callable[..., Result], args: tuple, now: float) -> tuple[Result, bool]:
+        result = action(*args, now)
+        messages = [self._steps.written(out) for out in result.outgoing]
+        self._enqueue(messages, f"console:{uuid.uuid4().hex}", None, now)
+        return result, bool(messages)
+
     async def send_due(self) -> None:
-        """Sends what the store says is due: escalations of unanswered alerts, appointment reminders."""
+        """Sends what the store says is due: escalations of unanswered alerts, appointment reminders, and
+        the page that urgent messages are overdue."""
         if await self._store.run(self._send_due, self._clock()):
             self._wake_dispatcher()
 
     def _send_due(self, now: float) -> bool:
-        messages = [self._steps.written(out) for out in self._features.due(now)]
+        due = self._features.due(now) + self._overdue_pages(now)
+        messages = [self._steps.written(out) for out in due]
         self._enqueue(messages, f"due:{now:.6f}", None, now)
         return bool(messages)
 
+    def _overdue_pages(self, now: float) -> list[Outgoing]:
+        """While urgent messages wait longer than policy allows: what the features page about it, once per
+        interval across all processes."""
+        policy = self._policy.outbox
+        waiting = outbox.overdue_urgent(now, policy.alarm_after_seconds)
+        if not waiting or not outbox.claim_alarm(OVERDUE_ALARM, now, policy.alarm_repeat_seconds):
+            return []
+        log.warning("%d urgent message(s) waiting more than %gs: paging", waiting, policy.alarm_after_seconds)
+        return self._features.overdue(now, waiting)
+
     def _enqueue(self, outgoing: list[Sms], cause: str, preferred: str | None, now: float) -> None:
         route = route_for(self._providers, preferred)
-        enqueue(outgoing, cause, route, self._policy.outbox.transliterate, now)
+        enqueue(outgoing, cause, route, self._policy.outbox, now)
 
 
 def _facts(person: inbound_store.KnownPerson) -> frozenset[str]:

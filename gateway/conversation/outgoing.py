@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway import encoding
+from gateway.outbox.policy import OutboxPolicy
 from store import outbox
 
 
@@ -17,6 +18,7 @@ class Sms:
     text: str
     tag: str | None = None
     delay_seconds: float = 0.0
+    urgent: bool = False  # retried until policy's urgent deadline instead of max_attempts times
 
 
 def route_for(providers: tuple[str, ...], preferred: str | None) -> tuple[str, ...]:
@@ -27,11 +29,11 @@ def route_for(providers: tuple[str, ...], preferred: str | None) -> tuple[str, .
     return providers
 
 
-def enqueue(outgoing: list[Sms], cause: str, route: tuple[str, ...], transliterate: bool, now: float) -> None:
+def enqueue(outgoing: list[Sms], cause: str, route: tuple[str, ...], policy: OutboxPolicy, now: float) -> None:
     """Writes the SMS to the outbox, in the caller's transaction; `cause` makes each one's key unique, so a
     retried webhook enqueues nothing twice."""
     for number, sms in enumerate(outgoing):
-        text, shape = encoding.fit(sms.text, transliterate)
+        text, shape = encoding.fit(sms.text, policy.transliterate)
         outbox.enqueue(
             outbox.NewMessage(
                 idempotency_key=f"{cause}:{number}",
@@ -42,6 +44,7 @@ def enqueue(outgoing: list[Sms], cause: str, route: tuple[str, ...], translitera
                 route=route,
                 tag=sms.tag,
                 delay_seconds=sms.delay_seconds,
+                deadline_seconds=policy.urgent_deadline_seconds if sms.urgent else None,
             ),
             now,
         )

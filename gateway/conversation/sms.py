@@ -1,5 +1,6 @@
 """SMS: a keyword starts a flow; a reply answers the question the last SMS asked; anything else gets
-help. Carrier words are the carrier's; duty officers' commands go to their own flow."""
+help, with the alert one reply away. Carrier words are the carrier's; every text from a duty phone goes to
+the officers' flow; a person's answer to their consulate goes to the officer who asked."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 
 from gateway.conversation.outgoing import Sms
 from gateway.conversation.turn import Steps, Turn
-from gateway.engine.engine import Session
+from gateway.engine.engine import Session, Step
 from gateway.engine.keywords import Ambiguous, Keywords, Match
 from gateway.engine.render import sms_text
 from gateway.policy import ConversationPolicy
@@ -17,6 +18,9 @@ from store.crypto import lookup_hash
 
 # Session data field: the language of the keyword an SMS exchange started with.
 WORD_LANGUAGE = "_word_language"
+# Data fields the help screen is given: the keyword list, and what the person wrote (the alert's note if
+# they answer 1), the answer to the consulate.
+KEYWORD_LIST, FIRST_TEXT, ANSWER_TEXT = "keywords", "alert_text", "answer_text"
 
 
 class TextMessages:
@@ -26,14 +30,16 @@ class TextMessages:
         keywords: Keywords,
         texts: Texts,
         policy: ConversationPolicy,
-        is_duty_command: Callable[[str, str, float], bool],
+        is_duty_phone: Callable[[str, float], bool],
+        awaits_answer: Callable[[str, float], bool],
     ):
         self._steps = steps
         self._engine = steps.engine
         self._keywords = keywords
         self._texts = texts
         self._policy = policy
-        self._is_duty_command = is_duty_command
+        self._is_duty_phone = is_duty_phone
+        self._awaits_answer = awaits_answer
 
     def handle(self, turn: Turn) -> tuple[None, bool]:
         """Adds the answer (and whatever the handlers send) to the turn's SMS; the webhook answers nothing."""
@@ -51,22 +57,24 @@ class TextMessages:
             return
         if reserved == "opt_in":
             outbox.opt_in(message.phone)
-            return
-        if self._keywords.duty_start and self._is_duty_command(message.phone, message.text, now):
-            # A duty officer answering an alert.
-            step = self._steps.run(
-                self._engine.begin(self._keywords.duty_start, turn.context, {"duty_text": message.text}), turn
-            )
-            turn.outgoing.append(Sms(message.phone, sms_text(step.show, self._steps.say(turn))))
+            if not self._answering(message.phone, now):
+                return  # the carrier confirms the opt-in itself; a YES the consulate asked for goes on below
+        if self._keywords.duty_start and self._is_duty_phone(message.phone, now):
+            # A duty officer: a command, or the officers' help; never the migrants' keywords.
+            self._start(turn, self._keywords.duty_start, {"duty_text": message.text})
             return
         match = None if reserved else self._keywords.match(message.text)
+        if not isinstance(match, Match) and reserved != "help" and self._answering(message.phone, now):
+            # The person answers the officer who wrote to them; a pending question stays pending.
+            self._start(turn, self._keywords.answer_start, {ANSWER_TEXT: message.text})
+            return
         stored = sessions.load(key, now) if match is None and not reserved else None
         pending = Session.from_json(stored.state) if stored else None
         if pending is not None and not self._engine.knows(pending):
             pending = None  # asked before the flows were edited: start afresh
         if isinstance(match, Match):
             target, data = _entry(match)
-            if not turn.person.language:
+            if not turn.person.language and match.language:
                 # Answer in the language of the word they used, for the whole exchange.
                 turn.language = data[WORD_LANGUAGE] = match.language
             step = self._steps.run(self._engine.begin(target, turn.context, data), turn)
@@ -74,21 +82,37 @@ class TextMessages:
             if not turn.person.language and pending.data.get(WORD_LANGUAGE):
                 turn.language = pending.data[WORD_LANGUAGE]
             step = self._steps.run(self._engine.answer(pending, message.text, turn.context), turn)
+        elif self._keywords.help_start:
+            data = {KEYWORD_LIST: self._keyword_list(turn)}
+            if not reserved and message.text.strip():
+                data[FIRST_TEXT] = message.text.strip()
+            step = self._steps.run(self._engine.begin(self._keywords.help_start, turn.context, data), turn)
         else:
-            turn.outgoing.append(Sms(message.phone, self._help(turn)))
+            words = self._keyword_list(turn)
+            turn.outgoing.append(Sms(message.phone, self._texts.say(turn.language, "help.sms", {KEYWORD_LIST: words})))
             return
-        if step.show is None:
-            step = self._engine.show(step.session, turn.context)
-        turn.outgoing.append(Sms(message.phone, sms_text(step.show, self._steps.say(turn))))
+        step = self._send(turn, step)
         if step.show.ends:
             sessions.forget(key)
         else:
             expires = now + self._policy.sms_pending_minutes * 60
             sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
 
-    def _help(self, turn: Turn) -> str:
-        words = ", ".join(self._keywords.listed(turn.language, self._texts.default_language))
-        return self._texts.say(turn.language, "help.sms", {"keywords": words})
+    def _answering(self, phone: str, now: float) -> bool:
+        return bool(self._keywords.answer_start) and self._awaits_answer(phone, now)
+
+    def _start(self, turn: Turn, target: str, data: dict) -> None:
+        """A flow run for this one message, leaving any pending question as it was."""
+        self._send(turn, self._steps.run(self._engine.begin(target, turn.context, data), turn))
+
+    def _send(self, turn: Turn, step: Step) -> Step:
+        if step.show is None:
+            step = self._engine.show(step.session, turn.context)
+        turn.outgoing.append(Sms(turn.message.phone, sms_text(step.show, self._steps.say(turn))))
+        return step
+
+    def _keyword_list(self, turn: Turn) -> str:
+        return ", ".join(self._keywords.listed(turn.language, self._texts.default_language))
 
 
 def _entry(match: Match) -> tuple[str, dict]:

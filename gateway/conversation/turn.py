@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gateway.conversation.bounded import bounded
 from gateway.conversation.outgoing import Sms
 from gateway.engine.engine import Context, Engine, Step
 from gateway.messages import Inbound
@@ -68,7 +69,12 @@ class Steps:
     def written(self, out: Outgoing) -> Sms:
         """A handler's message in the recipient's language."""
         language = out.language or self.language_for(out.to)
-        return Sms(out.to, self._texts.say(language, out.text, out.values), out.tag, out.delay_seconds)
+
+        def render(values):
+            return self._texts.say(language, out.text, values)
+
+        text = bounded(render, out.values, out.shorten, out.max_segments) if out.max_segments else render(out.values)
+        return Sms(out.to, text, out.tag, out.delay_seconds, out.urgent)
 
     def say(self, turn: Turn):
         """Texts in the turn's language, for rendering a screen."""

@@ -46,7 +46,7 @@ class Ussd:
         return screen, step.show.ends
 
     def _first_screen(self, turn: Turn, inputs: list[str]) -> Step:
-        """The main menu, or the offer to resume a session the network dropped a moment ago."""
+        """The main menu; with one more line to resume a session the network dropped a moment ago."""
         message, now = turn.message, turn.now
         dropped = None
         if not inputs:  # a plain dial; a dial with options (*384*123*1#) is urgent, never delayed
@@ -56,5 +56,5 @@ class Ussd:
         paused = Session.from_json(dropped[1]) if dropped else None
         if paused is not None and self._engine.worth_resuming(paused):
             sessions.close(dropped[0], now)  # offered once, never again
-            return self._engine.offer_resume(paused)
+            return self._engine.offer_resume(paused, turn.context)
         return self._steps.run(self._engine.home(turn.context), turn)

@@ -27,9 +27,7 @@ from gateway.texts import Texts, TextsError
 SYSTEM_KEYS = (
     "nav.back",
     "nav.more",
-    "resume.prompt",
-    "resume.yes",
-    "resume.no",
+    "resume.option",
     "help.sms",
     "errors.choice",
     "errors.ussd_unavailable",
@@ -215,8 +213,16 @@ def _check_ussd_sizes(flows: FlowSet, texts: Texts, samples: dict[str, str], rep
                     # input screen 98 would be taken as the answer.
                     one_page = screen.kind in ("end", "input")
                     _check_pages(show, say, f"{screen.source} ({language})", one_page, report, screen.text)
-        resume = Show("resume", "resume.prompt", ("resume.yes", "resume.no"), error="errors.choice", kind="menu")
-        _check_pages(resume, say, f"the resume screen ({language})", True, report, "resume.prompt")
+        home = flows.flows[flows.home]
+        menu = home.screens[home.start]
+        resume = Show(
+            "resume",
+            menu.text or "",
+            (*(o.text for o in menu.options), "resume.option"),
+            error="errors.choice",
+            kind="menu",
+        )
+        _check_pages(resume, say, f"the main menu with the resume line ({language})", False, report, "resume.option")
         for key in texts.keys(language):
             if key.startswith("outcome."):
                 _check_pages(Show(key, key, ends=True, values=samples), say, f"{key} ({language})", True, report, key)

@@ -15,7 +15,8 @@ from gateway.engine.validators import validate
 BACK = "0"
 HOME = "00"
 MORE = "98"
-RESUME_YES, RESUME_NO = "1", "2"
+# A dropped session is offered as one more line of the main menu, so 1 stays the alert on every first screen.
+RESUME_OPTION = "resume.option"
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,15 @@ class Engine:
         home = self.flows.flows[self.flows.home]
         return self.knows(paused) and not paused.ended and (paused.flow, paused.screen) != (home.name, home.start)
 
-    def offer_resume(self, paused: Session) -> Step:
-        """Asks whether to continue a session the network dropped."""
+    def offer_resume(self, paused: Session, context: Context) -> Step:
+        """The main menu, with one more line to continue a session the network dropped."""
         home = self.flows.flows[self.flows.home]
         session = Session(flow=home.name, screen=home.start, paused=replace(paused, paused=None))
-        return Step(
-            session, Show(screen="resume", text="resume.prompt", options=("resume.yes", "resume.no"), kind="menu")
-        )
+        return Step(session, self._offer(session, context))
+
+    def _offer(self, session: Session, context: Context, error: str | None = None) -> Show:
+        menu = self._show(replace(session, paused=None), context)
+        return replace(menu, screen="resume", options=(*menu.options, RESUME_OPTION), error=error)
 
     def show(self, session: Session, context: Context) -> Step:
         """The current screen again (an SMS session that was waiting)."""
@@ -147,15 +150,17 @@ class Engine:
         """Applies one input: a menu choice, a typed answer, or navigation (0 back, 00 home, 98 more)."""
         text = text.strip()
         if session.paused is not None:
-            if text == RESUME_YES:
-                paused = session.paused
-                return Step(replace(paused, error=None), self._show(replace(paused, error=None), context))
-            if text == RESUME_NO:
-                return self.home(context)
-            return Step(
-                session,
-                Show("resume", "resume.prompt", ("resume.yes", "resume.no"), error="errors.choice", kind="menu"),
-            )
+            home = replace(session, paused=None)
+            choices = len(_visible(self._screen(home), context))
+            if text == str(choices + 1):
+                paused = replace(session.paused, error=None)
+                return Step(paused, self._show(paused, context))
+            if text.isdigit() and 1 <= int(text) <= choices:
+                return self.answer(home, text, context)  # 1 is the alert, as on every first screen
+            if text == MORE:
+                moved = replace(session, page=session.page + 1)
+                return Step(moved, self._offer(moved, context))
+            return Step(session, self._offer(session, context, error="errors.choice"))
         if session.ended:
             return self.home(context)
         screen = self._screen(session)

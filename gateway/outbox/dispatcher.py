@@ -42,7 +42,7 @@ class Dispatcher:
     ):
         self._store = store
         self._senders = senders
-        self._policy = policy
+        self.policy = policy  # /healthz and /metrics read the alarm threshold
         self._clock = clock
         self._metrics = metrics
         self._rng = rng
@@ -58,7 +58,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Runs until cancelled; in-flight sends are given a moment to finish on the way out."""
         # Claim in batches: one round trip for several messages, not one per freed slot.
-        batch = max(1, self._policy.concurrency // 4)
+        batch = max(1, self.policy.concurrency // 4)
         failures = 0
         try:
             while True:
@@ -76,10 +76,10 @@ class Dispatcher:
     async def _cycle(self, batch: int) -> None:
         """Claims what is due (if there is room), then sleeps until there may be more."""
         self._wake.clear()
-        free = self._policy.concurrency - len(self._in_flight)
+        free = self.policy.concurrency - len(self._in_flight)
         look_ahead = False
         if free >= batch:
-            claimed = await self._store.run(outbox.claim_due, free, self._clock(), self._policy.lease_seconds)
+            claimed = await self._store.run(outbox.claim_due, free, self._clock(), self.policy.lease_seconds)
             self.problem = None  # the outbox answers again
             for message in claimed:
                 task = asyncio.create_task(self._send(message))
@@ -110,21 +110,23 @@ class Dispatcher:
         if not self._in_flight:
             return
         # Whatever does not finish keeps its lease and is re-sent after a restart.
-        _, pending = await asyncio.wait(self._in_flight, timeout=self._policy.send_timeout_seconds)
+        _, pending = await asyncio.wait(self._in_flight, timeout=self.policy.send_timeout_seconds)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
     def _choose(self, message: outbox.Claimed, route: tuple[str, ...]) -> tuple[int, str | None]:
-        """The position in the route to use: the planned one, or the next healthy one after it."""
+        """The position in the route to use: the planned one, or the next healthy one after it; when none
+        is healthy, the next that has not asked us to wait, else the one whose wait ends first."""
         usable = [i for i in range(len(route)) if route[i] in self._senders]
         if not usable:
             return message.provider_index, None
         ordered = sorted(usable, key=lambda i: (i - message.provider_index) % len(route))
-        for index in ordered:
-            if self._health.healthy(route[index]):
-                return index, route[index]
-        return ordered[0], route[ordered[0]]
+        healthy = [i for i in ordered if self._health.healthy(route[i])]
+        awake = [i for i in ordered if self._health.resting_until(route[i]) is None]
+        resting = sorted(ordered, key=lambda i: self._health.resting_until(route[i]) or 0.0)
+        index = (healthy or awake or resting)[0]
+        return index, route[index]
 
     async def _send(self, message: outbox.Claimed) -> None:
         route = message.route
@@ -133,6 +135,11 @@ class Dispatcher:
         if provider is None:
             error = SendError(Failure.PROVIDER, f"no configured provider in route {','.join(route)}")
             await self._failed(message, index, route_length, None, error)
+            return
+        resting_until = self._health.resting_until(provider)
+        if resting_until is not None:
+            # Every provider of the route asked us to wait (Retry-After): come back when this one allows.
+            await self._record(outbox.postpone, message.id, message.claim_token, index, resting_until, self._clock())
             return
         try:
             sent = await self._senders[provider].send(message.to, message.body)
@@ -143,13 +150,26 @@ class Dispatcher:
             log.exception("unexpected error from %s", provider)
             await self._failed(message, index, route_length, provider, SendError(Failure.RETRY, repr(exc)[:120]))
             return
-        self._health.succeeded(provider)
+        came_back = self._health.succeeded(provider)
         recorded = await self._record(
             outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
         )
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+        if came_back:
+            await self._retry_waiting(provider)
+
+    async def _retry_waiting(self, provider: str) -> None:
+        """A provider that failed works again: what waits to retry through it need not sit out its backoff."""
+        try:
+            count = await self._store.run(outbox.retry_now, provider, self._clock())
+        except Exception:  # they still leave at their planned time
+            log.warning("could not bring forward the messages waiting for %s", provider, exc_info=True)
+            return
+        if count:
+            log.info("%s works again: %d waiting message(s) retried now", provider, count)
+            self._wake.set()
 
     async def _record(self, fn, *args):
         """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
@@ -167,13 +187,25 @@ class Dispatcher:
     ) -> None:
         now = self._clock()
         if error.failure is Failure.RETRY and provider is not None:
-            self._health.failed(provider)
-        step = plan_retry(message.attempts, index, route_length, error.failure, now, self._policy, self._rng())
+            self._health.failed(provider, error.retry_after)
+        step = plan_retry(
+            message.attempts,
+            index,
+            route_length,
+            error.failure,
+            now,
+            self.policy,
+            self._rng(),
+            message.deadline_at,
+            error.retry_after,
+        )
         label = provider or "none"
         if step.give_up:
             await self._record(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
             self._metrics.sends.labels(provider=label, result="failed").inc()
-            log.warning("message %s to %s failed for good: %s", message.id, mask(message.to), error)
+            # An urgent message given up is what nobody may miss; a routine one is an everyday event.
+            level = logging.ERROR if message.deadline_at is not None else logging.WARNING
+            log.log(level, "message %s to %s failed for good: %s", message.id, mask(message.to), error)
         else:
             await self._record(
                 outbox.reschedule, message.id, message.claim_token, step.provider_index, step.due_at, error.detail, now

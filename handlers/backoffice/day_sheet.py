@@ -8,6 +8,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from handlers.backoffice.errors import OptionError
+from handlers.backoffice.spreadsheet import cell
 from handlers.reference.consulates import Consulate, Directory
 from handlers.reference.services import Service
 from store import bookings
@@ -33,11 +34,6 @@ def day_bounds(consulate: Consulate, day: date) -> tuple[float, float]:
     return start.timestamp(), datetime.combine(day + timedelta(days=1), time(0), zone).timestamp()
 
 
-def _cell(text: str) -> str:
-    """A name is what the person typed: a leading = + - @ would run as a formula in a spreadsheet."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_day_sheet(out: TextIO, consulate: Consulate, day: date, services: tuple[Service, ...], language: str) -> int:
     """Writes the day's active appointments, by time; returns how many. Runs inside a store transaction."""
     names = {s.id: s.name(language) for s in services}
@@ -49,5 +45,5 @@ def write_day_sheet(out: TextIO, consulate: Consulate, day: date, services: tupl
         at = datetime.fromtimestamp(appointment.starts_at, zone).strftime("%H:%M")
         # An erased person's booking stays on the sheet (the place is taken), without who it was.
         service = names.get(appointment.service, appointment.service)
-        writer.writerow((appointment.reference, at, service, _cell(name or ""), phone or ""))
+        writer.writerow((appointment.reference, at, service, cell(name or ""), phone or ""))
     return len(rows)

@@ -87,3 +87,41 @@ def _moment(text: str | None, consulate: Consulate, option: str) -> float | None
     except ValueError:
         raise OptionError(option, f"{text!r} is not a time such as 2026-11-30T08:00") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(consulate.time_zone))).timestamp()
+
+
+COLUMNS = ("consulate", "phone", "from", "until")
+
+
+def import_rows(directory: Directory, rows: list[tuple[int, dict[str, str]]], now: float) -> int:
+    """Adds every row's shift with the same rules as one at a time; any bad row and nothing is added
+    (OptionError listing each bad row by number). Runs inside the caller's transaction."""
+    problems = []
+    for number, row in rows:
+        try:
+            add(
+                directory,
+                row["consulate"].lower() or None,
+                row["phone"],
+                row["from"] or None,
+                row["until"] or None,
+                now,
+            )
+        except OptionError as exc:
+            problems.append(f"row {number}: {exc}")
+    if problems:
+        raise OptionError("file", "; ".join(problems))
+    return len(rows)
+
+
+def export_rows(directory: Directory, consulates: tuple[str, ...] | None, now: float) -> list[tuple[str, ...]]:
+    """The current and future shifts as rows of COLUMNS (what import_rows reads back)."""
+    return [
+        (
+            line.consulate,
+            line.phone,
+            line.since.replace(" ", "T"),
+            line.until.replace(" ", "T") if line.until != "-" else "",
+        )
+        for line in listing(directory, None, now)
+        if consulates is None or line.consulate in consulates
+    ]

@@ -1,15 +1,18 @@
-"""ALERT and I'M SAFE: tell the trusted contacts and the responsible consulate, or tell them it is over."""
+"""ALERT and I'M SAFE: tell the trusted contacts and the responsible consulate, keep everyone told informed
+(the place given later, the acknowledgement, the cancel or the close), and let the person answer the
+officer who wrote to them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from handlers.lifeline.limits import DAY, Limits
-from handlers.lifeline.profile import normalise_location, zip_and_state
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Central, Consulate, Directory, local_date, local_datetime
 from handlers.reference.names import names_match
 from handlers.reference.numbers import read_number, region_of
+from handlers.reference.places import Place, find_place
+from handlers.reference.text import words
 from store import alerts, outbox, people, roster
 from store import limits as limit_uses
 
@@ -17,14 +20,16 @@ from store import limits as limit_uses
 @dataclass(frozen=True)
 class AlertPolicy:
     grace_seconds: float = 0.0  # relays wait this long; a cancel within it sends nothing at all
-    repeat_seconds: float = 300.0  # a repeat press sends at most one update per this interval
+    repeat_seconds: float = 300.0  # contacts get at most one update of a repeat press per this interval
     escalate_after_seconds: float = 600.0  # unacknowledged this long: backup phones and central are paged
+    reply_window_minutes: float = 30.0  # after an officer's R, the person's texts go to that officer this long
+    summary_after_seconds: float = 900.0  # where carriers send no delivery reports, the summary comes this late
 
 
 @dataclass(frozen=True)
 class AlertTag:
-    """The outbox tag of a message about an alert: its first relays ("alert:A7K2", what a cancel withdraws
-    and the follow-up counts), or what was sent later ("alert:A7K2:later": updates, safe, escalation)."""
+    """The outbox tag of a message about an alert: its relays ("alert:A7K2", what a cancel withdraws, the
+    follow-up counts and later news goes to), or what was sent later ("alert:A7K2:later")."""
 
     reference: str
     later: bool = False
@@ -42,7 +47,7 @@ class AlertTag:
 
 
 def tag_of(reference: str) -> str:
-    """The group of an alert's first relays."""
+    """The group of an alert's relays."""
     return str(AlertTag(reference))
 
 
@@ -53,6 +58,55 @@ def later_tag_of(reference: str) -> str:
 
 FINAL = {outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED}
 NOT_DELIVERED = {outbox.UNDELIVERED, outbox.FAILED}
+LEAVING = {outbox.PENDING, outbox.SENDING}
+
+# A relay is at most two SMS segments: what people typed is cut at a word to fit, never the fixed words.
+RELAY_SEGMENTS = 2
+TYPED = ("note", "answer", "reply", "where")
+NAMES_SHOWN = 2  # contacts named in a confirmation; more are counted ("Maria, Jose +3")
+OPEN_SHOWN = 5  # open references in the officers' help
+
+
+def relay(
+    to: str, key: str, values: dict, language: str | None = None, tag: str | None = None, delay: float = 0.0
+) -> Outgoing:
+    """A message about an alert, kept within RELAY_SEGMENTS; urgent: it outlives a carrier outage."""
+    return Outgoing(to, key, values, language, tag, delay, urgent=True, max_segments=RELAY_SEGMENTS, shorten=TYPED)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone an alert's relays reached: a contact of the person (in their language) or a consulate phone."""
+
+    phone: str
+    language: str | None
+    officer: bool
+
+
+def told_about(alert, directory: Directory, now: float, pending: bool = True) -> list[Recipient]:
+    """Everyone the alert's relays reached (or, with pending, are about to reach), and the consulate phones
+    paged later (an escalation's backup and central phones), once each."""
+    contacts = {c.phone: c for c in people.contacts_of(alert.person_id)} if alert.person_id else {}
+    officers = directory.duty_phones()
+
+    def is_officer(phone: str) -> bool:
+        return phone not in contacts and (phone in officers or roster.is_on_duty(phone, now))
+
+    relayed = outbox.recipients_told(tag_of(alert.reference), pending=pending)
+    paged_later = [p for p in outbox.recipients_told(later_tag_of(alert.reference), pending) if is_officer(p)]
+    return [
+        Recipient(phone, contacts[phone].language if phone in contacts else None, is_officer(phone))
+        for phone in dict.fromkeys([*relayed, *paged_later])
+    ]
+
+
+def news(alert, directory: Directory, now: float, keys: tuple[str, str], values: dict, but: str = "") -> list[Outgoing]:
+    """One message to everyone told (except `but`): keys are (for contacts, for officers)."""
+    return [
+        relay(r.phone, keys[r.officer], values, r.language, later_tag_of(alert.reference))
+        for r in told_about(alert, directory, now)
+        if r.phone != but
+    ]
 
 
 def delivery_report(carrier: str, provider_message_id: str, status: str, now: float) -> tuple[list[Outgoing], bool]:
@@ -63,96 +117,135 @@ def delivery_report(carrier: str, provider_message_id: str, status: str, now: fl
     if tag is None or tag.later:
         return [], False
     resent = status in NOT_DELIVERED and outbox.resend_elsewhere(carrier, provider_message_id, now)
-    return _followup(tag.reference, now), resent
+    alert = alerts.by_reference(tag.reference)
+    return (_summary(alert, now, reported=True) if alert else []), resent
 
 
-def _followup(reference: str, now: float) -> list[Outgoing]:
-    """Once every relay of an alert has a final status: tells the person how many were received."""
-    alert = alerts.by_reference(reference)
+def summaries(now: float, policy: AlertPolicy) -> list[Outgoing]:
+    """Open alerts whose relays have left but not all been reported on: the person is told what is known,
+    "sent" where the carrier gave no report. Each alert once."""
+    found: list[Outgoing] = []
+    for alert in alerts.summaries_due(now, policy.summary_after_seconds, DAY):
+        if alert.status == alerts.OPEN:
+            found += _summary(alert, now, reported=False)
+    return found
+
+
+def _summary(alert, now: float, reported: bool) -> list[Outgoing]:
+    """ "N of M received": received counts delivery reports only. Sent when every relay has a final report,
+    or (not reported) once none is still leaving."""
+    if alert.person_id is None:
+        return []
     recipients = {
         to: [s for s in statuses if s != outbox.CANCELLED]
-        for to, statuses in outbox.statuses_by_recipient(tag_of(reference)).items()
+        for to, statuses in outbox.statuses_by_recipient(tag_of(alert.reference)).items()
     }
     recipients = {to: statuses for to, statuses in recipients.items() if statuses}
-    every_status = [s for statuses in recipients.values() for s in statuses]
-    if alert is None or alert.person_id is None or not recipients or not FINAL.issuperset(every_status):
+    every_status = {s for statuses in recipients.values() for s in statuses}
+    if not recipients or (reported and not FINAL.issuperset(every_status)) or every_status & LEAVING:
         return []
     if not alerts.claim_followup(alert, now):
         return []
+    received = [to for to, statuses in recipients.items() if outbox.DELIVERED in statuses]
+    sent = [to for to, statuses in recipients.items() if to not in received and outbox.SENT in statuses]
+    missed = [c for c in people.contacts_of(alert.person_id) if c.phone in recipients and c.phone not in received]
     person, language = alerts.phone_of_raiser(alert)
-    received = sum(outbox.DELIVERED in statuses for statuses in recipients.values())
-    values = {"ref": alert.reference, "received": str(received), "total": str(len(recipients))}
+    values = {
+        "ref": alert.reference,
+        "received": str(len(received)),
+        "total": str(len(recipients)),
+        "sent": str(len(sent)) if sent else "",
+        "missed": _names([c for c in missed if c.phone not in sent]),
+    }
     return [Outgoing(person, "alert.followup", values, language)]
 
 
 def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
-    """Creates the alert and its relays; a second press while one is open updates it instead."""
+    """Creates the alert and its relays; a second press while one is open updates it instead.
+
+    Limits protect the contacts: beyond them the consulate is still paged, told how many alerts came
+    from the number today.
+    """
     note = request.data.get("alert_text") or None
     current = alerts.open_alert_of(request.person_id)
     if current is not None:
-        return _repeat(request, current, note, policy)
-    if limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) >= limits.alerts_per_day:
-        return Result(outcome="limited")
-    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
+        return _repeat(request, current, note, directory, policy)
+    today = _count_alert(request)
+    limited = today > limits.alerts_per_day
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
-    contacts = people.contacts_of(request.person_id)
     alert = alerts.raise_alert(request.person_id, note, office.id, request.now)
-    alerts.record_told(alert, len(contacts))
-    # Where: the home location they gave (with the day it was last updated) and what they typed.
-    place = f"{home[0]} ({local_date(office, home[1])})" if home else None
-    values = {
-        "ref": alert.reference,
-        "who": _who(request.person_id, request.phone),
-        "when": local_datetime(office, request.now),
-        "where": ", ".join(part for part in (place, note) if part) or "?",
-    }
+    contacts = [] if limited else people.contacts_of(request.person_id)
+    unreachable = outbox.unreachable([c.phone for c in contacts])
+    alerts.record_told(alert, len(contacts) - len(unreachable))
+    values = {**_relay_values(alert, office, request.phone), "today": str(today) if limited else ""}
     tag = tag_of(alert.reference)
-    relays = [Outgoing(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
+    relays = [relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
     relays += [
-        Outgoing(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+        relay(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
     ]
-    shown = {"ref": alert.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
+    shown = {
+        "ref": alert.reference,
+        "contact_count": str(len(contacts) - len(unreachable)),
+        "consulate": office_name(office),
+        "unreachable": _names([c for c in contacts if c.phone in unreachable]),
+    }
     # Someone with no known location is asked for one at once (the flow decides how).
-    outcome = "raised" if home else "raised_unlocated"
+    outcome = ("raised_limited" if limited else "raised") + ("" if home else "_unlocated")
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
+
+
+def _count_alert(request: Request) -> int:
+    """Counts an alert raised from this number; returns which of the day it is (1 for the first). Counted
+    by the number, so erasing the person does not start a fresh day."""
+    today = limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) + 1
+    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
+    return today
 
 
 def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
     """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
-    The consulate and the person's other contacts are told who raised it; the person's phone is told too."""
+    The consulate and the person's other contacts are told who raised it; the person's phone is told too.
+    From a number nobody listed, "ALERTA POR la migra" is the sender's own cry for help."""
+    typed = request.data.get("behalf_text", "")
     found = _person_named(request)
+    if (
+        found == "not_contact"
+        and not read_number(typed, request.region)
+        and not people.people_who_listed(request.phone)
+    ):
+        return Result(outcome="own", values={"alert_text": typed})
     if isinstance(found, str):
         return Result(outcome=found)
     person_id, number = found
     if alerts.open_alert_of(person_id) is not None:
         return Result(outcome="already_open")
-    if limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) >= limits.alerts_per_day:
-        return Result(outcome="limited")
-    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
+    today = _count_alert(request)
+    limited = today > limits.alerts_per_day  # the consulate is paged; nobody else
     home = people.location_of(person_id)
     office = _responsible(directory, person_id, number, home[0] if home else None)
     alert = alerts.raise_alert(person_id, None, office.id, request.now)
-    others = [c for c in people.contacts_of(person_id) if c.phone != request.phone]
+    others = [] if limited else [c for c in people.contacts_of(person_id) if c.phone != request.phone]
     alerts.record_told(alert, len(others))
-    place = f"{home[0]} ({local_date(office, home[1])})" if home else "?"
     values = {
         "ref": alert.reference,
         "who": number,
         "by": request.phone,
-        "where": place,
+        "where": _home_place(office, home),
         "when": local_datetime(office, request.now),
+        "today": str(today) if limited else "",
     }
     tag = tag_of(alert.reference)
-    relays = [Outgoing(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
+    relays = [relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
     relays += [
-        Outgoing(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in _paged(office, request.now)
+        relay(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
     ]
-    relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference)))
+    if not limited:
+        relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference), urgent=True))
     shown = {
         "ref": alert.reference,
         "contact_count": str(len(others)),
-        "consulate": _office_name(office),
+        "consulate": office_name(office),
         "who": number,
     }
     return Result(outcome="raised", values=shown, outgoing=tuple(relays))
@@ -184,46 +277,127 @@ def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)
     practice = alerts.raise_alert(request.person_id, None, office.id, request.now, status=alerts.DRILL)
-    values = {"ref": practice.reference, "who": _who(request.person_id, request.phone)}
+    values = {"ref": practice.reference, "who": who(request.person_id, request.phone)}
     relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
-    shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": _office_name(office)}
+    shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": office_name(office)}
     return Result(outcome="drilled", values=shown, outgoing=relays)
 
 
 def locate_alert(request: Request, directory: Directory) -> Result:
-    """The location given right after raising an alert: the consulate that was told gets it."""
+    """Where the person is, as they give it, right after the alert: a ZIP, a city or a state becomes a place
+    (and may page the consulate responsible for it with the whole alert); anything else is relayed as
+    written. A lone number that is no ZIP is asked again, once. Everyone told hears it."""
     current = alerts.open_alert_of(request.person_id)
-    location = normalise_location(request.data.get("location", ""))
-    if current is None or not location:
+    typed = " ".join(request.data.get("alert_location", "").split())
+    if current is None or not typed:
         return Result(outcome="none")
-    alerts.set_location(current, location, request.now)
-    if people.has_consented(request.person_id):
-        people.set_location(request.person_id, location, request.now)
-    office = _office(directory, current.consulate)
-    values = {"ref": current.reference, "who": _who(request.person_id, request.phone), "where": location}
-    tag = later_tag_of(current.reference)
-    told = tuple(Outgoing(phone, "alert.located", values, tag=tag) for phone in _paged(office, request.now))
-    return Result(outcome="located", values={"ref": current.reference}, outgoing=told)
+    place = _place_named(typed)
+    if place is None and typed.isdigit() and not request.data.get("location_again"):
+        return Result(outcome="again", values={"location_again": "1"})
+    where = typed if place is None else place.label if len(words(typed)) <= 3 else f"{place.label} - {typed}"
+    alerts.set_location(current, where, request.now)
+    if place is not None and people.has_consented(request.person_id):
+        people.set_location(request.person_id, place.zip_code if place.kind == "zip" else place.label, request.now)
+    current.location = where  # as now stored
+    office = office_of(directory, current.consulate)
+    values = {"ref": current.reference, "who": who(request.person_id, request.phone), "where": where}
+    responsible = _responsible_for(directory, request.person_id, request.phone, place) if place else None
+    newly: tuple[str, ...] = ()
+    outgoing = []
+    if responsible is not None and responsible.id != office.id:
+        # The place is another consulate's: it gets the whole alert, and may act on it from now on.
+        alerts.move_to(current, responsible.id, request.now)
+        newly = paged(responsible, request.now)
+        whole = _relay_values(current, responsible, request.phone)
+        outgoing += [relay(p, "alert.relay_duty", whole, None, tag_of(current.reference)) for p in newly]
+        values["consulate"] = office_name(responsible)
+    located = news(current, directory, request.now, ("alert.located", "alert.located"), values)
+    outgoing += [message for message in located if message.to not in newly]
+    return Result(outcome="located", values={"ref": current.reference}, outgoing=tuple(outgoing))
+
+
+def _place_named(typed: str) -> Place | None:
+    """The place the text names, only when the person typed its name (or its ZIP): a guess from a typo
+    ("carcel" for Carmel, IN) must never move an alert to another consulate."""
+    place = find_place(typed)
+    if place is None or place.kind == "zip":
+        return place
+    typed_words = set(words(typed))
+    name = place.label.split(",")[0]
+    return place if set(words(name)) <= typed_words or place.state in typed_words else None
+
+
+def answer_consulate(request: Request, policy: AlertPolicy) -> Result:
+    """The person's text after an officer's R: it goes to that officer with the reference, and is kept with
+    the case."""
+    since = request.now - policy.reply_window_minutes * 60
+    waiting = alerts.awaiting_answer(request.person_id, since)
+    text = request.data.get("answer_text", "").strip()
+    if waiting is None or not text:
+        return Result(outcome="none")
+    alert, officer = waiting
+    alerts.add_answer(alert, request.phone, text, request.now)
+    values = {"ref": alert.reference, "who": who(request.person_id, request.phone), "answer": text}
+    answer = relay(officer, "alert.answer", values, tag=later_tag_of(alert.reference))
+    return Result(outcome="sent", values={"ref": alert.reference}, outgoing=(answer,))
+
+
+def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> bool:
+    """An officer wrote to this number within the reply window, about an alert still open."""
+    person_id = people.person_with_number(phone)
+    since = now - policy.reply_window_minutes * 60
+    return person_id is not None and alerts.awaiting_answer(person_id, since) is not None
+
+
+def to_new_contact(
+    person_id: int, phone: str, contact_phone: str, language: str | None, directory: Directory | None
+) -> list[Outgoing]:
+    """A contact added while an alert is open receives it at once."""
+    current = alerts.open_alert_of(person_id)
+    if current is None or directory is None:
+        return []
+    office = office_of(directory, current.consulate)
+    values = _relay_values(current, office, phone)
+    return [relay(contact_phone, "alert.relay_contact", values, language, tag_of(current.reference))]
+
+
+def _relay_values(alert, office, phone: str) -> dict:
+    """Who, where and when, and what they wrote: the whole alert, for a relay."""
+    home = people.location_of(alert.person_id) if alert.person_id else None
+    return {
+        "ref": alert.reference,
+        "who": who(alert.person_id, phone),
+        "where": alert.location or _home_place(office, home),
+        "when": local_datetime(office, alert.created_at),
+        "note": alert.note or "",
+    }
+
+
+def _home_place(office, home: tuple[str, float] | None) -> str:
+    """The home location they gave, with the day it was last updated; nothing when they gave none."""
+    return f"{home[0]} ({local_date(office, home[1])})" if home else ""
 
 
 def _responsible(directory: Directory, person_id: int, phone: str, home: str | None) -> Consulate | Central:
     """In the network of the person's nationality: the consulate for where they live, else for their
     number's area code, else the network's central."""
     network = directory.network_for(people.nationality_of(person_id) or region_of(phone))
-    if home:
-        zip_code, state = zip_and_state(home)
-        consulate = network.responsible(zip_code=zip_code, state=state)
-        if consulate is not None:
-            return consulate
-    return network.for_phone(phone) or network.central
+    place = find_place(home) if home else None
+    consulate = _responsible_for(directory, person_id, phone, place) if place else None
+    return consulate or network.for_phone(phone) or network.central
 
 
-def _office(directory: Directory, office_id: str) -> Consulate | Central:
+def _responsible_for(directory: Directory, person_id: int, phone: str, place: Place) -> Consulate | None:
+    network = directory.network_for(people.nationality_of(person_id) or region_of(phone))
+    return network.responsible(zip_code=place.zip_code, state=place.state)
+
+
+def office_of(directory: Directory, office_id: str) -> Consulate | Central:
     """The office an alert recorded: a consulate id, or a network's central ("central:MX")."""
     return directory.by_id(office_id) or directory.central_for(office_id)
 
 
-def _paged(office: Consulate | Central, now: float) -> tuple[str, ...]:
+def paged(office: Consulate | Central, now: float) -> tuple[str, ...]:
     """The phones an alert pages first: a consulate's duty phones and whoever its roster has on duty, or
     the central's."""
     if not isinstance(office, Consulate):
@@ -253,53 +427,77 @@ def cancel_alert(request: Request, directory: Directory) -> Result:
             return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": ""})
         if verdict != "safety":
             return _under_duress(request, current, directory)
-    return _cancel(request, current)
+    return _cancel(request, current, directory)
 
 
 def _under_duress(request: Request, current, directory: Directory) -> Result:
     """The same answer as a cancel on the phone; only the consulate learns it was forced."""
     alerts.record_duress(current, request.now)
-    office = _office(directory, current.consulate)
-    values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
+    office = office_of(directory, current.consulate)
+    values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
     told = tuple(
-        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference)) for to in _paged(office, request.now)
+        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference), urgent=True)
+        for to in paged(office, request.now)
     )
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
-def _cancel(request: Request, current) -> Result:
-    tag = tag_of(current.reference)
-    outbox.withdraw(tag, request.now)
+def _cancel(request: Request, current, directory: Directory) -> Result:
+    outbox.withdraw(tag_of(current.reference), request.now)
     outbox.withdraw(later_tag_of(current.reference), request.now)  # a pending update too
-    told = outbox.recipients_told(tag)
+    told = told_about(current, directory, request.now, pending=False)
     alerts.cancel(current, request.now)
-    values = {"ref": current.reference, "who": _who(request.person_id, request.phone)}
-    safe = tuple(Outgoing(to, "alert.safe", values, tag=later_tag_of(current.reference)) for to in told)
+    values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
+    later = later_tag_of(current.reference)
+    safe = tuple(Outgoing(r.phone, "alert.safe", values, r.language, later, urgent=True) for r in told)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=safe)
 
 
-def _repeat(request: Request, current, note: str | None, policy: AlertPolicy) -> Result:
-    """A second press: keep the alert, send one short update at most once per interval."""
-    last = current.update_sent_at or current.created_at
-    due = request.now - last >= policy.repeat_seconds
-    told = outbox.recipients_told(tag_of(current.reference)) if due else []
+def _repeat(request: Request, current, note: str | None, directory: Directory, policy: AlertPolicy) -> Result:
+    """A second press is never silent: the consulate's phones get the new text (or that the person still
+    asks for help) every time; contacts at most once per repeat_seconds."""
+    office = office_of(directory, current.consulate)
+    told = told_about(current, directory, request.now)
+    officers = dict.fromkeys([*(r.phone for r in told if r.officer), *paged(office, request.now)])
+    due = request.now - (current.update_sent_at or current.created_at) >= policy.repeat_seconds
+    contacts = [r for r in told if not r.officer] if due else []
+    home = people.location_of(request.person_id)
     values = {
         "ref": current.reference,
-        "who": _who(request.person_id, request.phone),
-        "note": note or current.note or "",
+        "who": who(request.person_id, request.phone),
+        "where": current.location or _home_place(office, home),
+        "note": note or "",
     }
-    update = tuple(Outgoing(to, "alert.update", values, tag=later_tag_of(current.reference)) for to in told)
-    alerts.record_update(current, note, bool(update), request.now)
-    return Result(outcome="updated", values={"ref": current.reference}, outgoing=update)
+    later = later_tag_of(current.reference)
+    update = [relay(phone, "alert.update", values, None, later) for phone in officers]
+    # Contacts may have missed earlier presses: they get the latest text.
+    latest = {**values, "note": note or current.note or ""}
+    update += [relay(r.phone, "alert.update", latest, r.language, later) for r in contacts]
+    alerts.record_update(current, note, bool(contacts), request.now)
+    shown = {
+        "ref": current.reference,
+        "consulate": office_name(office),
+        "contact_count": str(len(contacts)) if contacts else "",
+    }
+    outcome = "updated" if current.location or home else "updated_unlocated"
+    return Result(outcome=outcome, values=shown, outgoing=tuple(update))
 
 
-def _who(person_id: int | None, phone: str) -> str:
+def who(person_id: int | None, phone: str) -> str:
     """Who is asking: their name when they gave one, and always their number."""
     name = people.name_of(person_id)
     return f"{name} ({phone})" if name else phone
 
 
-def _office_name(office) -> str:
+def _names(contacts) -> str:
+    """First names, the first NAMES_SHOWN of them and how many more: "Maria, Jose +3"; "" for none."""
+    names = [(c.name.split() or ["?"])[0] for c in contacts]
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return f"{shown} +{len(names) - NAMES_SHOWN}" if len(names) > NAMES_SHOWN else shown
+
+
+def office_name(office) -> str:
+    """The office as a message names it: its short name."""
     return getattr(office, "short_name", None) or office.name
 
 
@@ -310,17 +508,24 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
     for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
         if not alerts.mark_escalated(alert, now):
             continue  # another server process took it
-        office = _office(directory, alert.consulate)
+        office = office_of(directory, alert.consulate)
         central = directory.central_for(alert.consulate)
         phone, _ = alerts.phone_of_raiser(alert)
         values = {
             "ref": alert.reference,
-            "who": _who(alert.person_id, phone),
+            "who": who(alert.person_id, phone),
             "when": local_datetime(office, alert.created_at),
         }
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, "alert.escalated", values, tag=tag) for phone in dict.fromkeys(backups)]
-        duty = _paged(office, now) if isinstance(office, Consulate) else ()
-        pages += [Outgoing(phone, "alert.reminder", values, tag=tag) for phone in duty]
+        pages += [Outgoing(phone, "alert.escalated", values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
+        duty = paged(office, now) if isinstance(office, Consulate) else ()
+        pages += [Outgoing(phone, "alert.reminder", values, tag=tag, urgent=True) for phone in duty]
     return pages
+
+
+def overdue_pages(waiting: int, directory: Directory) -> list[Outgoing]:
+    """Tells every network's central numbers that urgent messages (alert relays and pages) cannot leave;
+    routine itself, so this page never counts among the overdue it reports."""
+    phones = dict.fromkeys(phone for network in directory.networks for phone in network.central.phones)
+    return [Outgoing(phone, "alert.overdue", {"waiting": str(waiting)}) for phone in phones]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from handlers.lifeline import alerts
 from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
+from handlers.reference.consulates import Directory
 from handlers.reference.numbers import read_number
 from handlers.reference.vocabulary import Vocabulary
 from store import limits as limit_uses
-from store import people
+from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
 CONSENT_VERSION = "2026-11-1"
@@ -35,20 +37,31 @@ def record_consent(request: Request) -> Result:
     return Result(outcome="ok")
 
 
+# Marks a contact a text will not reach (they sent STOP, or the last text to them failed).
+NO_SMS = "*"
+
+
 def list_contacts(request: Request) -> Result:
+    """The contacts, numbered; those a text will not reach marked, and the mark explained."""
     contacts = people.contacts_of(request.person_id)
     if not contacts:
         return Result(outcome="empty")
-    lines = "\n".join(f"{c.position} {c.name} {c.phone} {(c.language or '').upper()}".rstrip() for c in contacts)
-    return Result(outcome="listed", values={"contacts": lines})
+    unreachable = outbox.unreachable([c.phone for c in contacts])
+    lines = "\n".join(_line(c, c.phone in unreachable) for c in contacts)
+    return Result(outcome="listed", values={"contacts": lines, "no_sms": NO_SMS if unreachable else ""})
 
 
-def add_contact(request: Request, limits: Limits) -> Result:
+def _line(contact: people.TrustedContact, unreachable: bool) -> str:
+    parts = (str(contact.position), contact.name, contact.phone, (contact.language or "").upper(), NO_SMS * unreachable)
+    return " ".join(part for part in parts if part)
+
+
+def add_contact(request: Request, limits: Limits, directory: Directory | None) -> Result:
     """Adds the number and name the flow collected; the contact is told once who added them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
     language = request.args.get("language") or request.language
-    return _add(request, request.data["contact_phone"], request.data["contact_name"], language, limits)
+    return _add(request, request.data["contact_phone"], request.data["contact_name"], language, limits, directory)
 
 
 def remove_contact(request: Request) -> Result:
@@ -59,7 +72,7 @@ def remove_contact(request: Request) -> Result:
     return Result(outcome="removed", values={"removed_name": gone.name})
 
 
-def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary) -> Result:
+def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary, directory: Directory | None) -> Result:
     """FAMILIA (list), FAMILIA +1 713 555 0142 Maria [EN] (add), FAMILIA BORRAR 2 (remove)."""
     text = request.data.get("contact_text", "").strip()
     if not text:
@@ -74,7 +87,7 @@ def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary) -> Res
     if phone is None:
         return Result(outcome="invalid")
     name, language = _name_and_language(entry.group(2), request, vocabulary)
-    return _add(request, phone, name, language, limits)
+    return _add(request, phone, name, language, limits, directory)
 
 
 def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> tuple[str, str]:
@@ -86,7 +99,7 @@ def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> t
     return text, request.language
 
 
-def _add(request: Request, phone: str, name: str, language: str, limits: Limits) -> Result:
+def _add(request: Request, phone: str, name: str, language: str, limits: Limits, directory: Directory | None) -> Result:
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
@@ -99,7 +112,9 @@ def _add(request: Request, phone: str, name: str, language: str, limits: Limits)
         return Result(outcome=outcome, values=values)
     limit_uses.count_use(request.phone, limit_uses.CONTACT, request.now)
     notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language)
-    return Result(outcome="added", values=values, outgoing=(notice,))
+    # Added while an alert is open: the alert reaches them at once, after the notice.
+    relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory)
+    return Result(outcome="added", values=values, outgoing=(notice, *relays))
 
 
 def _with(request: Request, **data: str) -> Request:

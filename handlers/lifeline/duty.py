@@ -1,8 +1,9 @@
-"""Duty officers answer alerts by SMS: OK A7K2, R A7K2 <text>, NOTA A7K2 <text>, CERRAR A7K2 (the words are
-menus/keywords.yaml's `duty_commands`).
+"""Duty officers answer alerts by SMS: OK A7K2, R A7K2 <text>, NOTA A7K2 <text>, CERRAR A7K2, REABRIR A7K2
+(the words are menus/keywords.yaml's `duty_commands`). Anything else from a duty phone gets the officers'
+short help with their open references.
 
-Only the duty, backup and central phones of the alert's consulate, and the phones its roster has on duty,
-may act on it.
+Only the duty, backup and central phones of the alert's consulate, the phones its roster has on duty, and
+the consulate phones its relays reached may act on it.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.lifeline.alerts import OPEN_SHOWN, later_tag_of, news, relay, tag_of, who
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Directory
-from store import alerts, roster
+from store import alerts, outbox, roster
 
-ACK, REPLY, NOTE, CLOSE = "ack", "reply", "note", "close"
+ACK, REPLY, NOTE, CLOSE, REOPEN = "ack", "reply", "note", "close", "reopen"
+# What officers type between the word and the reference: "OK A7K2", "Ok, a7k2", "R: A7K2".
+_BETWEEN = r"[\s,.:;!\-]+"
 
 
 @dataclass(frozen=True)
 class Command:
-    verb: str  # ACK, REPLY, NOTE or CLOSE
+    verb: str  # ACK, REPLY, NOTE, CLOSE or REOPEN
     reference: str  # the alert's, upper case
     text: str  # what follows the reference
 
@@ -33,7 +37,9 @@ class CommandWords:
         # Longest word first, so a word that starts another is never taken for it.
         alternatives = "|".join(re.escape(w) for w in sorted(self._verb_of, key=len, reverse=True))
         self._pattern = (
-            re.compile(rf"^\s*({alternatives})\s+([A-Za-z0-9]{{4}})\b\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+            re.compile(
+                rf"^\s*({alternatives}){_BETWEEN}([A-Za-z0-9]{{4}})\b[\s,.:;!\-]*(.*?)\s*$", re.IGNORECASE | re.DOTALL
+            )
             if alternatives
             else None
         )
@@ -47,32 +53,54 @@ class CommandWords:
 
 
 def command(request: Request, directory: Directory, words: CommandWords) -> Result:
-    """Acknowledge, relay a reply to the person (without the officer's number), note, or close."""
+    """Acknowledge, relay a reply to the person (without the officer's number), note, close or reopen; the
+    officers' help for anything else. Everyone told about the alert hears the acknowledgement and the close."""
     parsed = words.parse(request.data.get("duty_text", ""))
+    open_references = ", ".join(alerts.open_references(_offices_of(request.phone, directory, request.now), OPEN_SHOWN))
     if parsed is None:
-        return Result(outcome="unknown")
+        return Result(outcome="help", values={"open": open_references})
     reference, text = parsed.reference, parsed.text
     alert = alerts.by_reference(reference)
-    if alert is None or request.phone not in _phones_for(alert.consulate, directory, request.now):
-        return Result(outcome="not_found", values={"ref": reference})
+    if alert is None or alert.status == alerts.DRILL or request.phone not in _phones_for(alert, directory, request.now):
+        return Result(outcome="not_found", values={"ref": reference, "open": open_references})
     values = {"ref": reference}
-    person, language = alerts.phone_of_raiser(alert)
-    if parsed.verb == ACK:
-        first = alerts.acknowledge(alert, request.phone, request.now)
-        told = (Outgoing(person, "alert.acknowledged", values, language),) if first else ()
-        return Result(outcome="acknowledged", values=values, outgoing=told)
-    if parsed.verb == REPLY:
-        if not text:
-            return Result(outcome="empty", values=values)
-        reply = Outgoing(person, "alert.reply", {**values, "reply": text}, language)
-        return Result(outcome="relayed", values=values, outgoing=(reply,))
+    if alert.status != alerts.OPEN and parsed.verb not in (NOTE, REOPEN):
+        return Result(outcome="closed_case", values=values)
+    if parsed.verb == REOPEN:
+        alerts.reopen(alert, request.now)
+        return Result(outcome="reopened", values=values)
     if parsed.verb == NOTE:
         if not text:
             return Result(outcome="empty", values=values)
         alerts.add_note(alert, request.phone, text, request.now)
         return Result(outcome="noted", values=values)
+    person, language = alerts.phone_of_raiser(alert)
+    told = {**values, "who": who(alert.person_id, person)}
+    if parsed.verb == ACK:
+        if not alerts.acknowledge(alert, request.phone, request.now):
+            return Result(outcome="acknowledged", values=values)  # told once, by the first
+        keys = ("alert.ack_contact", "alert.ack_duty")
+        outgoing = (
+            # What the consulate says to a person in crisis outlives a carrier outage, like the relays.
+            Outgoing(person, "alert.acknowledged", values, language, later_tag_of(reference), urgent=True),
+            *news(alert, directory, request.now, keys, told, but=request.phone),
+        )
+        return Result(outcome="acknowledged", values=values, outgoing=outgoing)
+    if parsed.verb == REPLY:
+        if not text:
+            return Result(outcome="empty", values=values)
+        alerts.record_reply(alert, request.phone, request.now)  # the person's answer comes back to this phone
+        # Tagged with the alert, so the officials' desk shows it in the case's timeline.
+        reply = relay(person, "alert.reply", {**values, "reply": text}, language, later_tag_of(reference))
+        return Result(outcome="relayed", values=values, outgoing=(reply,))
+    outbox.withdraw(tag_of(reference), request.now)  # what has not left yet is no longer news
+    keys = ("alert.closed_contact", "alert.closed_duty")
+    outgoing = (
+        Outgoing(person, "alert.closed_person", values, language, later_tag_of(reference), urgent=True),
+        *news(alert, directory, request.now, keys, told, but=request.phone),
+    )
     alerts.close(alert, request.now)
-    return Result(outcome="closed", values=values)
+    return Result(outcome="closed", values=values, outgoing=outgoing)
 
 
 def on_roster(phone: str, now: float) -> bool:
@@ -80,10 +108,24 @@ def on_roster(phone: str, now: float) -> bool:
     return roster.is_on_duty(phone, now)
 
 
-def _phones_for(consulate_id: str, directory: Directory, now: float) -> set[str]:
-    """Who may act on the consulate's alerts: its duty and backup phones, its roster now, the central."""
-    consulate = directory.by_id(consulate_id)
-    phones = set(directory.central_for(consulate_id).phones)
+def _phones_for(alert, directory: Directory, now: float) -> set[str]:
+    """Who may act on an alert: its consulate's duty and backup phones, its roster now, the central, and
+    the consulate phones its relays reached (the office first paged, before a location moved it)."""
+    consulate = directory.by_id(alert.consulate)
+    phones = set(directory.central_for(alert.consulate).phones)
     if consulate is not None:
         phones |= set(consulate.duty_phones) | set(consulate.backup_phones) | set(roster.on_duty(consulate.id, now))
-    return phones
+    return phones | (set(outbox.recipients_told(tag_of(alert.reference))) & directory.duty_phones())
+
+
+def _offices_of(phone: str, directory: Directory, now: float) -> list[str]:
+    """The offices whose alerts a phone answers: its consulates (and roster), every office of a central's
+    network."""
+    offices = dict.fromkeys(roster.consulates_of(phone, now))
+    for network in directory.networks:
+        if phone in network.central.phones:
+            offices.update(dict.fromkeys([network.central.id, *(c.id for c in network.consulates)]))
+        for consulate in network.consulates:
+            if phone in consulate.duty_phones or phone in consulate.backup_phones:
+                offices[consulate.id] = None
+    return list(offices)
