@@ -1,5 +1,5 @@
-"""Lifeline's one command-line entry: `python run.py serve --host H --port P`, check, purge, simulate,
-import, export and roster. This file only parses arguments and calls one function per command."""
+"""Lifeline's one command-line entry: `python run.py serve --host H --port P`, check, purge, rotate-key,
+simulate, import, export and roster. This file only parses arguments and calls one function per command."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     commands.add_parser("check", help="check menus, keywords and templates; report SMS sizes")
     commands.add_parser("purge", help="apply the retention period now (serve does it daily)")
+    commands.add_parser(
+        "rotate-key", help="re-encrypt the store with a new key (LIFELINE_NEW_SECRET_KEY, or a new key file)"
+    )
     simulate = commands.add_parser("simulate", help="a terminal phone: dial the USSD menu or send SMS")
     simulate.add_argument("mode", choices=("ussd", "sms"))
     simulate.add_argument("--phone", required=True, help="the simulated phone, e.g. +15555550142")
@@ -67,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     from handlers.reference.consulates import ConsulatesError
     from handlers.reference.services import ServicesError
     from store.db import DatabaseUnavailable
+    from store.rotation import CannotRotate
 
     commands = {
         "serve": run_serve,
         "check": run_check,
         "purge": run_purge,
+        "rotate-key": run_rotate_key,
         "simulate": run_simulate,
         "import": run_import,
         "export": run_export,
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"lifeline: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
-    except (SettingsError, PolicyError, CheckFailed, ConsulatesError, ServicesError) as exc:
+    except (SettingsError, PolicyError, CheckFailed, ConsulatesError, ServicesError, CannotRotate) as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
         return 2
 
@@ -110,13 +115,15 @@ def run_serve(settings, args) -> int:
 
     from gateway.access_log import AccessLog
     from gateway.app import create_app
-    from store.db import open_database, probe
+    from store.db import database, open_database, probe
 
     for warning in settings.check_callbacks():  # refuses webhooks open to forgery, naming the variable
         logging.getLogger("lifeline").warning(warning)
     app = create_app(settings)
     open_database(settings.database_url)
     probe()
+    _unlock(settings)  # a wrong key is refused here, in one line, before the service starts
+    database.close()  # the service's own threads open their connections
     web.run_app(
         app,
         host=args.host,
@@ -148,12 +155,32 @@ def run_purge(settings, args) -> int:
     from gateway.policy import load_policy
     from handlers.backoffice import retention
 
-    days = load_policy(settings.config_dir).privacy.retention_days
-    purged = _in_store(settings, retention.purge, days, time.time())
+    privacy = load_policy(settings.config_dir).privacy
+    days = privacy.retention_days
+    purged = _in_store(settings, retention.purge, days, privacy.replay_window_days, time.time())
     print(
         f"purged {purged.sessions} session(s), {purged.inbound} inbound message(s), "
         f"{purged.bodies} sent text(s) older than {days:g} days"
     )
+    return 0
+
+
+def run_rotate_key(settings, args) -> int:
+    """Re-encrypts the store with a new key, all or nothing; says what it did and what to do next."""
+    from gateway.rotate_key import rotate_key
+    from handlers.reference.consulates import Directory
+
+    # Duty officers' numbers are hashed where they acknowledged an alert or wrote a note.
+    officers = Directory.load(settings.config_dir / "consulates.yaml").duty_phones()
+    done = rotate_key(settings, officers)
+    if done.rotated:
+        rotated = done.rotated
+        print(
+            f"re-encrypted {rotated.values} value(s) and {rotated.hashes} keyed hash(es); "
+            f"{rotated.orphaned} hash(es) of numbers or messages no longer stored re-keyed; "
+            f"{rotated.unreadable} unreadable message(s) left as they were"
+        )
+    print(done.next_step)
     return 0
 
 
@@ -326,13 +353,21 @@ def run_simulate(settings, args) -> int:
 
 def _in_store(settings, fn, *args):
     """Opens the store as `serve` does (database, keys, schema) and runs fn in one transaction."""
-    from gateway.keyfile import load_secret
-    from store.db import database
-    from store.setup import open_store
+    from store.db import database, open_database
 
-    open_store(settings.database_url, load_secret(settings))
+    open_database(settings.database_url)
+    _unlock(settings)
     with database.atomic():
         return fn(*args)
+
+
+def _unlock(settings) -> None:
+    """The key checked against the one the database was written with, the schema migrated."""
+    from gateway.keyfile import unlock
+    from store.db import database
+
+    with database.atomic():
+        unlock(settings)
 
 
 def _write(text: str, output: Path | None) -> bool:

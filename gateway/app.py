@@ -19,11 +19,11 @@ from gateway.conversation import Conversation
 from gateway.engine.check import Report, check, load_all
 from gateway.engine.engine import Engine
 from gateway.engine.reading import Reading
-from gateway.keyfile import load_secret
+from gateway.keyfile import unlock
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.senders import build_senders
-from gateway.policy import load_policy
+from gateway.policy import PrivacyPolicy, load_policy
 from gateway.settings import Settings
 from gateway.web import add_routes, edge
 from handlers.backoffice import retention
@@ -35,9 +35,7 @@ from handlers.reference.text import fold
 from handlers.reference.vocabulary import Vocabulary
 from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
 from store import accounts, sessions
-from store.crypto import configure_vault
 from store.db import Store, open_database
-from store.schema import migrate
 
 log = logging.getLogger("lifeline.app")
 
@@ -88,10 +86,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     async def resources(app: web.Application):
         async with contextlib.AsyncExitStack() as stack:
             open_database(settings.database_url)
-            configure_vault(load_secret(settings))
-            store = Store()
+            store = Store(answer_within=policy.conversation.database_wait_seconds)
             stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
-            await store.run(migrate)
+            await store.run(unlock, settings)  # the key checked, the schema migrated
             senders = build_senders(settings, policy.outbox)
             for sender in senders.values():
                 stack.push_async_callback(sender.close)
@@ -116,7 +113,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             stack.push_async_callback(_stop, cleaner)
             scheduler = asyncio.create_task(_send_due(conversation), name="scheduled")
             stack.push_async_callback(_stop, scheduler)
-            purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy.retention_days), name="purge")
+            purger = asyncio.create_task(_purge_daily(store, clock, policy.privacy), name="purge")
             stack.push_async_callback(_stop, purger)
             yield
 
@@ -155,12 +152,12 @@ async def _forget_expired_sessions(store: Store, clock: Callable[[], float]) -> 
 PURGE_SECONDS = 24 * 3600
 
 
-async def _purge_daily(store: Store, clock: Callable[[], float], retention_days: float) -> None:
+async def _purge_daily(store: Store, clock: Callable[[], float], privacy: PrivacyPolicy) -> None:
     """The retention period, applied once a day (and at start-up)."""
     while True:
         try:
             now = clock()
-            purged = await store.run(retention.purge, retention_days, now)
+            purged = await store.run(retention.purge, privacy.retention_days, privacy.replay_window_days, now)
             log.info("retention: purged %s", purged)
         except Exception:  # the store is down: the dispatcher reports it; try again tomorrow
             log.warning("could not apply the retention period", exc_info=True)

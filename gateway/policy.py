@@ -24,11 +24,15 @@ class ConversationPolicy:
     ussd_session_minutes: float = 10.0
     ussd_resume_minutes: float = 5.0
     sms_pending_minutes: float = 30.0
+    # A webhook waits at most this for the database, then answers 503 (USSD: a "try again" screen).
+    database_wait_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
 class PrivacyPolicy:
     retention_days: float = 30.0
+    # Carrier message ids are remembered (as keyed hashes) this long beyond retention_days.
+    replay_window_days: float = 7.0
 
 
 @dataclass(frozen=True)

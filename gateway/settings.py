@@ -27,6 +27,7 @@ class Settings:
     menus_dir: Path = Path("menus")
     secret_key: str | None = field(default=None, repr=False)
     key_file: Path = Path("lifeline.key")
+    new_secret_key: str | None = field(default=None, repr=False)  # run.py rotate-key only
     sms_providers: tuple[str, ...] = ("console",)
     at_username: str | None = None
     at_api_key: str | None = field(default=None, repr=False)
@@ -57,6 +58,7 @@ class Settings:
             menus_dir=Path(get("LIFELINE_MENUS") or cls.menus_dir),
             secret_key=get("LIFELINE_SECRET_KEY"),
             key_file=Path(get("LIFELINE_KEY_FILE") or cls.key_file),
+            new_secret_key=get("LIFELINE_NEW_SECRET_KEY"),
             sms_providers=tuple(p.strip().lower() for p in (get("SMS_PROVIDERS") or "console").split(",") if p.strip()),
             at_username=get("AT_USERNAME"),
             at_api_key=get("AT_API_KEY"),
@@ -82,8 +84,12 @@ class Settings:
         for name, path in (("LIFELINE_CONFIG", self.config_dir), ("LIFELINE_MENUS", self.menus_dir)):
             if not path.is_dir():
                 raise SettingsError(name, f"{path} is not a directory")
-        if self.secret_key is not None and len(self.secret_key) < 32:
-            raise SettingsError("LIFELINE_SECRET_KEY", "must be at least 32 characters")
+        for name, secret in (
+            ("LIFELINE_SECRET_KEY", self.secret_key),
+            ("LIFELINE_NEW_SECRET_KEY", self.new_secret_key),
+        ):
+            if secret is not None and len(secret) < 32:
+                raise SettingsError(name, "must be at least 32 characters")
         if not self.sms_providers:
             raise SettingsError("SMS_PROVIDERS", "lists no provider")
         from gateway.carriers.registry import carriers  # carrier modules import the app: not at module load

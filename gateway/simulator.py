@@ -24,12 +24,11 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.app import create_app
-from gateway.keyfile import load_secret
+from gateway.keyfile import unlock
 from gateway.phones import mask
 from gateway.settings import Settings
 from store import outbox
-from store.crypto import configure_vault
-from store.db import Store, is_open_at, open_database
+from store.db import DatabaseUnavailable, Store, is_open_at, open_database
 
 ReadLine = Callable[[], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -145,11 +144,13 @@ async def _server_store(settings: Settings):
         raise SimulatorError(
             f"LIFELINE_SECRET_KEY is not set and {settings.key_file} does not exist: run where the server runs"
         )
-    if not is_open_at(settings.database_url):  # a server in this same process (tests) opened it: share it
+    shared = is_open_at(settings.database_url)  # a server in this same process (tests) opened it: share it
+    if not shared:
         open_database(settings.database_url)
-        configure_vault(load_secret(settings))
     store = Store()
     try:
+        if not shared:
+            await store.run(unlock, settings, True)  # the server's key, or a refusal naming the variable
         yield store
     finally:
         await asyncio.to_thread(store.close)  # waits for a running query
@@ -250,7 +251,7 @@ def _inbound_sms(phone: str, text: str) -> dict[str, str]:
 async def _latest_outbox_id(store: Store) -> int:
     try:
         return await store.run(outbox.latest_id)
-    except peewee.DatabaseError as exc:
+    except (peewee.DatabaseError, DatabaseUnavailable) as exc:
         raise SimulatorError(f"cannot read the outbox in DATABASE_URL ({exc}): run where the server runs") from None
 
 

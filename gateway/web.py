@@ -15,6 +15,7 @@ from gateway.carriers.registry import carriers
 from gateway.messages import BadRequest
 from gateway.metrics import CONTENT_TYPE_LATEST
 from store import outbox
+from store.db import DatabaseUnavailable
 
 log = logging.getLogger("lifeline.webhooks")
 
@@ -33,7 +34,7 @@ async def healthz(request: web.Request) -> web.Response:
     """
     app = request.app
     try:
-        backlog, overdue = await app[keys.STORE].run(
+        backlog, overdue = await app[keys.STORE].answer(
             _outbox_state, app[keys.CLOCK](), app[keys.DISPATCHER].policy.alarm_after_seconds
         )
     except Exception as exc:  # any database failure is what this endpoint reports
@@ -89,7 +90,7 @@ async def metrics(request: web.Request) -> web.Response:
     def read():
         return outbox.totals_by_provider_and_status(), *_outbox_state(now, alarm_after)
 
-    totals, backlog, overdue = await app[keys.STORE].run(read)
+    totals, backlog, overdue = await app[keys.STORE].answer(read)
     app[keys.METRICS].set_outbox(totals, backlog.waiting, backlog.oldest_age_seconds, overdue)
     return web.Response(body=app[keys.METRICS].render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -119,9 +120,16 @@ async def edge(request: web.Request, handler) -> web.StreamResponse:
         return response
     except web.HTTPException:
         raise
+    except DatabaseUnavailable as exc:  # an outage, not a bug: one line, no traceback
+        log.warning("database unavailable on %s: %s", route, exc)
+        return unavailable()
     except Exception:
         log.exception("unexpected error on %s", route)
-        # Nothing was committed: 503 asks the carrier to retry, so the message is not lost.
-        return web.Response(status=503, text="temporarily unavailable\n", headers={"Retry-After": "5"})
+        return unavailable()
     finally:
         request.app[keys.METRICS].webhook_latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+def unavailable() -> web.Response:
+    """Nothing was committed: 503 asks the carrier to retry, so the message is not lost."""
+    return web.Response(status=503, text="temporarily unavailable\n", headers={"Retry-After": "5"})

@@ -159,12 +159,6 @@ def mark_escalated(alert: Alert, now: float) -> bool:
     return bool(Alert.update(escalated_at=now).where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
 
 
-def raised_since(person_id: int, since: float, drills: bool = False) -> int:
-    """How many alerts (or drills) the person raised since then."""
-    kind = (Alert.status == DRILL) if drills else (Alert.status != DRILL)
-    return Alert.select().where((Alert.person == person_id) & (Alert.created_at >= since) & kind).count()
-
-
 def set_location(alert: Alert, location: str, now: float) -> None:
     Alert.update(location=location, updated_at=now).where(Alert.id == alert.id).execute()
 

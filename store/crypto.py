@@ -12,12 +12,20 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
+class Undecryptable(ValueError):
+    """A stored value written with another key (or damaged)."""
+
+
 class Vault:
     """Encrypts values and hashes look-up keys with two keys derived from one deployment secret."""
 
     def __init__(self, secret: bytes):
         self._fernet = Fernet(_derive(secret, b"lifeline encryption v1", fernet=True))
         self._lookup_key = _derive(secret, b"lifeline lookup hash v1")
+        # Tells keys apart without revealing them: its own derived key, so it says nothing of the others.
+        self.fingerprint = hmac.new(
+            _derive(secret, b"lifeline key fingerprint v1"), b"lifeline key check", hashlib.sha256
+        ).hexdigest()
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
@@ -26,7 +34,7 @@ class Vault:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken as exc:
-            raise ValueError("stored value cannot be decrypted with this LIFELINE_SECRET_KEY") from exc
+            raise Undecryptable("stored value cannot be decrypted with this key") from exc
 
     def lookup_hash(self, value: str) -> str:
         """A keyed hash (HMAC-SHA256) to find a row by phone number without storing the number."""

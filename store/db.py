@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import peewee
 from playhouse.db_url import connect as connect_url
 
 T = TypeVar("T")
+
+log = logging.getLogger("lifeline.store")
 
 # Models bind to this proxy; open_database() points it at SQLite or PostgreSQL.
 database = peewee.DatabaseProxy()
@@ -32,17 +36,29 @@ class DatabaseUnavailable(RuntimeError):
 # The hot-path statements use INSERT ... ON CONFLICT ... RETURNING.
 MIN_SQLITE = (3, 35, 0)
 
+# A PostgreSQL host that does not answer must not hold a transaction (and the webhook waiting on it) for
+# the operating system's TCP timeout; `?connect_timeout=` in DATABASE_URL overrides it.
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def open_database(url: str) -> peewee.Database:
-    """Connects the model proxy to the database named by url (sqlite:///path or postgresql://...)."""
+    """Connects the model proxy to the database named by url (sqlite:///path or postgresql://...).
+
+    SQLite takes `?busy_timeout=<ms>`: how long a transaction waits for another process's write lock.
+    """
     parts = urlsplit(url)
+    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
     if parts.scheme == "sqlite":
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise DatabaseUnavailable(f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer needed)")
         path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path) or ":memory:"
-        db = peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        pragmas = dict(SQLITE_PRAGMAS)
+        if query.get("busy_timeout", "").isdigit():
+            pragmas["busy_timeout"] = int(query["busy_timeout"])
+        db = peewee.SqliteDatabase(path, pragmas=pragmas, check_same_thread=False)
     else:
-        db = connect_url(url.replace("postgres://", "postgresql://", 1))
+        timeout = {} if "connect_timeout" in query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        db = connect_url(url.replace("postgres://", "postgresql://", 1), **timeout)
     database.initialize(db)
     _opened["url"] = url
     return db
@@ -86,17 +102,33 @@ class Store:
     """Runs each transaction on a worker thread, so queries never block the event loop.
 
     SQLite gets one thread: it has a single writer anyway, and one thread means no SQLITE_BUSY
-    inside the process. PostgreSQL gets a small pool, one connection per thread.
+    inside the process. PostgreSQL gets a small pool, one connection per thread. A connection that
+    broke (a restarted server, a killed backend) is replaced on the thread's next transaction.
     """
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int | None = None, answer_within: float = 5.0):
         if threads is None:
             threads = 8 if is_postgres() else 1
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
+        self._answer_within = answer_within
 
     async def run(self, fn: Callable[..., T], *args) -> T:
         """Runs fn(*args) inside one atomic transaction, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _atomically, fn, args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _atomically, fn, args, None)
+
+    async def answer(self, fn: Callable[..., T], *args) -> T:
+        """Runs fn(*args) like run, for someone waiting on the outcome (a carrier's webhook): raises
+        DatabaseUnavailable once the store's answer time has passed, and what has not committed by then
+        is rolled back or never started, so a webhook answered 503 has changed nothing."""
+        deadline = time.monotonic() + self._answer_within
+        future = self._executor.submit(_atomically, fn, args, deadline)
+        future.add_done_callback(_retrieved)  # a transaction given up on reports to nobody
+        try:
+            # A little beyond the deadline: a transaction that checked it just in time may still commit.
+            async with asyncio.timeout(self._answer_within + ANSWER_GRACE_SECONDS):
+                return await asyncio.shield(asyncio.wrap_future(future))
+        except TimeoutError:
+            raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
 
     def close(self) -> None:
         """Waits for running transactions and stops the threads (their connections close with them)."""
@@ -104,9 +136,70 @@ class Store:
         database.close()
 
 
-def _atomically(fn: Callable[..., T], args: tuple) -> T:
-    # peewee opens one connection per worker thread on first use and keeps it. On SQLite the
-    # write lock is taken at BEGIN: a transaction that reads then writes would otherwise fail at
+# How long after its deadline a caller still waits for a transaction to report (see Store.answer).
+ANSWER_GRACE_SECONDS = 1.0
+
+
+def _retrieved(future: Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _atomically(fn: Callable[..., T], args: tuple, deadline: float | None) -> T:
+    # peewee opens one connection per worker thread on first use and keeps it while it works. On SQLite
+    # the write lock is taken at BEGIN: a transaction that reads then writes would otherwise fail at
     # once with "database is locked" when another process holds it, whatever busy_timeout says.
-    with database.atomic(lock_type="IMMEDIATE") if not is_postgres() else database.atomic():
-        return fn(*args)
+    for attempt in (1, 2):
+        _give_up_if_late(deadline)
+        if not database.is_closed() and not database.is_connection_usable():
+            _replace_connection()
+        began = False
+        try:
+            with database.atomic(lock_type="IMMEDIATE") if not is_postgres() else database.atomic():
+                began = True
+                result = fn(*args)
+                _give_up_if_late(deadline)  # nobody would hear of this commit: roll back instead
+                return result
+        except (peewee.OperationalError, peewee.InterfaceError, peewee.ProgrammingError) as exc:
+            reason = _first_line(exc)
+            if isinstance(exc, peewee.ProgrammingError) and not _connection_broken(exc):
+                raise  # a mistake in a query, not the database going away
+            if not _connection_broken(exc):
+                raise DatabaseUnavailable(reason) from exc  # a lock wait ran out, a timeout: try later
+            _replace_connection()
+            # Failing at BEGIN, nothing was sent: the same transaction on a fresh connection is safe.
+            # Once BEGIN went through, the failure may have hit the COMMIT: never run it twice.
+            if began or attempt == 2:
+                raise DatabaseUnavailable(f"connection lost: {reason}") from exc
+            log.warning("database connection lost (%s): trying a new one", reason)
+    raise AssertionError("unreachable")
+
+
+def _give_up_if_late(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DatabaseUnavailable("no answer in time")
+
+
+def _connection_broken(exc: peewee.DatabaseError) -> bool:
+    """True when this thread's connection cannot be used again."""
+    if is_postgres():
+        return not database.is_connection_usable()  # psycopg2 marks a connection the server dropped
+    text = str(exc)
+    if isinstance(exc, peewee.ProgrammingError):
+        return "closed database" in text  # the handle itself was closed
+    # SQLite: a lock wait leaves the connection as good as it was; any other failure (I/O error, a file
+    # replaced or gone) may have broken the handle, and a fresh one costs a file open.
+    return "locked" not in text and "busy" not in text
+
+
+def _replace_connection() -> None:
+    """Drops this thread's connection; the next statement opens a new one."""
+    try:
+        database.close()
+    except peewee.DatabaseError:
+        database.dispose()  # closing a dead connection may fail too: just forget it
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.crypto import lookup_hash, vault
+from store.crypto import Vault, lookup_hash, vault
 from store.db import inserted_one
-from store.models import Person, UssdSessionEnd
+from store.models import InboundSeen, Person, UssdSessionEnd
 from store.sql import Statement
 
 
@@ -28,6 +28,9 @@ class KnownPerson:
 
 _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrier = {p} AND external_id = {p}")
 
+# Of two deliveries of one message at once, the second waits here until the first commits, then finds it.
+_FIRST_SEEN = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
+
 # A known person costs one round trip and no encryption; a new one is inserted (a racing insert
 # of the same person finds the row on conflict).
 _SEEN_PERSON = Statement("UPDATE person SET last_seen_at = {p} WHERE phone_hash = {p} RETURNING id, language")
@@ -45,13 +48,29 @@ _RECORD = Statement(
 )
 
 
+def first_delivery(carrier: str, external_id: str, now: float) -> bool:
+    """True the first time this carrier message comes in; remembers it (as a keyed hash) for the replay
+    window, beyond the retention period of the message itself."""
+    return _FIRST_SEEN.execute(seen_digest(carrier, external_id), now).rowcount == 1
+
+
+def seen_digest(carrier: str, external_id: str, keys: Vault | None = None) -> str:
+    """How a carrier message is remembered once processed: a keyed hash, never its id."""
+    return (keys or vault()).lookup_hash(f"inbound:{carrier}:{external_id}")
+
+
 def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:
-    """The first answer to this carrier message, if it was already processed."""
+    """The first answer to this carrier message, while the message is kept (the retention period)."""
     row = _EARLIER.one(carrier, external_id)
     if row is None:
         return None
     reply, ends = row
     return EarlierAnswer(text=vault().decrypt(reply) if reply is not None else None, ends=bool(ends))
+
+
+def forget_seen_before(cutoff: float) -> int:
+    """Deletes the replay marks of messages first seen before cutoff; returns how many."""
+    return InboundSeen.delete().where(InboundSeen.seen_at < cutoff).execute()
 
 
 def touch_person(phone: str, now: float) -> KnownPerson:

@@ -331,6 +331,34 @@ class ComplaintMessage(BaseModel):
     written_at = peewee.DoubleField()
 
 
+class InboundSeen(BaseModel):
+    """A carrier message already processed, kept as a keyed hash of (carrier, message id) beyond the
+    retention period, so a replayed request is answered as a repeat (privacy.replay_window_days)."""
+
+    digest = peewee.CharField(max_length=64, unique=True)
+    seen_at = peewee.DoubleField(index=True)
+
+
+class LimitEvent(BaseModel):
+    """One counted use of a daily limit (an alert, a drill, a contact added), by the keyed hash of the
+    number that made it: it outlives the person's erasure, and is deleted after a day."""
+
+    phone_hash = peewee.CharField(max_length=64)
+    kind = peewee.CharField(max_length=16)
+    at = peewee.DoubleField(index=True)
+
+    class Meta:
+        indexes = ((("phone_hash", "kind", "at"), False),)
+
+
+class KeyFingerprint(BaseModel):
+    """Which key this database was written with: an HMAC of a constant under a key derived for this
+    purpose alone, never the key. One row."""
+
+    fingerprint = peewee.CharField(max_length=64)
+    recorded_at = peewee.DoubleField()
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have run."""
 
@@ -362,4 +390,7 @@ MODELS = [
     ApiToken,
     Complaint,
     ComplaintMessage,
+    InboundSeen,
+    LimitEvent,
+    KeyFingerprint,
 ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 import peewee
 
-from store.crypto import lookup_hash, vault
+from store.crypto import Undecryptable, lookup_hash, vault
 from store.db import inserted_one, is_postgres
 from store.models import DeliveryReport, OptOut, OutboxMessage
 from store.sql import Statement
+
+log = logging.getLogger("lifeline.outbox")
 
 PENDING = "pending"  # waiting for its due time
 SENDING = "sending"  # claimed by a dispatcher until lease_until
@@ -92,7 +95,7 @@ _CLAIM = """UPDATE outbox_message
         SELECT id FROM outbox_message
         WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
         ORDER BY due_at LIMIT {p} %s)
-    RETURNING *"""
+    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at, created_at, last_error"""
 _CLAIM_SQLITE = Statement(_CLAIM % "")
 # Other processes skip the rows this one is claiming instead of waiting for them.
 _CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
@@ -141,29 +144,52 @@ def enqueue(message: NewMessage, now: float) -> bool:
     return cursor.rowcount == 1
 
 
+# Why a message that no key of this deployment can read was given up (see claim_due).
+UNREADABLE = "cannot be decrypted with this key"
+
+_QUARANTINE = Statement(
+    """UPDATE outbox_message SET status = {p}, last_error = {p}, lease_until = NULL, claim_token = NULL,
+    updated_at = {p} WHERE id = {p} AND claim_token = {p}"""
+)
+
+
 def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
-    """Claims up to limit due messages (and stale claims of crashed workers) for this worker."""
+    """Claims up to limit due messages (and stale claims of crashed workers) for this worker.
+
+    A message that cannot be decrypted (written with another key) is marked failed here, once, and
+    logged by its id only: the rest of the batch still leaves.
+    """
     statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
     token = uuid.uuid4().hex
-    rows = statement.rows(
-        OutboxMessage, SENDING, token, now + lease_seconds, now, SENDING, TAKEN_OVER, PENDING, now, SENDING, now, limit
-    )
-    return [
-        Claimed(
-            row.id,
-            row.claim_token,
-            row.to,
-            row.body,
-            tuple(row.route.split(",")),
-            row.provider_index,
-            row.attempts,
-            row.tag,
-            row.deadline_at,
-            row.created_at,
-            (row.last_error or "").startswith(UNANSWERED),
+    rows = statement.execute(
+        SENDING, token, now + lease_seconds, now, SENDING, TAKEN_OVER, PENDING, now, SENDING, now, limit
+    ).fetchall()
+    decrypt = vault().decrypt
+    claimed = []
+    for row in sorted(rows):
+        message_id, claim_token, to, body, route, provider_index, attempts, tag, deadline_at, created_at, last_error = row
+        try:
+            to, body = decrypt(to), decrypt(body)
+        except Undecryptable:
+            _QUARANTINE.execute(FAILED, UNREADABLE, now, message_id, claim_token)
+            log.warning("outbox message %d %s: marked failed, not sent", message_id, UNREADABLE)
+            continue
+        claimed.append(
+            Claimed(
+                message_id,
+                claim_token,
+                to,
+                body,
+                tuple(route.split(",")),
+                provider_index,
+                attempts,
+                tag,
+                deadline_at,
+                created_at,
+                (last_error or "").startswith(UNANSWERED),
+            )
         )
-        for row in sorted(rows, key=lambda row: row.id)
-    ]
+    return claimed
 
 
 def latest_id() -> int:
@@ -390,11 +416,6 @@ def recipients_told(tag: str, pending: bool = False) -> list[str]:
         .order_by(OutboxMessage.id)
     )
     return list(dict.fromkeys(row.to for row in rows))
-
-
-def count_tagged_since(tag: str, since: float) -> int:
-    """Messages of this group written since then (whatever became of them)."""
-    return OutboxMessage.select().where((OutboxMessage.tag == tag) & (OutboxMessage.created_at >= since)).count()
 
 
 def tag_of(provider: str, provider_message_id: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.crypto import lookup_hash
+from store.crypto import Vault, lookup_hash, vault
 from store.db import inserted_one, is_postgres
 from store.models import Consent, Contact, Person
 from store.sql import Statement
@@ -89,13 +89,14 @@ def location_of(person_id: int) -> tuple[str, float] | None:
     return person.location, person.location_updated_at
 
 
-def _pin_hash(person_id: int, pin: str) -> str:
-    # Keyed with the deployment secret and salted with the person: 10,000 PINs cannot be tried offline.
-    return lookup_hash(f"pin:{person_id}:{pin}")
+def pin_hash(person_id: int, pin: str, keys: Vault | None = None) -> str:
+    """A PIN as stored: keyed with the deployment secret and salted with the person, so the 10,000 PINs
+    cannot be tried offline without the key."""
+    return (keys or vault()).lookup_hash(f"pin:{person_id}:{pin}")
 
 
 def set_pins(person_id: int, safety: str, duress: str) -> None:
-    Person.update(safety_pin=_pin_hash(person_id, safety), duress_pin=_pin_hash(person_id, duress)).where(
+    Person.update(safety_pin=pin_hash(person_id, safety), duress_pin=pin_hash(person_id, duress)).where(
         Person.id == person_id
     ).execute()
 
@@ -108,7 +109,7 @@ def has_pins(person_id: int) -> bool:
 def check_pin(person_id: int, pin: str) -> str:
     """'safety', 'duress' or 'wrong'."""
     person = Person.get_by_id(person_id)
-    given = _pin_hash(person_id, pin)
+    given = pin_hash(person_id, pin)
     if given == person.safety_pin:
         return "safety"
     if given == person.duress_pin:

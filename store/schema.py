@@ -8,6 +8,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
 
 from store.db import database, is_postgres
+from store.inbound import seen_digest
 from store.models import (
     Account,
     Alert,
@@ -25,6 +26,9 @@ from store.models import (
     DeliveryReport,
     DutyShift,
     InboundMessage,
+    InboundSeen,
+    KeyFingerprint,
+    LimitEvent,
     LoginFailure,
     OptOut,
     OutboxAlarm,
@@ -85,6 +89,38 @@ def _v10_alert_replies() -> None:
     database.create_tables([AlertReply])
 
 
+# The daily limits counted until now, so an upgrade does not hand out a fresh day: alerts and drills by
+# their person, contact additions by the notices sent (tagged with the person's id).
+_LIMITS_SO_FAR = [
+    """INSERT INTO limit_event (phone_hash, kind, at)
+    SELECT person.phone_hash, CASE WHEN alert.status = 'drill' THEN 'drill' ELSE 'alert' END, alert.created_at
+    FROM alert JOIN person ON person.id = alert.person_id WHERE alert.created_at >= {p}""",
+    """INSERT INTO limit_event (phone_hash, kind, at)
+    SELECT person.phone_hash, 'contact', outbox_message.created_at
+    FROM outbox_message JOIN person ON outbox_message.tag = 'contact-notices:' || CAST(person.id AS TEXT)
+    WHERE outbox_message.created_at >= {p}""",
+]
+
+
+def _v11_limit_events() -> None:
+    database.create_tables([LimitEvent])
+    since = time.time() - 86400
+    for statement in _LIMITS_SO_FAR:
+        database.execute_sql(" ".join(statement.split()).replace("{p}", database.param), (since,))
+
+
+def _v12_inbound_seen() -> None:
+    database.create_tables([InboundSeen])
+    # Messages received before the upgrade are still refused as repeats.
+    rows = InboundMessage.select(InboundMessage.carrier, InboundMessage.external_id, InboundMessage.received_at)
+    for carrier, external_id, received_at in rows.tuples().iterator():
+        InboundSeen.insert(digest=seen_digest(carrier, external_id), seen_at=received_at).on_conflict_ignore().execute()
+
+
+def _v13_key_fingerprint() -> None:
+    database.create_tables([KeyFingerprint])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -97,6 +133,9 @@ MIGRATIONS = [
     (8, _v8_console),
     (9, _v9_complaints),
     (10, _v10_alert_replies),
+    (11, _v11_limit_events),
+    (12, _v12_inbound_seen),
+    (13, _v13_key_fingerprint),
 ]
 
 

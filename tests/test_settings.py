@@ -82,6 +82,7 @@ def test_every_setting_is_documented_in_env_example():
         "LIFELINE_MENUS",
         "LIFELINE_SECRET_KEY",
         "LIFELINE_KEY_FILE",
+        "LIFELINE_NEW_SECRET_KEY",
         "SMS_PROVIDERS",
         "AT_USERNAME",
         "AT_API_KEY",

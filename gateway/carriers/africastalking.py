@@ -26,6 +26,7 @@ from gateway.carriers import fields, webhook
 from gateway.carriers.base import Carrier, Failure, SendError, Sent, retry_after_seconds
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport, UssdSessionEnded
 from gateway.phones import to_e164
+from store.db import DatabaseUnavailable
 
 NAME = "africastalking"
 
@@ -293,11 +294,18 @@ async def _ussd(request: web.Request) -> web.Response:
     message = parse_ussd(await webhook.read_form(request))
     try:
         answer = await webhook.receive(request, message, "ussd")
+    except DatabaseUnavailable as exc:  # an outage, not a bug: one line, no traceback
+        log.warning("database unavailable on /africastalking/ussd: %s", exc)
+        return _unavailable(request)
     except Exception:
         log.exception("unexpected error on /africastalking/ussd")
-        # The person still gets a screen; the session can be dialled again.
-        return format_ussd(request.app[keys.TEXTS].say(None, "errors.ussd_unavailable"), True)
+        return _unavailable(request)
     return format_ussd(answer.text or "", answer.ends)
+
+
+def _unavailable(request: web.Request) -> web.Response:
+    """Nothing was stored: the person still gets a screen saying so, and can dial again."""
+    return format_ussd(request.app[keys.TEXTS].say(None, "errors.ussd_unavailable"), True)
 
 
 async def _ussd_events(request: web.Request) -> web.Response:

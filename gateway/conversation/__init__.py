@@ -77,10 +77,10 @@ class Conversation:
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
         try:
-            answer, enqueued = await self._store.run(self._receive, message, self._clock())
+            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
         except peewee.IntegrityError:
             # The same webhook, retried, raced this one and committed first: answer as it did.
-            answer, enqueued = await self._store.run(self._receive, message, self._clock())
+            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
         if enqueued:
             self._wake_dispatcher()
         log.debug(  # the access log already has one line per webhook
@@ -93,8 +93,12 @@ class Conversation:
         return answer
 
     def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool]:
-        earlier = inbound_store.already_received(message.carrier, message.external_id)
-        if earlier is not None:
+        if not inbound_store.first_delivery(message.carrier, message.external_id, now):
+            # A retry or a replay: nothing is done again. Past the retention period only the mark is
+            # left, and there is no earlier screen to show.
+            earlier = inbound_store.already_received(message.carrier, message.external_id)
+            if earlier is None:
+                return Answer(None, True, repeated=True), False
             return Answer(earlier.text, earlier.ends, repeated=True), False
         person = inbound_store.touch_person(message.phone, now)
         turn = Turn(
@@ -113,7 +117,7 @@ class Conversation:
 
     async def report(self, report: StatusReport) -> None:
         """Records a carrier's status report and sends what the features say follows from it."""
-        if await self._store.run(self._report, report, self._clock()):
+        if await self._store.answer(self._report, report, self._clock()):
             self._wake_dispatcher()
 
     def _report(self, report: StatusReport, now: float) -> bool:
@@ -128,7 +132,7 @@ class Conversation:
 
     async def ussd_ended(self, ended: UssdSessionEnded) -> None:
         """A carrier's notice that a USSD session is over, kept for the resume offer and the figures."""
-        await self._store.run(
+        await self._store.answer(
             inbound_store.record_ussd_end,
             ended.carrier,
             ended.session_id,

@@ -14,6 +14,7 @@ from handlers.reference.numbers import read_number, region_of
 from handlers.reference.places import Place, find_place
 from handlers.reference.text import words
 from store import alerts, outbox, people, roster
+from store import limits as limit_uses
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     current = alerts.open_alert_of(request.person_id)
     if current is not None:
         return _repeat(request, current, note, directory, policy)
-    today = alerts.raised_since(request.person_id, request.now - DAY) + 1
+    today = _count_alert(request)
     limited = today > limits.alerts_per_day
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
@@ -194,6 +195,14 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
 
 
+def _count_alert(request: Request) -> int:
+    """Counts an alert raised from this number; returns which of the day it is (1 for the first). Counted
+    by the number, so erasing the person does not start a fresh day."""
+    today = limit_uses.used_since(request.phone, limit_uses.ALERT, request.now - DAY) + 1
+    limit_uses.count_use(request.phone, limit_uses.ALERT, request.now)
+    return today
+
+
 def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
     """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
     The consulate and the person's other contacts are told who raised it; the person's phone is told too.
@@ -211,7 +220,7 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     person_id, number = found
     if alerts.open_alert_of(person_id) is not None:
         return Result(outcome="already_open")
-    today = alerts.raised_since(request.person_id, request.now - DAY) + 1
+    today = _count_alert(request)
     limited = today > limits.alerts_per_day  # the consulate is paged; nobody else
     home = people.location_of(person_id)
     office = _responsible(directory, person_id, number, home[0] if home else None)
@@ -261,8 +270,9 @@ def _person_named(request: Request) -> tuple[int, str] | str:
 def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     """A practice alert: contacts get a relay marked as a drill, the consulate is not paged, and the
     person sees what a real alert would do."""
-    if alerts.raised_since(request.person_id, request.now - DAY, drills=True) >= limits.drills_per_day:
+    if limit_uses.used_since(request.phone, limit_uses.DRILL, request.now - DAY) >= limits.drills_per_day:
         return Result(outcome="limited")
+    limit_uses.count_use(request.phone, limit_uses.DRILL, request.now)
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
     contacts = people.contacts_of(request.person_id)

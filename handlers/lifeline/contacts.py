@@ -11,6 +11,7 @@ from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Directory
 from handlers.reference.numbers import read_number
 from handlers.reference.vocabulary import Vocabulary
+from store import limits as limit_uses
 from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
@@ -102,22 +103,18 @@ def _add(request: Request, phone: str, name: str, language: str, limits: Limits,
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
-    # Counted by the notices sent, so removing and adding again does not get round it.
-    notices = _notices_tag(request.person_id)
-    if outbox.count_tagged_since(notices, request.now - DAY) >= limits.contacts_added_per_day:
+    # Counted by the notices sent, so neither removing and adding again nor erasing gets round it.
+    if limit_uses.used_since(request.phone, limit_uses.CONTACT, request.now - DAY) >= limits.contacts_added_per_day:
         return Result(outcome="limited")
     outcome = people.add_contact(request.person_id, phone, name, language, request.now)
     values = {"contact_name": name}
     if outcome != "added":
         return Result(outcome=outcome, values=values)
-    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language, tag=notices)
+    limit_uses.count_use(request.phone, limit_uses.CONTACT, request.now)
+    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language)
     # Added while an alert is open: the alert reaches them at once, after the notice.
     relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory)
     return Result(outcome="added", values=values, outgoing=(notice, *relays))
-
-
-def _notices_tag(person_id: int) -> str:
-    return f"contact-notices:{person_id}"
 
 
 def _with(request: Request, **data: str) -> Request:
