@@ -167,7 +167,7 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     decrypt = vault().decrypt
     claimed = []
     for row in sorted(rows):
-        message_id, claim_token, to, body, route, provider_index, attempts, tag, deadline_at, created_at, last_error = row
+        message_id, claim_token, to, body, route, provider_index, attempts, tag, deadline_at, created_at, error = row
         try:
             to, body = decrypt(to), decrypt(body)
         except Undecryptable:
@@ -186,7 +186,7 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
                 tag,
                 deadline_at,
                 created_at,
-                (last_error or "").startswith(UNANSWERED),
+                (error or "").startswith(UNANSWERED),
             )
         )
     return claimed
