@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from store.crypto import lookup_hash
+from store.db import is_postgres
 from store.models import DutyShift
+from store.sql import Statement
+
+# Two-key advisory lock (the one-key ones are people.add_contact's and the migrations'): roster changes
+# take turns, so two administrators cannot both put one phone on duty for the same hours.
+_LOCK_ROSTER = Statement("SELECT pg_advisory_xact_lock(7403, 0)")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,22 @@ def add_shift(consulate: str, phone: str, starts_at: float, ends_at: float | Non
         added_at=now,
     )
     return _shift(row)
+
+
+def take_turns() -> None:
+    """Serialises roster changes until the transaction ends (SQLite transactions take turns already)."""
+    if is_postgres():
+        _LOCK_ROSTER.execute()
+
+
+def overlapping(phone: str, starts_at: float, ends_at: float | None) -> list[Shift]:
+    """The phone's shifts, at any consulate, sharing a moment with [starts_at, ends_at) (None: open-ended)."""
+    query = DutyShift.select().where(
+        (DutyShift.phone_hash == lookup_hash(phone)) & (DutyShift.ends_at.is_null() | (DutyShift.ends_at > starts_at))
+    )
+    if ends_at is not None:
+        query = query.where(DutyShift.starts_at < ends_at)
+    return [_shift(row) for row in query.order_by(DutyShift.starts_at, DutyShift.id)]
 
 
 def end_shift(shift_id: int, now: float) -> bool:

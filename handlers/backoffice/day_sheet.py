@@ -17,12 +17,19 @@ COLUMNS = ("reference", "time", "service", "name", "phone")
 
 
 def sheet_for(directory: Directory, consulate_id: str | None, day: str | None) -> tuple[Consulate, date]:
-    """The consulate and day a day sheet is asked for; OptionError naming --consulate or --date."""
-    consulate = directory.by_id(consulate_id or "")
+    """The consulate (its id in any case) and day a day sheet is asked for; OptionError naming --consulate or
+    --date, also when one is missing."""
+    if not consulate_id:
+        raise OptionError(
+            "--consulate", "needed: the consulate's id, e.g. --consulate houston (export consulates lists them)"
+        )
+    if not day:
+        raise OptionError("--date", "needed: the day, e.g. --date 2026-11-30")
+    consulate = directory.by_id(consulate_id)
     if consulate is None:
         raise OptionError("--consulate", f"{consulate_id!r} is not a consulate id in config/consulates.yaml")
     try:
-        return consulate, date.fromisoformat(day or "")
+        return consulate, date.fromisoformat(day)
     except ValueError:
         raise OptionError("--date", f"{day!r} is not a date such as 2026-11-30") from None
 

@@ -28,7 +28,7 @@ class ShiftLine:
 
 
 def consulate_named(directory: Directory, consulate_id: str | None) -> Consulate | None:
-    """The consulate with that id (None when none was given); OptionError for an unknown id."""
+    """The consulate with that id, in any case (None when none was given); OptionError for an unknown id."""
     if consulate_id is None:
         return None
     consulate = directory.by_id(consulate_id)
@@ -45,7 +45,10 @@ def add(
     ends: str | None,
     now: float,
 ) -> roster.Shift:
-    """Puts a phone on duty for a consulate from `starts` (default now) until `ends` (default until ended)."""
+    """Puts a phone on duty for a consulate from `starts` (default now) until `ends` (default until ended).
+
+    A phone answers for one consulate at a time: a phone config/consulates.yaml gives to another office, or
+    one already on a shift overlapping these hours (here or elsewhere), is refused."""
     consulate = consulate_named(directory, consulate_id)
     number = possible_e164(phone or "", PHONE_REGION)
     if consulate is None or number is None:
@@ -54,7 +57,33 @@ def add(
     ends_at = _moment(ends, consulate, "--until")
     if ends_at is not None and ends_at <= starts_at:
         raise OptionError("--until", "must be after --from")
+    _refuse_configured(directory, consulate, number)
+    roster.take_turns()
+    for shift in roster.overlapping(number, starts_at, ends_at):
+        line = _line(directory, shift)
+        when = f"from {line.since} until {line.until}" if shift.ends_at else f"since {line.since}, until ended"
+        if shift.consulate == consulate.id:
+            raise OptionError(
+                "--from", f"that phone is already on duty for {shift.consulate} {when} (shift {shift.id})"
+            )
+        raise OptionError(
+            "--phone",
+            f"on duty for {shift.consulate} {when} (shift {shift.id}): a phone answers for one consulate at a time",
+        )
     return roster.add_shift(consulate.id, number, starts_at, ends_at, now)
+
+
+def _refuse_configured(directory: Directory, consulate: Consulate, number: str) -> None:
+    """A duty phone of the file is on duty for its office always; another office's phone identifies it."""
+    if number in consulate.duty_phones + consulate.backup_phones:
+        raise OptionError(
+            "--phone", f"already a duty phone of {consulate.id} in config/consulates.yaml, always on duty"
+        )
+    owner = directory.office_of_phone(number)
+    if owner is not None and owner != consulate.id:
+        raise OptionError(
+            "--phone", f"a phone of {owner} in config/consulates.yaml: a phone answers for one consulate at a time"
+        )
 
 
 def end(shift_id: int | None, now: float) -> None:
@@ -68,14 +97,15 @@ def end(shift_id: int | None, now: float) -> None:
 def listing(directory: Directory, consulate_id: str | None, now: float) -> list[ShiftLine]:
     """Running and future shifts, of one consulate or of all."""
     consulate = consulate_named(directory, consulate_id)
-    lines = []
-    for shift in roster.shifts(consulate.id if consulate else None, now):
-        office = directory.by_id(shift.consulate)
-        zone = ZoneInfo(office.time_zone) if office else None
-        until = datetime.fromtimestamp(shift.ends_at, zone).strftime("%Y-%m-%d %H:%M") if shift.ends_at else "-"
-        since = datetime.fromtimestamp(shift.starts_at, zone).strftime("%Y-%m-%d %H:%M")
-        lines.append(ShiftLine(shift.id, shift.consulate, shift.phone, since, until))
-    return lines
+    return [_line(directory, shift) for shift in roster.shifts(consulate.id if consulate else None, now)]
+
+
+def _line(directory: Directory, shift: roster.Shift) -> ShiftLine:
+    office = directory.by_id(shift.consulate)
+    zone = ZoneInfo(office.time_zone) if office else None
+    until = datetime.fromtimestamp(shift.ends_at, zone).strftime("%Y-%m-%d %H:%M") if shift.ends_at else "-"
+    since = datetime.fromtimestamp(shift.starts_at, zone).strftime("%Y-%m-%d %H:%M")
+    return ShiftLine(shift.id, shift.consulate, shift.phone, since, until)
 
 
 def _moment(text: str | None, consulate: Consulate, option: str) -> float | None:

@@ -165,8 +165,18 @@ class Directory:
         return next((n for n in self.networks if n.network == nationality), self.networks[0])
 
     def by_id(self, office_id: str) -> Consulate | None:
-        """The consulate with this id in any network, or None."""
+        """The consulate with this id in any network, in any case ("Houston" is houston), or None."""
         return next((c for n in self.networks if (c := n.by_id(office_id))), None)
+
+    def office_of_phone(self, phone: str) -> str | None:
+        """The id of the office the file gives this number to (a consulate's, or "central:MX"), or None."""
+        for network in self.networks:
+            if phone in network.central.phones:
+                return network.central.id
+            for consulate in network.consulates:
+                if phone in (consulate.phone, *consulate.duty_phones, *consulate.backup_phones):
+                    return consulate.id
+        return None
 
     def central_for(self, office_id: str) -> Central:
         """The central of the network an office ("houston", "central:GT") belongs to."""
@@ -203,8 +213,9 @@ class Network:
         return cls(network, _central(node.child("central"), network), consulates)
 
     def by_id(self, consulate_id: str) -> Consulate | None:
-        """The consulate with this id, or None."""
-        return next((c for c in self.consulates if c.id == consulate_id), None)
+        """The consulate with this id, in any case, or None."""
+        wanted = consulate_id.strip().casefold()
+        return next((c for c in self.consulates if c.id.casefold() == wanted), None)
 
     def responsible(self, zip_code: str | None = None, state: str | None = None) -> Consulate | None:
         """The consulate claiming the longest prefix of the ZIP, else the one for the state given or the
@@ -455,7 +466,7 @@ def _consulates(root: Node, network: str, holidays: frozenset[date]) -> tuple[Co
     consulates: list[Consulate] = []
     for index, entry in enumerate(entries):
         consulate = _consulate(Node(root.path, root.key(f"consulates[{index}]"), entry), network, holidays)
-        if any(c.id == consulate.id for c in consulates):
+        if any(c.id.casefold() == consulate.id.casefold() for c in consulates):
             raise ConsulatesError(root.path, root.key(f"consulates[{index}].id"), f"{consulate.id!r} is used twice")
         consulates.append(consulate)
     return tuple(consulates)
@@ -543,7 +554,8 @@ def _check_unique_across(path: Path, networks: list[Network]) -> None:
         for phone in network.central.phones:
             _claim(path, phones, phone, network.central.id, f"networks[{index}].central.phones")
         for consulate in network.consulates:
-            _claim(path, ids, consulate.id, consulate.network, f"consulates[{consulate.id}].id")
+            # Operators type ids in any case: two ids differing only in case would be one.
+            _claim(path, ids, consulate.id.casefold(), consulate.network, f"consulates[{consulate.id}].id")
             for phone in (consulate.phone, *consulate.duty_phones, *consulate.backup_phones):
                 _claim(path, phones, phone, consulate.id, f"consulates[{consulate.id}]")
 
