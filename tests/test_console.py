@@ -498,3 +498,20 @@ async def test_a_confidential_complaint_reaches_only_the_focal_point(start):
 
     stored = await in_store(client, lambda: database.execute_sql("SELECT text FROM complaint_message").fetchall())
     assert stored and all("Ramirez" not in str(row) for row in stored)  # encrypted at rest
+
+
+async def test_the_roster_page_refuses_what_run_py_roster_refuses(start):
+    client = await start("console")
+    await make_account(client, "olga@example.org", "officer", "houston")
+    await log_in(client, "olga@example.org")
+    shift = {
+        "consulate": "houston",
+        "phone": "+1 713 555 0180",
+        "starts": "2026-11-30T08:00",
+        "ends": "2026-11-30T20:00",
+    }
+    assert (await post_form(client, "/console/roster", "/console/roster", shift)).status == 200
+    again = {**shift, "starts": "2026-11-30T19:00", "ends": "2026-11-30T23:00"}
+    response = await post_form(client, "/console/roster", "/console/roster", again)
+    assert response.status == 400
+    assert "that phone is already on duty for houston" in await response.text()
