@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
+
 from gateway.carriers.console import ConsoleSender
 from store.db import database
 from store.models import MODELS
@@ -67,10 +69,35 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
     assert SECRET not in logged
 
 
-async def test_console_provider_logs_numbers_masked_and_text_only_at_debug(caplog):
-    caplog.set_level(logging.DEBUG, logger="lifeline.console")
-    await ConsoleSender().send(PERSON, "Maria (+1 555 555 0199) pide ayuda")
-    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
-    assert info == ["SMS to +1******0142: 34 characters, gsm7, 1 segment"]
-    assert debug == ["SMS to +1******0142: Maria (+1******0199) pide ayuda"]
+CONSOLE_TEXTS = [
+    # (label, text sent, what the log shows)
+    ("number in a text", "Maria (+1 555 555 0199) pide ayuda", "Maria (+1******0199) pide ayuda"),
+    ("national with brackets", "Llame al (713) 555-0142", "Llame al 7*****0142"),
+    ("dialled from abroad", "FAMILIA 0115215555500148 Jose", "FAMILIA 0***********0148 Jose"),
+    ("a ZIP code and dates stay", "ayuda en 77002 (20/11). 23/11 14:05", "ayuda en 77002 (20/11). 23/11 14:05"),
+    ("a list of times stays", "¿A que hora?\n1 08:00  2 08:20  3 08:40", "¿A que hora?\\n1 08:00  2 08:20  3 08:40"),
+]
+
+
+@pytest.mark.parametrize("label,text,shown", CONSOLE_TEXTS, ids=[c[0] for c in CONSOLE_TEXTS])
+async def test_console_provider_prints_each_text_at_info_with_numbers_masked(caplog, label, text, shown):
+    caplog.set_level(logging.INFO, logger="lifeline.console")
+    await ConsoleSender().send(PERSON, text)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "lifeline.console"]
+    assert line.startswith("SMS to +1******0142 (")
+    assert line.endswith(f"): {shown}")
+
+
+async def test_a_newcomer_sees_in_the_log_what_the_contact_receives(start, caplog):
+    """`make serve` with the console provider: the contact's notice is printed, numbers masked."""
+    caplog.set_level(logging.INFO)
+    client = await start("console")
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "FAMILIA +1 713 555 0199 Maria"))
+    await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, "1"))
+    rows = await settled(client, lambda rows: any(r.to == "+17135550199" and r.status == "sent" for r in rows))
+    [notice] = [r.body for r in rows if r.to == "+17135550199"]
+    printed = [r.getMessage() for r in caplog.records if r.name == "lifeline.console"]
+    shown = notice.replace(PERSON, "+1******0142")
+    assert f"SMS to +1******0199 ({len(notice)} characters, gsm7, 1 segment): {shown}" in printed, printed
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert DIGITS not in logged and CONTACT not in logged

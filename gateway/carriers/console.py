@@ -1,4 +1,5 @@
-"""The default provider: writes each SMS to the log, so the service runs with no carrier account."""
+"""The default provider: writes each SMS to the log, so the service runs with no carrier account and a
+newcomer sees what a person would receive."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from gateway.phones import mask
 
 log = logging.getLogger("lifeline.console")
 
-# Numbers inside a text (an alert relay names the person's number) are masked in the log too.
-_NUMBER_IN_TEXT = re.compile(r"\+?\d[\d \-]{6,}\d")
+# Numbers inside a text (an alert relay names the person's number) are masked in the log too: +country
+# code, an area code in brackets, then digits, spaces, dots and dashes, at least MIN_DIGITS digits in all.
+_NUMBER_IN_TEXT = re.compile(r"(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d[\d .\-]{4,}\d")
+MIN_DIGITS = 7  # the shortest phone number; "08:00  2 08:20" in a list of times is left alone
 
 
 class ConsoleSender:
@@ -30,15 +33,14 @@ class ConsoleSender:
         shape = encoding.measure(body)
         plural = "s" if shape.segments > 1 else ""
         log.info(
-            "SMS to %s: %d characters, %s, %d segment%s",
+            "SMS to %s (%d characters, %s, %d segment%s): %s",
             mask(to),
             len(body),
             shape.encoding.value,
             shape.segments,
             plural,
+            masked_text(body).replace("\n", "\\n"),  # one log line per SMS
         )
-        # The text itself may name people and places: only at DEBUG, numbers masked.
-        log.debug("SMS to %s: %s", mask(to), _NUMBER_IN_TEXT.sub(lambda m: mask(re.sub(r"[ \-]", "", m.group())), body))
         return Sent(provider_message_id=message_id)
 
     async def find_sent(self, to: str, body: str, since: float) -> Sent | None:
@@ -47,6 +49,16 @@ class ConsoleSender:
 
     async def close(self) -> None:
         return None
+
+
+def masked_text(body: str) -> str:
+    """The text with every phone number in it masked (+1 555 555 0199 → +1******0199)."""
+
+    def masked(found: re.Match) -> str:
+        digits = re.sub(r"[^\d+]", "", found.group())
+        return mask(digits) if sum(c.isdigit() for c in digits) >= MIN_DIGITS else found.group()
+
+    return _NUMBER_IN_TEXT.sub(masked, body)
 
 
 CARRIER = Carrier(name="console", build_sender=lambda settings, policy: ConsoleSender())
