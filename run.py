@@ -135,13 +135,16 @@ def run_serve(settings, args) -> int:
 
 
 def run_check(settings, args) -> int:
-    """Prints the template sizes, then warnings and errors; exit 1 on any error."""
+    """Prints the template and SMS menu sizes, then warnings and errors; exit 1 on any error."""
     from gateway.app import check_menus
     from gateway.policy import load_policy
 
     report = check_menus(settings.menus_dir, load_policy(settings.config_dir).default_language)
-    for language, key, encoding, units, segments in report.templates:
-        print(f"{language}  {key:<28} {encoding}  {units:>4} units  {segments} segment{'s' if segments > 1 else ''}")
+    sizes = [(f"{lang}  {key:<28}", *shape) for lang, key, *shape in report.templates]
+    # A menu sent by SMS is one message: its title and every option.
+    sizes += [(f"{lang}  {'menu ' + screen:<28}", *shape) for lang, screen, *shape in report.menus]
+    for name, encoding, units, segments in sizes:
+        print(f"{name} {encoding}  {units:>4} units  {segments} segment{'s' if segments > 1 else ''}")
     for warning in report.warnings:
         print(f"warning: {warning}")
     for error in report.errors:

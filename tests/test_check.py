@@ -226,6 +226,17 @@ def english_text_left_empty(copy: Copy):
     copy.set_text("en", "home.alert", None)
 
 
+LONG_NAVIGATION = "x" * 200  # appended to "98 Mas": no USSD page can hold it beside any text
+
+
+def navigation_more_too_long(copy: Copy):
+    copy.set_text("es", "nav.more", "98 Mas" + LONG_NAVIGATION)
+
+
+def navigation_back_too_long(copy: Copy):
+    copy.set_text("en", "nav.back", "0 Back" + LONG_NAVIGATION)
+
+
 LINE = "line {}"  # stands for the broken line's number, which is all a YAML parser can name
 
 BREAKAGES = [
@@ -299,6 +310,7 @@ BREAKAGES = [
         "mapping",
         id="placeholders-not-a-mapping",
     ),
+    pytest.param(navigation_back_too_long, "templates/en.yaml", "nav.back", id="navigation-text-too-long"),
     pytest.param(
         english_text_left_empty,
         "templates/en.yaml",
@@ -570,3 +582,112 @@ def test_serve_exits_2_with_one_line_on_broken_menus(shipped, tmp_path):
         f"{shipped.menus / 'main.yaml'}: screens.alert.handler: no handler named 'alert.rise'"
     ]
     assert not (tmp_path / "cli.db").exists()  # refused before touching the database
+
+
+# -- navigation texts that cannot fit a screen: refused, never a hang -----------------------------
+
+
+def test_a_back_line_longer_than_a_screen_is_refused_naming_its_key(shipped):
+    navigation_back_too_long(shipped)
+
+    assert errors_naming(shipped.check(), "templates/en.yaml: nav.back: 206 characters", "at most 137")
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """The code and its files, copied: run.py reads templates/ next to its code, so an operator's edit of
+    templates/es.yaml is an edit of this copy."""
+    root = tmp_path / "lifeline"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("gateway", "handlers", "store", "templates", "menus", "config"):
+        shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    shutil.copy(ROOT / "run.py", root / "run.py")
+    Copy(root).set_text("es", "nav.more", "98 Mas" + LONG_NAVIGATION)
+    return root
+
+
+def run_copy(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """run.py of the copy; a hang fails the test after the timeout instead of blocking the suite."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LIFELINE_CONFIG": str(root / "config"),
+        "LIFELINE_MENUS": str(root / "menus"),
+        "DATABASE_URL": f"sqlite:///{root / 'cli.db'}",
+        "LIFELINE_KEY_FILE": str(root / "cli.key"),
+        "SMS_PROVIDERS": "console",
+    }
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_check_names_a_navigation_text_too_long_for_a_screen_instead_of_hanging(repo_copy):
+    result = run_copy(repo_copy, "check")
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-2:] == [
+        "error: templates/es.yaml: nav.more: 206 characters; a navigation line may have at most 137, so that a "
+        "182-character USSD page keeps room for its text",
+        "1 error(s), 0 warning(s)",
+    ]
+
+
+def test_serve_refuses_a_navigation_text_too_long_for_a_screen_instead_of_hanging(repo_copy):
+    result = run_copy(repo_copy, "serve", "--port", "0")
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("lifeline: 1 error(s) in menus or templates (run.py check): templates/es.yaml: nav.more:")
+    assert not (repo_copy / "cli.db").exists()
+
+
+# -- a menu sent by SMS is one message: its title and its options ---------------------------------
+
+
+def menu_shape(report: Report, language: str, screen: str) -> tuple[str, int, int]:
+    [found] = [
+        (enc, units, segments) for lang, s, enc, units, segments in report.menus if (lang, s) == (language, screen)
+    ]
+    return found
+
+
+def test_a_menu_is_measured_as_one_sms_with_its_options(shipped):
+    """A 150-character title fits one SMS alone; with the seven options below it, the menu needs two."""
+    title = sms_text_of(150)
+    shipped.set_text("es", "home.title", title)
+
+    report = shipped.check()
+
+    assert report.errors == []
+    assert shape(report, "es", "home.title") == ("gsm7", 150, 1)
+    encoding, units, segments = menu_shape(report, "es", "main/home")
+    assert (encoding, segments) == ("gsm7", 2) and units > 160
+    where = f"{shipped.menus / 'main.yaml'}: screens.home (es)"
+    assert f"{where}: 2 SMS segments (gsm7, {units} units) when the menu is sent by SMS" in report.warnings
+
+
+async def test_check_counts_a_menu_as_the_sms_a_person_receives(start):
+    """The consent menu by SMS, as it reaches the phone, measured as `check` measures it."""
+    from gateway import encoding
+    from tests.test_flows_sms import Phone
+
+    phone = Phone(await start("console"))
+    received = await phone.send("FAMILIA +1 713 555 0199 Maria")  # the consent menu comes first
+    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
+
+    measured = encoding.measure(received)
+    assert menu_shape(report, "es", "main/consent") == (measured.encoding.value, measured.units, measured.segments)
+
+
+def test_cli_check_lists_each_menu_as_sms(tmp_path):
+    result = run_py(tmp_path, "check")
+
+    menus = [
+        line
+        for line in result.stdout.splitlines()
+        if re.fullmatch(r"(es|en)  menu main/\S+ +(gsm7|ucs2) +\d+ units  \d+ segments?", line)
+    ]
+    assert any(line.startswith("es  menu main/home ") for line in menus)
+    assert len(menus) == 2 * sum(
+        1 for s in yaml.safe_load((ROOT / "menus/main.yaml").read_text())["screens"].values() if s["kind"] == "menu"
+    )

@@ -3,7 +3,8 @@
 Errors (each naming file and key): invalid YAML, a broken reference, a handler that does not exist,
 a missing translation, an unreachable screen, a keyword claimed twice, a USSD screen over 182
 characters in any language (rendered with the longest realistic placeholder values). It also
-reports each template's SMS encoding and segment count, warning where a text needs two SMS.
+reports each template's SMS encoding and segment count, and those of each menu as one SMS (its title and
+numbered options), warning where a text or a menu needs two SMS.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gateway import encoding
 from gateway.engine.engine import Show
 from gateway.engine.flows import FlowError, FlowSet, load_flows, split_target, targets
 from gateway.engine.keywords import KeywordError, Keywords
-from gateway.engine.render import USSD_LIMIT, ussd_pages
+from gateway.engine.render import NAV_KEYS, NAV_MAX, USSD_LIMIT, sms_text, ussd_pages
 from gateway.texts import Texts, TextsError
 
 # Keys the engine and the conversation use themselves, whatever the flows say.
@@ -44,6 +45,7 @@ class Report:
     templates: list[tuple[str, str, str, int, int]] = field(
         default_factory=list
     )  # lang, key, encoding, units, segments
+    menus: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # lang, screen, encoding, units, segments
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,13 @@ def check(
     used = _used_keys(flows)
     _check_translations(texts, used, report)
     _check_reachable(flows, keywords, report)
+    _check_navigation(texts, report)
     if report.errors:
-        return report  # sizes are meaningless while keys or screens are missing
+        return report  # sizes are meaningless while keys or screens are missing, or navigation cannot fit
     samples = _samples(templates_dir, flows, keywords, report)
     _check_ussd_sizes(flows, texts, samples, report)
     _report_templates(texts, samples, report)
+    _report_sms_menus(flows, texts, samples, report)
     return report
 
 
@@ -151,6 +155,18 @@ def _check_reachable(flows: FlowSet, keywords: Keywords, report: Report) -> None
         for screen in flow.screens.values():
             if (flow.name, screen.id) not in seen:
                 report.errors.append(f"{screen.source}: unreachable (no menu, rule or keyword leads here)")
+
+
+def _check_navigation(texts: Texts, report: Report) -> None:
+    """A navigation line ("98 Mas") sits beside the text of every long screen: it must leave room for it."""
+    for language in texts.languages:
+        for key in NAV_KEYS:
+            text = texts.raw(language, key) or ""
+            if len(text) > NAV_MAX:
+                report.errors.append(
+                    f"templates/{language}.yaml: {key}: {len(text)} characters; a navigation line may have at most "
+                    f"{NAV_MAX}, so that a {USSD_LIMIT}-character USSD page keeps room for its text"
+                )
 
 
 def _samples(templates_dir: Path, flows: FlowSet, keywords: Keywords, report: Report) -> dict[str, str]:
@@ -259,3 +275,27 @@ def _report_templates(texts: Texts, samples: dict[str, str], report: Report) -> 
                     f"templates/{language}.yaml: {key}: {shape.segments} SMS segments ({shape.encoding.value}, "
                     f"{shape.units} units) when sent by SMS"
                 )
+
+
+def _report_sms_menus(flows: FlowSet, texts: Texts, samples: dict[str, str], report: Report) -> None:
+    """A menu sent by SMS is one message, its title and every option: measured as the person receives it."""
+    for language in texts.languages:
+
+        def say(key, values, language=language):
+            return texts.say(language, key, values)
+
+        for flow in flows.flows.values():
+            for screen in flow.screens.values():
+                if screen.kind != "menu":
+                    continue
+                options = tuple(o.text for o in screen.options)
+                show = Show(screen.id, screen.text or "", options, values=samples, kind="menu")
+                shape = encoding.measure(sms_text(show, say))
+                report.menus.append(
+                    (language, f"{flow.name}/{screen.id}", shape.encoding.value, shape.units, shape.segments)
+                )
+                if shape.segments > 1:
+                    report.warnings.append(
+                        f"{screen.source} ({language}): {shape.segments} SMS segments ({shape.encoding.value}, "
+                        f"{shape.units} units) when the menu is sent by SMS"
+                    )

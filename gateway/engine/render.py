@@ -9,6 +9,11 @@ from gateway.engine.engine import Show
 # The whole USSD answer, "CON "/"END " included, fits the common 182-character screen.
 USSD_LIMIT = 182
 PREFIX = 4
+# A page keeps at least this many characters for its text beside a navigation line ("98 Mas"), so a
+# navigation text may be at most NAV_MAX long; `check` refuses a longer one, naming its key.
+MIN_TEXT_WIDTH = 40
+NAV_MAX = USSD_LIMIT - PREFIX - 1 - MIN_TEXT_WIDTH
+NAV_KEYS = ("nav.more", "nav.back")
 
 Say = Callable[[str, Mapping[str, str]], str]  # (text key, values) → text in the person's language
 
@@ -57,6 +62,7 @@ def _fits(lines: list[str], room: int) -> bool:
 
 def _wrap(lines: list[str], width: int) -> list[str]:
     """Splits lines longer than width at word boundaries (a long info text pages like a menu)."""
+    width = max(width, MIN_TEXT_WIDTH)  # every cut then moves on: no width can make this loop forever
     out = []
     for text in lines:
         for paragraph in text.split("\n"):
