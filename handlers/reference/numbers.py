@@ -26,14 +26,7 @@ def possible_e164(raw: str, region: str) -> str | None:
     # Carriers sometimes drop the '+' of an international number (254711..., 52155...):
     # read it as national first, then as international.
     candidates = [text] if text.startswith("+") else [text, "+" + text]
-    for candidate in candidates:
-        try:
-            number = phonenumbers.parse(candidate, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_possible_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None
+    return _first(candidates, region, phonenumbers.is_possible_number)
 
 
 def read_number(text: str, region: str) -> str | None:
@@ -42,12 +35,17 @@ def read_number(text: str, region: str) -> str | None:
     digits = re.sub(r"[^\d+]", "", text)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
-    for candidate in _candidates(digits, region):
+    return _first(_candidates(digits, region), region, phonenumbers.is_valid_number)
+
+
+def _first(candidates: list[str], region: str, acceptable) -> str | None:
+    """E.164 of the first candidate that parses and is acceptable (possible, or valid)."""
+    for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
+        if acceptable(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
 
