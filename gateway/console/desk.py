@@ -12,7 +12,7 @@ from aiohttp_session import get_session
 from gateway.console.access import allowed, consulates_in_scope
 from gateway.console.forms import RevealForm, TextForm
 from gateway.console.masking import mask_name
-from gateway.console.pages import now, official_of, posted, render, requires, run, state
+from gateway.console.pages import csv_download, now, official_of, posted, render, requires, run, state
 from gateway.phones import mask
 from handlers.backoffice import desk, spreadsheet
 from store import accounts, alerts, audit
@@ -160,12 +160,7 @@ async def alerts_csv(request: web.Request) -> web.StreamResponse:
     ]
     columns = ("reference", "status", "consulate", "created_utc", "acknowledged_utc", "closed_utc", "phone")
     text = spreadsheet.write(columns, rows, bom=request.query.get("bom") == "1")
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="alerts.csv"'},
-    )
+    return csv_download(text, "alerts.csv")
 
 
 def _utc(epoch: float | None) -> str:

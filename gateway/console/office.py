@@ -10,7 +10,17 @@ from aiohttp import web
 from gateway.console.access import allowed, consulates_in_scope
 from gateway.console.forms import ActionForm, ShiftForm
 from gateway.console.masking import mask_name
-from gateway.console.pages import now, official_of, posted, posted_data, render, requires, run, state
+from gateway.console.pages import (
+    csv_download,
+    now,
+    official_of,
+    posted,
+    posted_data,
+    render,
+    requires,
+    run,
+    state,
+)
 from gateway.phones import mask
 from handlers.backoffice import bookings, roster, spreadsheet
 from handlers.backoffice.errors import OptionError
@@ -127,15 +137,6 @@ async def booking_cancel(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/bookings?consulate={consulate.id}&date={day}&notice={result.outcome}")
 
 
-def _csv(text: str, name: str) -> web.Response:
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 @requires("roster")
 async def roster_csv(request: web.Request) -> web.StreamResponse:
     official = official_of(request)
@@ -147,7 +148,7 @@ async def roster_csv(request: web.Request) -> web.StreamResponse:
         return rows
 
     rows = await run(request, export)
-    return _csv(spreadsheet.write(roster.COLUMNS, rows, bom=request.query.get("bom") == "1"), "roster.csv")
+    return csv_download(spreadsheet.write(roster.COLUMNS, rows, bom=request.query.get("bom") == "1"), "roster.csv")
 
 
 @requires("roster.edit")
@@ -206,6 +207,6 @@ async def bookings_csv(request: web.Request) -> web.StreamResponse:
         (b.reference, b.time, b.service, mask_name(b.name), mask(b.phone) if b.phone else "", b.status) for b in lines
     ]
     columns = ("reference", "time", "service", "name", "phone", "status")
-    return _csv(
+    return csv_download(
         spreadsheet.write(columns, rows, bom=request.query.get("bom") == "1"), f"bookings-{consulate.id}-{day}.csv"
     )

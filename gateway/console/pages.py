@@ -135,3 +135,13 @@ async def signed_in_account(request: web.Request) -> Official | None:
         session.invalidate()
         return None
     return official
+
+
+def csv_download(text: str, name: str) -> web.Response:
+    """A CSV file the browser saves under that name."""
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
