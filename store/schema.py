@@ -130,6 +130,11 @@ def _v14_aes_gcm() -> None:
     rotation.upgrade_ciphertexts(vault())
 
 
+def _v15_person_nationality() -> None:
+    # Person.nationality came with step 5's release but no step added it: databases made before then lack it.
+    _add_missing_columns(Person, Person.nationality)
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -146,6 +151,7 @@ MIGRATIONS = [
     (12, _v12_inbound_seen),
     (13, _v13_key_fingerprint),
     (14, _v14_aes_gcm),
+    (15, _v15_person_nationality),
 ]
 
 
