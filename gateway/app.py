@@ -25,7 +25,7 @@ from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.senders import build_senders
 from gateway.policy import PrivacyPolicy, load_policy
 from gateway.settings import Settings
-from gateway.web import add_routes, edge
+from gateway.web import add_routes, edge, unreadable_requests_echo_nothing
 from handlers.backoffice import retention
 from handlers.reference.consulates import Directory
 from handlers.reference.numbers import read_number
@@ -78,6 +78,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     # Carriers never compress what they post: bodies are read as sent, and a compressed one is refused with
     # a 400 of ours rather than decoded (and its errors answered) by the HTTP parser.
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge], handler_args={"auto_decompress": False})
+    unreadable_requests_echo_nothing()
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()
