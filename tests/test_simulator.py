@@ -64,6 +64,10 @@ async def recorder(aiohttp_server):
 async def test_ussd_in_process_shows_the_menu_and_the_answer_to_option_1(make_settings):
     person = Person(["1"])
     await simulate("ussd", PERSON, None, make_settings("console"), person.read_line, person.write)
+    assert person.shown[0] == (
+        "Lifeline USSD simulator: +15555550142 on a server started inside this command on DATABASE_URL "
+        "(--url http://127.0.0.1:8080: a running one). /quit or end of input stops."
+    )
     first, second = person.screens()[:2]
     assert first.startswith("Lifeline") and OPTION_1.search(first), first
     assert second and second != first
