@@ -311,6 +311,17 @@ class ApiToken(BaseModel):
     revoked_at = peewee.DoubleField(null=True)
 
 
+class ApiRequestCount(BaseModel):
+    """Requests made with one API token in one minute: the rate limit every server process shares."""
+
+    token_hash = peewee.CharField(max_length=64)
+    minute = peewee.IntegerField()  # the clock's epoch seconds // 60
+    count = peewee.IntegerField()
+
+    class Meta:
+        indexes = ((("token_hash", "minute"), True),)
+
+
 class Complaint(BaseModel):
     """Feedback, or a confidential complaint (read only by focal points), with its reference."""
 
@@ -388,6 +399,7 @@ MODELS = [
     LoginFailure,
     AuditEntry,
     ApiToken,
+    ApiRequestCount,
     Complaint,
     ComplaintMessage,
     InboundSeen,

@@ -16,6 +16,7 @@ from store.models import (
     Alert,
     AlertNote,
     AlertReply,
+    ApiRequestCount,
     ApiToken,
     AuditEntry,
     Booking,
@@ -135,6 +136,10 @@ def _v15_person_nationality() -> None:
     _add_missing_columns(Person, Person.nationality)
 
 
+def _v16_api_request_counts() -> None:
+    database.create_tables([ApiRequestCount])
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -152,6 +157,7 @@ MIGRATIONS = [
     (13, _v13_key_fingerprint),
     (14, _v14_aes_gcm),
     (15, _v15_person_nationality),
+    (16, _v16_api_request_counts),
 ]
 
 
