@@ -114,7 +114,7 @@ def run_serve(settings, args) -> int:
     from aiohttp import web
 
     from gateway.access_log import AccessLog
-    from gateway.app import create_app
+    from gateway.app import create_app, settle_heap
     from store.db import database, open_database, probe
 
     for warning in settings.check_callbacks():  # refuses webhooks open to forgery, naming the variable
@@ -124,6 +124,7 @@ def run_serve(settings, args) -> int:
     probe()
     _unlock(settings)  # a wrong key is refused here, in one line, before the service starts
     database.close()  # the service's own threads open their connections
+    app.on_startup.append(settle_heap)  # after the resources: everything loaded at start-up is frozen
     web.run_app(
         app,
         host=args.host,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -55,6 +57,12 @@ class Metrics:
             "Urgent messages (alert relays, pages) still waiting to leave after outbox.alarm_after_seconds",
             registry=self.registry,
         )
+        # `serve` freezes what start-up loaded (gateway.app.settle_heap): 0 here means full collections
+        # still walk the menus and the places index.
+        self.heap_frozen = Gauge(
+            "lifeline_heap_frozen_objects", "Objects of start-up left out of garbage collection", registry=self.registry
+        )
+        self.heap_frozen.set_function(gc.get_freeze_count)
 
     def set_outbox(
         self, totals: list[tuple[str, str, int, int]], waiting: int, oldest_age: float, overdue_urgent: int
