@@ -1,10 +1,13 @@
-"""The one database, chosen from DATABASE_URL, and the single hop off the event loop for each transaction."""
+"""The one database, chosen from DATABASE_URL, and where each transaction runs: off the event loop, or on it
+when it is a webhook's few indexed statements on SQLite and nothing has to be waited for."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -55,6 +58,7 @@ def open_database(url: str) -> peewee.Database:
         pragmas = dict(SQLITE_PRAGMAS)
         if query.get("busy_timeout", "").isdigit():
             pragmas["busy_timeout"] = int(query["busy_timeout"])
+        _opened["busy_timeout"] = str(pragmas["busy_timeout"])
         db = peewee.SqliteDatabase(path, pragmas=pragmas, check_same_thread=False)
     else:
         timeout = {} if "connect_timeout" in query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -98,12 +102,34 @@ def inserted_one(query: peewee.Insert) -> bool:
     return database.execute(query).rowcount == 1
 
 
-class Store:
-    """Runs each transaction on a worker thread, so queries never block the event loop.
+# SQLite: one lock for every writer of this process (the event loop and the store's threads), taken before
+# BEGIN. Within the process nobody then waits in SQLite's busy handler, which sleeps in steps of 1, 2, 5,
+# 10... ms however short the other transaction: only another process's lock is waited for that way.
+_writer = threading.Lock()
 
-    SQLite gets one thread: it has a single writer anyway, and one thread means no SQLITE_BUSY
-    inside the process. PostgreSQL gets a small pool, one connection per thread. A connection that
-    broke (a restarted server, a killed backend) is replaced on the thread's next transaction.
+# A webhook's transaction run on the event loop leaves the write-ahead log to be checkpointed (pages copied
+# into the database file and synced) by the store's thread, after this many of them: about SQLite's own
+# 1,000-page automatic checkpoint for a USSD hop's handful of pages.
+CHECKPOINT_AFTER = 100
+
+
+class _LockTaken(Exception):
+    """SQLite's write lock is held elsewhere at this moment: the transaction goes to the store's thread."""
+
+
+class Store:
+    """Runs each transaction off the event loop on a worker thread, except a webhook's on SQLite.
+
+    SQLite gets one thread: it has a single writer anyway. PostgreSQL gets a small pool, one connection
+    per thread. A connection that broke (a restarted server, a killed backend) is replaced on the
+    thread's next transaction.
+
+    On SQLite a webhook's transaction (`answer`) is a few indexed statements on pages in memory, tens of
+    microseconds: handing it to a thread and back costs more than running it, so it runs on the event
+    loop when the write lock is free at once. Nothing there waits: the lock is tried, never waited for
+    (another thread of ours or another process holding it sends the transaction to the thread), and the
+    checkpoint's disk sync is left to the thread. PostgreSQL always uses the threads: every statement is
+    a network round trip, which the event loop must not wait for.
     """
 
     def __init__(self, threads: int | None = None, answer_within: float = 5.0):
@@ -111,6 +137,8 @@ class Store:
             threads = 8 if is_postgres() else 1
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
         self._answer_within = answer_within
+        self._on_loop = not is_postgres()
+        self._unchecked = 0  # transactions committed on the loop since the last checkpoint was asked for
 
     async def run(self, fn: Callable[..., T], *args) -> T:
         """Runs fn(*args) inside one atomic transaction, off the event loop."""
@@ -120,6 +148,17 @@ class Store:
         """Runs fn(*args) like run, for someone waiting on the outcome (a carrier's webhook): raises
         DatabaseUnavailable once the store's answer time has passed, and what has not committed by then
         is rolled back or never started, so a webhook answered 503 has changed nothing."""
+        if self._on_loop:
+            try:
+                result = _at_once(fn, args)
+            except _LockTaken:
+                pass  # on the thread, in its turn, waiting for the lock as any transaction does
+            else:
+                self._unchecked += 1
+                if self._unchecked >= CHECKPOINT_AFTER:
+                    self._unchecked = 0
+                    self._executor.submit(_checkpoint).add_done_callback(_retrieved)
+                return result
         deadline = time.monotonic() + self._answer_within
         future = self._executor.submit(_atomically, fn, args, deadline)
         future.add_done_callback(_retrieved)  # a transaction given up on reports to nobody
@@ -145,7 +184,55 @@ def _retrieved(future: Future) -> None:
         future.exception()
 
 
-def _atomically(fn: Callable[..., T], args: tuple, deadline: float | None) -> T:
+def _at_once(fn: Callable[..., T], args: tuple) -> T:
+    """fn(*args) in one SQLite transaction on the calling thread (the event loop), if the write lock can be
+    had without waiting; raises _LockTaken, having done nothing, if it cannot."""
+    if not _writer.acquire(blocking=False):
+        raise _LockTaken  # a transaction of the store's thread is running
+    try:
+        if database.in_transaction():
+            raise _LockTaken  # the caller's own transaction (a test's) is open on this connection
+        return _atomically(fn, args, None, at_once=True)
+    finally:
+        _writer.release()
+
+
+# The connection (of the event loop's thread) that is told to leave checkpoints to the store's thread.
+_loop_connection: list = [None]
+
+
+def _without_waiting() -> None:
+    """This connection's next BEGIN fails at once instead of waiting for another process's lock."""
+    if database.connection() is not _loop_connection[0]:
+        # A checkpoint syncs the database file to disk: never on the event loop.
+        database.execute_sql("PRAGMA wal_autocheckpoint = 0")
+        _loop_connection[0] = database.connection()
+    database.execute_sql("PRAGMA busy_timeout = 0")
+
+
+def _waiting_again() -> None:
+    """Others using this thread's connection (a test's own queries) wait for the lock as configured."""
+    if not database.is_closed():
+        with contextlib.suppress(peewee.PeeweeException):  # a broken handle is replaced on its next use
+            database.execute_sql(f"PRAGMA busy_timeout = {_opened.get('busy_timeout', 5000)}")
+
+
+def _checkpoint() -> None:
+    """Copies committed pages from the write-ahead log into the database file. Holding the writers' lock,
+    so that none of ours appends to the log meanwhile: the copy is then complete, and the next transaction
+    writes the log from its start again instead of making it longer (webhooks meanwhile wait on the thread
+    as they did behind SQLite's own checkpoints)."""
+    with _writer:
+        database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _atomically(fn: Callable[..., T], args: tuple, deadline: float | None, at_once: bool = False) -> T:
+    # On SQLite the store's thread waits its turn here (at_once: the caller holds the lock already).
+    with _writer if not at_once and not is_postgres() else contextlib.nullcontext():
+        return _transaction(fn, args, deadline, at_once)
+
+
+def _transaction(fn: Callable[..., T], args: tuple, deadline: float | None, at_once: bool) -> T:
     # peewee opens one connection per worker thread on first use and keeps it while it works. On SQLite
     # the write lock is taken at BEGIN: a transaction that reads then writes would otherwise fail at
     # once with "database is locked" when another process holds it, whatever busy_timeout says.
@@ -155,16 +242,24 @@ def _atomically(fn: Callable[..., T], args: tuple, deadline: float | None) -> T:
             _replace_connection()
         began = False
         try:
-            with database.atomic(lock_type="IMMEDIATE") if not is_postgres() else database.atomic():
-                began = True
-                result = fn(*args)
-                _give_up_if_late(deadline)  # nobody would hear of this commit: roll back instead
-                return result
+            if at_once:
+                _without_waiting()
+            try:
+                with database.atomic(lock_type="IMMEDIATE") if not is_postgres() else database.atomic():
+                    began = True
+                    result = fn(*args)
+                    _give_up_if_late(deadline)  # nobody would hear of this commit: roll back instead
+                    return result
+            finally:
+                if at_once:
+                    _waiting_again()
         except (peewee.OperationalError, peewee.InterfaceError, peewee.ProgrammingError) as exc:
             reason = _first_line(exc)
             if isinstance(exc, peewee.ProgrammingError) and not _connection_broken(exc):
                 raise  # a mistake in a query, not the database going away
             if not _connection_broken(exc):
+                if at_once and not began:
+                    raise _LockTaken from exc  # another process writes: the thread waits for it
                 raise DatabaseUnavailable(reason) from exc  # a lock wait ran out, a timeout: try later
             _replace_connection()
             # Failing at BEGIN, nothing was sent: the same transaction on a fresh connection is safe.

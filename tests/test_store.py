@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import stat
+import threading
 from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
 
@@ -17,8 +22,8 @@ from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy
 from store import outbox, sessions
-from store.db import Store, database, is_postgres
-from store.models import OutboxMessage, Person, SchemaVersion
+from store.db import CHECKPOINT_AFTER, Store, database, is_postgres
+from store.models import ConversationSession, OutboxMessage, Person, SchemaVersion
 from store.schema import MIGRATIONS, migrate
 from tests import payloads
 from tests.conftest import PERSON, in_store
@@ -149,3 +154,72 @@ async def test_expired_sessions_are_unreadable_and_purged(start, clock):
     later = now + 11 * 60  # ussd_session_minutes is 10
     assert await in_store(client, sessions.load, "ussd:africastalking:to-expire", later) is None
     assert await in_store(client, sessions.purge_expired, later) == 1
+
+
+ON_SQLITE = not (os.environ.get("DATABASE_URL") or "").startswith("postgres")
+sqlite_only = pytest.mark.skipif(not ON_SQLITE, reason="the event loop runs SQLite transactions only")
+
+
+def _stored_here(key: str, now: float) -> int:
+    """Stores a session under key; returns the thread that ran the transaction."""
+    sessions.save(key, "hash", "ussd", "{}", 0, False, now, now + 600)
+    return threading.get_ident()
+
+
+async def test_a_webhook_transaction_runs_on_the_event_loop_on_sqlite_and_on_a_thread_on_postgresql(start, clock):
+    client = await start("console")
+    ran_on = set()
+    for n in range(20):  # start-up's own work (the purge, the dispatcher's first claims) may hold the lock
+        ran_on.add(await client.app[keys.STORE].answer(_stored_here, f"ussd:test:{n}", clock()))
+        await asyncio.sleep(0.05)
+    # SQLite: a few statements on pages in memory cost less than the hand-off to a thread and back.
+    # PostgreSQL: each statement is a network round trip, never waited for on the event loop.
+    assert (threading.get_ident() in ran_on) == ON_SQLITE
+    assert await in_store(client, ConversationSession.select().count) == 20  # committed
+
+
+@sqlite_only
+async def test_while_another_process_writes_a_webhook_transaction_waits_on_the_thread_not_on_the_loop(
+    start, database_url, clock
+):
+    client = await start("console")
+    holder = sqlite3.connect(urlsplit(database_url).path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process (a second serve, run.py purge) is writing
+    try:
+        waiting = asyncio.create_task(client.app[keys.STORE].answer(_stored_here, "ussd:test:2", clock()))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the event loop went on (it would be stuck in SQLite's busy wait)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert await waiting != threading.get_ident()  # the store's thread waited for the lock, then wrote
+    assert await in_store(client, sessions.load, "ussd:test:2", clock()) is not None
+
+
+async def test_the_event_loop_and_the_stores_thread_write_in_turn_and_lose_nothing(start, clock):
+    client = await start("console")
+    store = client.app[keys.STORE]
+    now = clock()
+    writes = [
+        (store.answer if n % 2 else store.run)(sessions.save, f"ussd:{n}", "h", "ussd", "{}", 0, False, now, now + 60)
+        for n in range(200)
+    ]
+    await asyncio.gather(*writes)
+    assert await in_store(client, ConversationSession.select().count) == 200
+
+
+@sqlite_only
+async def test_the_write_ahead_log_is_checkpointed_by_the_thread_while_the_loop_writes(start, database_url, clock):
+    client = await start("console")
+    store = client.app[keys.STORE]
+    wal = Path(urlsplit(database_url).path + "-wal")
+    sizes = []
+    for n in range(CHECKPOINT_AFTER * 6):
+        now = clock()
+        await store.answer(sessions.save, f"ussd:test:{n}", "h", "ussd", "x" * 2000, 0, False, now, now + 60)
+        if n % CHECKPOINT_AFTER == CHECKPOINT_AFTER - 1:
+            await store.run(lambda: None)  # the checkpoint asked for has run
+            sizes.append(wal.stat().st_size)
+    # Each commit adds pages to the log; checkpointed, the log starts again from its beginning instead of
+    # growing with every webhook (and the event loop never syncs the disk).
+    assert max(sizes) < 2 * sizes[0]
