@@ -126,7 +126,7 @@ class ConversationSession(BaseModel):
     channel = peewee.CharField(max_length=8)
     state = EncryptedField()  # the engine's session as JSON: it may hold typed names and numbers
     consumed = peewee.IntegerField(default=0)  # USSD inputs already applied
-    ended = peewee.BooleanField(default=False)
+    ended = peewee.BooleanField(default=False)  # nothing to offer again: finished, or at the main menu
     updated_at = peewee.DoubleField()
     expires_at = peewee.DoubleField(index=True)
 

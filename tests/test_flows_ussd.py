@@ -13,6 +13,7 @@ from gateway import keys
 from gateway.engine.engine import Session
 from store import sessions
 from store.crypto import lookup_hash
+from store.models import ConversationSession
 from tests import payloads
 from tests.conftest import PERSON, in_store
 
@@ -185,6 +186,19 @@ async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock)
     await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "8*7135550142*Maria*1", session="redial"))
     # The dropped session was offered once, and the resumed one ended: the next dial starts fresh.
     assert (await dial(client, [], session="third"))[-1] == MAIN_ES
+
+
+async def test_only_a_session_left_mid_way_is_kept_to_be_offered_again(start):
+    client = await start("console")
+    await dial(client, [], session="at-home")  # most dials: the main menu, then nothing
+    await dial(client, ["3", "0"], session="back-home")
+    await dial(client, ["2"], session="finished")
+    await dial(client, ["5", "1", "1"], session="mid-way")  # last: the next dial offers it, once
+    stored = await in_store(client, lambda: {r.key.split(":")[-1]: r.ended for r in ConversationSession.select()})
+    # Only the one worth offering again is left unfinished, so a dial's look-up for a dropped session finds
+    # (and decrypts) nothing else.
+    assert stored == {"at-home": True, "mid-way": False, "back-home": True, "finished": True}
+    assert (await dial(client, [], session="redial"))[-1].endswith("\n8. Continuar donde se quedo")
 
 
 async def test_any_other_line_of_the_offer_is_the_main_menus(start):

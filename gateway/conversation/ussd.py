@@ -39,7 +39,10 @@ class Ussd:
             "ussd",
             step.session.to_json(),
             len(inputs),
-            step.session.ended,
+            # Stored as ended when nothing in it is worth offering again (it finished, or it is at the main
+            # menu, where most dials stop): the next dial's look-up for a dropped session then finds no row,
+            # and decrypts nothing, for nearly everyone.
+            not self._engine.worth_resuming(step.session),
             now,
             now + self._policy.ussd_session_minutes * 60,
         )
