@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat
+from phonenumbers.phonemetadata import PhoneMetadata
 
-from handlers.reference.numbers import region_of
+from handlers.reference.numbers import possible_e164, region_of
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -26,3 +33,81 @@ from handlers.reference.numbers import region_of
 )
 def test_one_region_for_each_number(number, region):
     assert region_of(number) == region
+
+
+# -- E.164 numbers as carriers send them: read without phonenumbers' parser, with the same answers ---------
+
+POLICY = yaml.safe_load((ROOT / "config" / "policy.yaml").read_text())
+# The countries this deployment serves (their languages are configured) and the one it runs in.
+CONFIGURED = sorted(set(POLICY["country_languages"]) | {"US"})
+CONFIGURED_CODES = sorted({phonenumbers.country_code_for_region(region) for region in CONFIGURED})
+# National numbers that start where the answer changes: national prefixes parsing would strip, area
+# codes of the other +1 countries (Canada, the Caribbean), toll-free and fictional ranges.
+STARTS = ["", "0", "1", "01", "044", "045", "9", "55", "416", "604", "613", "800", "900", "555", "713", "809"] + [
+    leading
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]
+    for leading in (PhoneMetadata.metadata_for_region(region).leading_digits or "").split("|")
+    if leading.isdigit()
+]
+DIGITS = st.text(alphabet="0123456789", max_size=16)
+
+
+def possible_by_phonenumbers(text: str, region: str) -> str | None:
+    """possible_e164 of a number written with '+', as phonenumbers alone answers it."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def region_by_phonenumbers(text: str) -> str | None:
+    """region_of, as phonenumbers alone answers it."""
+    try:
+        number = phonenumbers.parse(text)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code
+    )
+    return None if region == phonenumbers.UNKNOWN_REGION else region
+
+
+def same_answers(text: str) -> None:
+    # The functions are cached: __wrapped__ reads each number afresh.
+    assert possible_e164.__wrapped__(text, "US") == possible_by_phonenumbers(text, "US"), text
+    assert region_of.__wrapped__(text) == region_by_phonenumbers(text), text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(code=st.sampled_from(CONFIGURED_CODES), start=st.sampled_from(STARTS), rest=DIGITS)
+def test_numbers_of_the_configured_countries_read_as_phonenumbers_reads_them(code, start, rest):
+    same_answers(f"+{code}{start}{rest}")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+    start=st.sampled_from(STARTS),
+    rest=DIGITS,
+)
+def test_numbers_of_every_calling_code_read_as_phonenumbers_reads_them(code, start, rest):
+    same_answers(f"+{code}{start}{rest}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.from_regex(r"\A\+[0-9١-٩ ]{0,20}\Z"))
+def test_anything_else_is_left_to_phonenumbers(text):
+    same_answers(text)
+
+
+@pytest.mark.parametrize("number", ["+17135550142", "+15555550142", "+525555500148", "+50255550142"])
+def test_a_number_already_in_e164_form_is_read_without_the_general_parser(number, monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(phonenumbers, "parse", unavailable)
+    assert possible_e164.__wrapped__(number, "US") == number
+    assert region_of.__wrapped__(number) in {"US", "MX", "GT"}

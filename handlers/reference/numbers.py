@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 
 # Mexico dropped these in 2019, but people still type them: the mobile "1" after +52, and the
 # 044/045 (mobile) and 01 (long distance) prefixes before the ten digits.
@@ -23,6 +26,10 @@ def possible_e164(raw: str, region: str) -> str | None:
         return None
     if text.startswith("00"):
         text = "+" + text[2:]
+    written = _as_written(text)
+    if written is not None:  # what phonenumbers would say, without parsing
+        code, national = written
+        return text if len(national) in code.possible_lengths else None
     # Carriers sometimes drop the '+' of an international number (254711..., 52155...):
     # read it as national first, then as international.
     candidates = [text] if text.startswith("+") else [text, "+" + text]
@@ -62,6 +69,13 @@ def _candidates(digits: str, region: str) -> list[str]:
 def region_of(e164: str) -> str | None:
     """The country of an E.164 number: its own for a valid number (+1 416... is CA, +1 876... is JM), else
     the main country of its calling code (+52 1 55... is MX); None when it is no number at all."""
+    written = _as_written(e164)
+    if written is not None:
+        code, national = written
+        # phonenumbers asks the main country first; if no other can take the number, it is no number of
+        # any of them, and the main country is the answer all the same.
+        if code.main_takes(national) or not code.other_takes(national):
+            return None if code.regions[0] == phonenumbers.UNKNOWN_REGION else code.regions[0]
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
@@ -70,3 +84,136 @@ def region_of(e164: str) -> str | None:
     if region is None:
         region = phonenumbers.region_code_for_country_code(number.country_code)
     return None if region == phonenumbers.UNKNOWN_REGION else region
+
+
+# -- E.164 as carriers send it, read without phonenumbers' parser ------------------------------------------
+#
+# Every webhook carries a number like +15555550142, and every hop asks its country. phonenumbers reads it
+# through a general parser (formatting, extensions, national prefixes) and finds the country of a shared
+# calling code (+1 is 25 countries) by testing the number against each one's patterns: tens of
+# microseconds, most of a hop's. For a number already written as "+", calling code and national number,
+# the answer follows from phonenumbers' own metadata in a few look-ups, and the number is handed to
+# phonenumbers whenever its parser could read it otherwise (a national prefix to strip) or another
+# country of the calling code could claim it. tests/test_numbers.py holds both answers equal on random
+# numbers.
+
+_E164 = re.compile(r"\+([1-9][0-9]{6,19})")  # ASCII digits only: phonenumbers would convert others
+# phonenumbers' bounds on a national number: shorter or longer is no number.
+_NATIONAL_LENGTHS = range(2, 18)
+
+
+@dataclass(frozen=True)
+class _CallingCode:
+    regions: tuple[str, ...]  # the main country first
+    national_prefix: re.Pattern | None  # what parsing would strip from the start of the national number
+    possible_lengths: frozenset[int]  # national numbers of these lengths are possible numbers
+    # A shared calling code: whether the main country takes a number (it is asked first), and whether any
+    # other could take one the main country does not.
+    main_takes: Callable[[str], bool]
+    other_takes: Callable[[str], bool]
+
+
+def _as_written(text: str) -> tuple[_CallingCode, str] | None:
+    """(calling code, national number) of an E.164 number that phonenumbers reads exactly as written; None
+    for anything else (phonenumbers itself answers)."""
+    match = _E164.fullmatch(text)
+    if match is None:
+        return None
+    digits = match.group(1)
+    for size in (1, 2, 3):  # calling codes are prefix-free: the first one found is the one
+        code = _calling_code(int(digits[:size]))
+        if code is not None:
+            national = digits[size:]
+            if len(national) not in _NATIONAL_LENGTHS:
+                return None
+            if code.national_prefix is not None and code.national_prefix.match(national):
+                return None
+            return code, national
+    return None
+
+
+def _never(national: str) -> bool:
+    return False
+
+
+@functools.cache
+def _calling_code(number: int) -> _CallingCode | None:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number)
+    if not regions:
+        return None
+    main = PhoneMetadata.metadata_for_region_or_calling_code(number, regions[0])
+    if main is None or main.general_desc is None:
+        return None  # no metadata to answer from: phonenumbers answers
+    general = main.general_desc
+    lengths = frozenset(general.possible_length_local_only or ())
+    if general.possible_length and general.possible_length[0] != -1:
+        lengths |= frozenset(general.possible_length)
+    prefix = main.national_prefix_for_parsing
+    if len(regions) == 1:
+        # phonenumbers names the one country without looking at the number.
+        return _CallingCode(tuple(regions), re.compile(prefix) if prefix else None, lengths, _never, _never)
+    return _CallingCode(
+        tuple(regions),
+        re.compile(prefix) if prefix else None,
+        lengths,
+        _takes([regions[0]]),
+        _takes(regions[1:]),
+    )
+
+
+def _takes(regions: list[str]) -> Callable[[str], bool]:
+    """Whether phonenumbers would give a number of a shared calling code to one of these countries: by its
+    leading digits where it has them, else when the number is valid there (of any type)."""
+    leading, valid = [], []
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            leading.append(f"(?:{metadata.leading_digits})")
+        elif (check := _valid_in(metadata)) is not None:
+            valid.append(check)
+    starts = re.compile("|".join(leading)).match if leading else None
+
+    def takes(national: str) -> bool:
+        return (starts is not None and starts(national) is not None) or any(check(national) for check in valid)
+
+    return takes
+
+
+def _valid_in(metadata) -> Callable[[str], bool] | None:
+    """phonenumbers' test that a national number is of some known type in one country: it fits the general
+    description, then the description of any type (the patterns of types with the same lengths joined in
+    one, since only whether one fits matters here)."""
+    general = metadata.general_desc
+    if general is None or not general.national_number_pattern:
+        return None
+    kinds = [
+        metadata.premium_rate,
+        metadata.toll_free,
+        metadata.shared_cost,
+        metadata.voip,
+        metadata.personal_number,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+        metadata.fixed_line,
+    ]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        kinds.append(metadata.mobile)
+    by_lengths: dict[frozenset[int], list[str]] = {}
+    for kind in kinds:
+        if kind is not None and kind.national_number_pattern:
+            lengths = frozenset(kind.possible_length or ())
+            by_lengths.setdefault(lengths, []).append(f"(?:{kind.national_number_pattern})")
+    types = [(lengths, re.compile("|".join(patterns)).fullmatch) for lengths, patterns in by_lengths.items()]
+    general_lengths = frozenset(general.possible_length or ())
+    general_fits = re.compile(general.national_number_pattern).fullmatch
+
+    def valid(national: str) -> bool:
+        size = len(national)
+        if (general_lengths and size not in general_lengths) or general_fits(national) is None:
+            return False
+        return any((not lengths or size in lengths) and fits(national) is not None for lengths, fits in types)
+
+    return valid
