@@ -203,25 +203,36 @@ _loop_connection: list = [None]
 
 def _without_waiting() -> None:
     """This connection's next BEGIN fails at once instead of waiting for another process's lock."""
-    if database.connection() is not _loop_connection[0]:
+    connection = database.connection()
+    if connection is not _loop_connection[0]:
         # A checkpoint syncs the database file to disk: never on the event loop.
-        database.execute_sql("PRAGMA wal_autocheckpoint = 0")
-        _loop_connection[0] = database.connection()
-    database.execute_sql("PRAGMA busy_timeout = 0")
+        _pragma(connection, "wal_autocheckpoint = 0")
+        _loop_connection[0] = connection
+    _pragma(connection, "busy_timeout = 0")
 
 
 def _waiting_again() -> None:
     """Others using this thread's connection (a test's own queries) wait for the lock as configured."""
     if not database.is_closed():
         with contextlib.suppress(peewee.PeeweeException):  # a broken handle is replaced on its next use
-            database.execute_sql(f"PRAGMA busy_timeout = {_opened.get('busy_timeout', 5000)}")
+            _pragma(database.connection(), f"busy_timeout = {_opened.get('busy_timeout', 5000)}")
+
+
+def _pragma(connection: sqlite3.Connection, setting: str) -> None:
+    """Sets a pragma on the handle itself (peewee's statement machinery costs more than the statement);
+    a failure reads as peewee's, like any other statement's."""
+    try:
+        connection.execute(f"PRAGMA {setting}")
+    except sqlite3.Error as exc:
+        raise peewee.OperationalError(str(exc)) from exc
 
 
 def _checkpoint() -> None:
-    """Copies committed pages from the write-ahead log into the database file. Holding the writers' lock,
-    so that none of ours appends to the log meanwhile: the copy is then complete, and the next transaction
-    writes the log from its start again instead of making it longer (webhooks meanwhile wait on the thread
-    as they did behind SQLite's own checkpoints)."""
+    """Copies committed pages from the write-ahead log into the database file: most of them while the event
+    loop goes on writing, then what it wrote meanwhile holding the writers' lock. The copy is then complete,
+    so the next transaction writes the log from its start again instead of making it ever longer (webhooks
+    meanwhile wait on the thread, as they did behind SQLite's own checkpoints)."""
+    database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
     with _writer:
         database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
