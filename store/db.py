@@ -108,9 +108,10 @@ def inserted_one(query: peewee.Insert) -> bool:
 _writer = threading.Lock()
 
 # A webhook's transaction run on the event loop leaves the write-ahead log to be checkpointed (pages copied
-# into the database file and synced) by the store's thread, after this many of them: about SQLite's own
-# 1,000-page automatic checkpoint for a USSD hop's handful of pages.
-CHECKPOINT_AFTER = 100
+# into the database file and synced) by the store's thread, after this many of them: a log of some
+# thousands of pages (tens of MB at most). Every 100 cost a fifth of the store's work in a USSD benchmark:
+# webhooks arriving during a checkpoint's locked tail go to the thread.
+CHECKPOINT_AFTER = 1000
 
 
 class _LockTaken(Exception):

@@ -21,8 +21,8 @@ from gateway.carriers.twilio import TwilioSender
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy
-from store import outbox, sessions
-from store.db import CHECKPOINT_AFTER, Store, database, is_postgres
+from store import db, outbox, sessions
+from store.db import Store, database, is_postgres
 from store.models import ConversationSession, OutboxMessage, Person, SchemaVersion
 from store.schema import MIGRATIONS, migrate
 from tests import payloads
@@ -209,15 +209,19 @@ async def test_the_event_loop_and_the_stores_thread_write_in_turn_and_lose_nothi
 
 
 @sqlite_only
-async def test_the_write_ahead_log_is_checkpointed_by_the_thread_while_the_loop_writes(start, database_url, clock):
+async def test_the_write_ahead_log_is_checkpointed_by_the_thread_while_the_loop_writes(
+    start, database_url, clock, monkeypatch
+):
+    every = 50
+    monkeypatch.setattr(db, "CHECKPOINT_AFTER", every)  # the shipped 1,000 in fewer transactions
     client = await start("console")
     store = client.app[keys.STORE]
     wal = Path(urlsplit(database_url).path + "-wal")
     sizes = []
-    for n in range(CHECKPOINT_AFTER * 6):
+    for n in range(every * 8):
         now = clock()
         await store.answer(sessions.save, f"ussd:test:{n}", "h", "ussd", "x" * 2000, 0, False, now, now + 60)
-        if n % CHECKPOINT_AFTER == CHECKPOINT_AFTER - 1:
+        if n % every == every - 1:
             await store.run(lambda: None)  # the checkpoint asked for has run
             sizes.append(wal.stat().st_size)
     # Each commit adds pages to the log; checkpointed, the log starts again from its beginning instead of
