@@ -9,6 +9,7 @@ import peewee
 
 from store.crypto import lookup_hash
 from store.models import Alert, AlertNote, AlertReply, Person
+from store.sql import Statement
 
 # Letters and digits nobody confuses on a small screen or reads wrongly over the phone:
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -135,6 +136,19 @@ def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
         .first()
     )
     return (row.alert, row.officer) if row else None
+
+
+# Asked for every SMS a known person sends: written once, not built each time.
+_REPLIED_SINCE = Statement(
+    """SELECT 1 FROM alert_reply JOIN alert ON alert.id = alert_reply.alert_id
+    WHERE alert.person_id = {p} AND alert.status = {p} AND alert_reply.replied_at >= {p} LIMIT 1"""
+)
+
+
+def officer_wrote_since(person_id: int, since: float) -> bool:
+    """True when an officer wrote to the person since then about an alert still open (awaiting_answer, as
+    a yes or no)."""
+    return _REPLIED_SINCE.one(person_id, OPEN, since) is not None
 
 
 def add_answer(alert: Alert, person_phone: str, text: str, now: float) -> None:

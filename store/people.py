@@ -117,10 +117,14 @@ def check_pin(person_id: int, pin: str) -> str:
     return "wrong"
 
 
+# Asked for every SMS (is an officer waiting for this person's answer?): written once, not built each time.
+_PERSON_WITH_HASH = Statement("SELECT id FROM person WHERE phone_hash = {p}")
+
+
 def person_with_number(phone: str) -> int | None:
     """The id of the person with this number, if they ever wrote or dialled."""
-    person = Person.get_or_none(Person.phone_hash == lookup_hash(phone))
-    return person.id if person else None
+    row = _PERSON_WITH_HASH.one(lookup_hash(phone))
+    return row[0] if row else None
 
 
 def listed_as_contact(person_id: int, phone: str) -> bool:

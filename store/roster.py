@@ -82,9 +82,16 @@ def consulates_of(phone: str, now: float) -> list[str]:
     return list(dict.fromkeys(row.consulate for row in rows))
 
 
+# Asked for every SMS (a duty officer's texts go to the officers' flow): written once, not built each time.
+_ON_DUTY = Statement(
+    """SELECT 1 FROM duty_shift WHERE phone_hash = {p} AND starts_at <= {p} AND (ends_at IS NULL OR ends_at > {p})
+    LIMIT 1"""
+)
+
+
 def is_on_duty(phone: str, now: float) -> bool:
     """True when the phone is on some consulate's roster at this moment."""
-    return _current(now).where(DutyShift.phone_hash == lookup_hash(phone)).exists()
+    return _ON_DUTY.one(lookup_hash(phone), now, now) is not None
 
 
 def _current(now: float):

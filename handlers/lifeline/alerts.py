@@ -346,7 +346,7 @@ def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> bool:
     """An officer wrote to this number within the reply window, about an alert still open."""
     person_id = people.person_with_number(phone)
     since = now - policy.reply_window_minutes * 60
-    return person_id is not None and alerts.awaiting_answer(person_id, since) is not None
+    return person_id is not None and alerts.officer_wrote_since(person_id, since)
 
 
 def to_new_contact(
