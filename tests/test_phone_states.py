@@ -20,7 +20,7 @@ ENDINGS = ("0005550142", "0002345678", "0009876543", "0004560000")
 
 
 def _numbers(national_prefix: str) -> list[phonenumbers.PhoneNumber]:
-    return [phonenumbers.parse(f"+1{national_prefix}{ending[len(national_prefix):]}") for ending in ENDINGS]
+    return [phonenumbers.parse(f"+1{national_prefix}{ending[len(national_prefix) :]}") for ending in ENDINGS]
 
 
 def test_every_prefix_of_the_geocoders_data_gives_the_geocoders_state():

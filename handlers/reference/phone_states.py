@@ -97,7 +97,10 @@ def generate() -> str:
         "",
         "# fmt: off",
         "PREFIX_STATES: dict[str, str | None] = {",
-        *("    " + " ".join(f'"{prefix}": {_literal(state)},' for prefix, state in row) for row in _rows(prefixes.items(), 6)),
+        *(
+            "    " + " ".join(f'"{prefix}": {_literal(state)},' for prefix, state in row)
+            for row in _rows(prefixes.items(), 6)
+        ),
         "}",
         "REGION_STATES: dict[str, str] = {" + ", ".join(f'"{r}": "{s}"' for r, s in regions.items()) + "}",
         "",
