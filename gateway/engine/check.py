@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway import encoding
+from gateway import encoding, yamltext
 from gateway.engine.engine import Show
 from gateway.engine.flows import FlowError, FlowSet, load_flows, split_target, targets
 from gateway.engine.keywords import KeywordError, Keywords
@@ -182,7 +182,7 @@ def _samples(templates_dir: Path, flows: FlowSet, keywords: Keywords, report: Re
     path = templates_dir / "_placeholders.yaml"
     if path.exists():
         try:
-            declared = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            declared = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             report.errors.append(f"{path}: invalid YAML: {exc}")
             declared = {}

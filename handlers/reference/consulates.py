@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 import yaml
 
+from handlers.reference import yamltext
 from handlers.reference.phone_states import state_of
 from handlers.reference.states import STATES
 
@@ -308,7 +309,7 @@ def _state_code(text: str | None) -> str | None:
 def read_yaml(path: Path) -> object:
     """The YAML document in the file; ConsulatesError naming the file when it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamltext.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConsulatesError(path, "(file)", f"cannot be read: {error.strerror}") from error
     except yaml.YAMLError as error:
