@@ -46,6 +46,7 @@ class Report:
         default_factory=list
     )  # lang, key, encoding, units, segments
     menus: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # lang, screen, encoding, units, segments
+    loaded: Loaded | None = None  # what was checked, for the service to run on without reading it all again
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def check(
     except (FlowError, KeywordError, TextsError) as exc:
         report.errors.append(str(exc))
         return report
+    report.loaded = loaded
     flows, keywords, texts = loaded.flows, loaded.keywords, loaded.texts
     _check_keyword_targets(flows, keywords, report)
     _check_handlers(flows, handler_names, report)
