@@ -4,6 +4,8 @@ frozen and the collector back on; every other command runs with it on."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 from aiohttp import web
@@ -54,3 +56,21 @@ def test_a_refused_start_leaves_the_collector_on(environment, monkeypatch):
     monkeypatch.setenv("SMS_PROVIDERS", "pigeon")
     assert run.main(["serve", "--port", "0"]) == 2
     assert gc.isenabled()
+
+
+def test_the_service_starts_without_the_geocoder_or_a_places_build(tmp_path):
+    # The places index comes from its file (the test session has it: built now if it was missing) and a
+    # number's state from the generated table: neither the geocoder's 99 MB nor zipcodes' rows are loaded.
+    from handlers.reference import places
+
+    places.warm()
+    code = (
+        "import sys, zipcodes\n"
+        "from gateway.app import create_app\n"
+        "from gateway.settings import Settings\n"
+        f"create_app(Settings.from_env({{'LIFELINE_CONFIG': {str(ROOT / 'config')!r}, "
+        f"'LIFELINE_MENUS': {str(ROOT / 'menus')!r}}}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('phonenumbers.geo')), zipcodes._zips_cache)\n"
+    )
+    started = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert started.stdout.split() == ["[]", "None"]
