@@ -20,7 +20,9 @@ ENDINGS = ("0005550142", "0002345678", "0009876543", "0004560000")
 
 
 def _numbers(national_prefix: str) -> list[phonenumbers.PhoneNumber]:
-    return [phonenumbers.parse(f"+1{national_prefix}{ending[len(national_prefix) :]}") for ending in ENDINGS]
+    # Past the exchange (six digits) every ending is as valid as another: one is enough.
+    endings = ENDINGS if len(national_prefix) < 6 else ENDINGS[:1]
+    return [phonenumbers.parse(f"+1{national_prefix}{ending[len(national_prefix) :]}") for ending in endings]
 
 
 def test_every_prefix_of_the_geocoders_data_gives_the_geocoders_state():

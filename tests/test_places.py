@@ -371,24 +371,22 @@ def test_look_ups_on_the_served_index_answer_as_on_a_fresh_build(fresh):
     assert kinds.count("city") > 1000 and kinds.count("state") > 200 and kinds.count("zip") > 5
 
 
-def test_the_index_costs_a_few_mb_and_milliseconds():
+def test_the_index_costs_a_few_mb():
     places.warm()  # the file exists (built now if it did not)
     code = (
-        "import time\n"
         "from handlers.reference import places\n"
         "def rss():\n"
         "    with open('/proc/self/status') as status:\n"
         "        return next(int(line.split()[1]) for line in status if line.startswith('VmRSS')) / 1024\n"
-        "before, started = rss(), time.perf_counter()\n"
+        "before = rss()\n"
         "places.warm()\n"
         "assert places._index().path is not None\n"
-        "print(rss() - before, time.perf_counter() - started)\n"
+        "print(rss() - before)\n"
     )
     answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    megabytes, seconds = map(float, answer.stdout.split())
-    # Generous bounds (a shared machine): the built index held 76 MB and its build left 196 MB behind.
-    assert megabytes < 20
-    assert seconds < 1.0
+    # A generous bound (the file's pages and the names' strings are some 5 MB): the built index held 76 MB,
+    # and its build left 196 MB behind.
+    assert float(answer.stdout) < 20
 
 
 @pytest.mark.parametrize(
