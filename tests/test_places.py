@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -282,10 +283,22 @@ def test_the_index_file_is_built_once_even_from_several_threads_then_only_read(f
     assert len(builds) == 1
 
 
+def _header_only(header: dict) -> bytes:
+    text = json.dumps(header).encode()
+    return places._FORMAT + len(text).to_bytes(4, "little") + text + b"\0" * 64
+
+
 @pytest.mark.parametrize(
     "damage",
-    [lambda data: b"", lambda data: data[: len(data) // 2], lambda data: data[:40], lambda data: b"x" + data[1:]],
-    ids=["empty", "half", "cut-in-header", "not-the-format"],
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:40],
+        lambda data: b"x" + data[1:],
+        lambda data: _header_only({"sources": places._sources_digest()}),
+        lambda data: _header_only({"sources": places._sources_digest(), "arrays": {"names": ["B", 0, 9]}}),
+    ],
+    ids=["empty", "half", "cut-in-header", "not-the-format", "header-without-arrays", "header-half-written"],
 )
 def test_a_damaged_index_file_is_built_again(fresh, packed, tmp_path, monkeypatch, damage):
     monkeypatch.setattr(places, "CACHE_DIR", tmp_path)

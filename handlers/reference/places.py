@@ -419,7 +419,13 @@ class _Index:
     a few MB where `_Built` is 76."""
 
     def __init__(self, packed: memoryview, digest: str, path: Path | None = None):
+        try:
+            self._read(packed, digest)
+        except (KeyError, TypeError, IndexError) as error:  # a file edited by hand: built again, not refused
+            raise ValueError(f"malformed: {error!r}") from None
         self.path = path
+
+    def _read(self, packed: memoryview, digest: str) -> None:
         if packed[: len(_FORMAT)] != _FORMAT:
             raise ValueError("not a places index of this version")
         start = len(_FORMAT) + 4
