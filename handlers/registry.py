@@ -94,7 +94,7 @@ def build_handlers(
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
         "profile.name": profile.save_name,
-        "consulate.offer": finder.offer,
+        "consulate.offer": bound(finder.offer, directory=directory),
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),
         "consulate.more": bound(finder.more, directory=directory, vocabulary=vocabulary),
         "appointment.start": bound(appointments.start, booking=booking),
@@ -123,7 +123,8 @@ def build_handlers(
         "language.set": bound(language.choose, vocabulary=vocabulary),
         "feedback.complaint": bound(feedback.submit, kind="complaint"),
         "feedback.comment": bound(feedback.submit, kind="feedback"),
-        "nationality.set": bound(nationality.choose, directory=directory),
+        "nationality.set": bound(nationality.choose, directory=directory, vocabulary=vocabulary),
+        "nationality.other": bound(nationality.unserved, directory=directory),
     }
 
 

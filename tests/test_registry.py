@@ -97,6 +97,7 @@ CASES = [
     Case("PINs", frozenset({"profile.pins"}), lambda c: _pins(c), "PIN"),
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
+    Case("a nationality not served", frozenset({"nationality.other"}), lambda c: _not_served(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
     Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
     Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
@@ -155,6 +156,11 @@ async def _remove_contact(client) -> str:
 async def _nationality(client) -> str:
     await registered(client)
     return await _sms(client, "PAIS GT")
+
+
+async def _not_served(client) -> str:
+    await registered(client)
+    return await _ussd(client, ["5", "7", "3"])  # My contacts → My country → another country
 
 
 async def _book_here(client) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from handlers.reference.text import fold
+from handlers.reference.text import fold, words
 
 WEEKDAYS_KEY = "calendar.weekdays"
 LANGUAGE_NAMES_KEY = "language.names"
@@ -56,3 +56,13 @@ class Vocabulary:
     def country(self, code: str, language: str) -> str:
         """What the country is called in the language ("Estados Unidos"); its code when the file has no name."""
         return self.country_names.get(language, {}).get(code, code)
+
+    def country_named(self, word: str) -> str | None:
+        """The code of the country a word names ("Honduras", "hn", "Estados Unidos"), in any language."""
+        folded = " ".join(words(word))
+        if folded in phonenumbers.SUPPORTED_REGIONS:
+            return folded
+        return next(
+            (code for names in self.country_names.values() for code, name in names.items() if fold(name) == folded),
+            None,
+        )
