@@ -17,6 +17,8 @@ from store import outbox, people
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
 CONSENT_VERSION = "2026-11-1"
 MAX_NAME = 40
+# The last line of "which country?": the number belongs to none of those shown.
+OTHER = "other"
 
 # "+1 713 555 0142 Maria", "713-555-0142 Maria Lopez"
 _NUMBER_THEN_NAME = re.compile(r"^\s*(\+?[\d][\d\s().-]{5,}\d)\s+(.+?)\s*$")
@@ -76,23 +78,17 @@ def read_phone(request: Request, directory: Directory | None, vocabulary: Vocabu
 
 def pick_country(request: Request) -> Result:
     """The country picked for the typed number; the last choice is "another country"."""
-    numbers = request.data.get("contact_numbers", "").split(",")
-    choice = request.data.get("country_choice", "")
-    if choice == str(len(numbers) + 1):
-        return Result(outcome="other")
-    picked = _picked(choice, numbers)
-    return Result(outcome="read", values={"contact_phone": picked}) if picked else Result(outcome="invalid")
+    picked = _picked(request)
+    if picked in (None, OTHER):
+        return Result(outcome=picked or "invalid")
+    return Result(outcome="read", values={"contact_phone": picked})
 
 
 def sms_country(request: Request, limits: Limits, directory: Directory | None) -> Result:
     """The reply to "which country?" after FAMILIA <number> <name>: the contact is added with that number."""
-    numbers = request.data.get("contact_numbers", "").split(",")
-    choice = request.data.get("country_choice", "")
-    if choice == str(len(numbers) + 1):
-        return Result(outcome="other")
-    picked = _picked(choice, numbers)
-    if picked is None:
-        return Result(outcome="invalid")
+    picked = _picked(request)
+    if picked in (None, OTHER):
+        return Result(outcome=picked or "invalid")
     name, language = request.data.get("contact_name", ""), request.data.get("contact_language") or request.language
     return _add(request, picked, name, language, limits, directory)
 
@@ -110,8 +106,12 @@ def _countries_offered(typed: Typed, language: str, vocabulary: Vocabulary) -> d
     return {"choices": "\n".join(lines), "other": str(len(lines) + 1), "contact_numbers": ",".join(typed.numbers)}
 
 
-def _picked(choice: str, numbers: list[str]) -> str | None:
-    choice = choice.strip()
+def _picked(request: Request) -> str | None:
+    """The number whose country's line was picked, OTHER for the last line, None for a line not shown."""
+    numbers = request.data.get("contact_numbers", "").split(",")
+    choice = request.data.get("country_choice", "").strip()
+    if choice == str(len(numbers) + 1):
+        return OTHER
     if not (choice.isascii() and choice.isdigit()) or not 1 <= int(choice) <= len(numbers):
         return None
     return numbers[int(choice) - 1] or None
