@@ -191,6 +191,14 @@ async def test_a_nationality_not_served_is_told_so_with_the_24_hour_line(start, 
     assert measure(reply).segments == 1
 
 
+async def test_a_served_country_picked_after_one_not_served_is_saved_once_agreed(start):
+    phone = Phone(await start("console"), HOUSTON_PERSON)
+    await phone.send("PAIS Honduras")
+    assert (await phone.send("2")).startswith("Lifeline guarda, cifrados")  # Guatemala; consent first
+    assert (await phone.send("1")).startswith("Listo: le atienden los consulados de su pais.")
+    assert (await phone.send("CONSULADO 77002")).startswith("Consulado GT Houston.")
+
+
 async def test_the_24_hour_line_is_given_with_its_number(start):
     phone = Phone(await start("console"), HOUSTON_PERSON)
     await phone.send("PAIS Guatemala")

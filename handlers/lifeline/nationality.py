@@ -42,7 +42,7 @@ def choose(request: Request, directory: Directory, vocabulary: Vocabulary) -> Re
             people.set_nationality(request.person_id, code)
         return Result(outcome=then, values={PICKED: code, THEN: "", "nationality": ""})
     if not people.has_consented(request.person_id):
-        return Result(outcome="needs_consent")
+        return Result(outcome="needs_consent", values={"nationality": code})  # saved once they agree
     people.set_nationality(request.person_id, code)
     central = directory.network_for(code).central
     return Result(outcome="saved", values={"nationality": code, "central": _line(central)})
