@@ -94,7 +94,7 @@ def build_handlers(
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
         "profile.name": profile.save_name,
-        "consulate.offer": finder.offer,
+        "consulate.offer": bound(finder.offer, directory=directory),
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),
         "consulate.more": bound(finder.more, directory=directory, vocabulary=vocabulary),
         "appointment.start": bound(appointments.start, booking=booking),
@@ -115,12 +115,16 @@ def build_handlers(
         "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
         "contacts.remove": contacts.remove_contact,
         "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
+        "contacts.read_phone": bound(contacts.read_phone, directory=directory, vocabulary=vocabulary),
+        "contacts.pick_country": contacts.pick_country,
+        "contacts.sms_country": bound(contacts.sms_country, limits=limits, directory=directory),
         "data.erase": privacy.erase,
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),
         "feedback.complaint": bound(feedback.submit, kind="complaint"),
         "feedback.comment": bound(feedback.submit, kind="feedback"),
-        "nationality.set": bound(nationality.choose, directory=directory),
+        "nationality.set": bound(nationality.choose, directory=directory, vocabulary=vocabulary),
+        "nationality.other": bound(nationality.unserved, directory=directory),
     }
 
 

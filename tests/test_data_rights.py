@@ -54,7 +54,7 @@ async def test_borrar_erases_the_person_and_anonymises_their_alerts(start, datab
 
 async def test_erase_by_ussd_after_confirmation_only(start):
     client = await start("console")
-    await dial(client, ["5", "1", "1", "7135550199", "Maria", "1"], phone=HOUSTON_PERSON)
+    await dial(client, ["5", "1", "1", "17135550199", "Maria", "1"], phone=HOUSTON_PERSON)
     phone = Phone(client, HOUSTON_PERSON)
     phone.seen = len([m for m in await messages(client) if m.to == HOUSTON_PERSON])
     await phone.send("DELETE")

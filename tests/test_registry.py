@@ -78,12 +78,18 @@ CASES = [
     Case("duty officer acknowledges", frozenset({"duty.command"}), lambda c: _officer(c, "OK"), "confirmado"),
     Case("the person answers the officer", frozenset({"alert.answer"}), lambda c: _answer(c), "su respuesta"),
     Case(
-        "consent and a contact by USSD",
-        frozenset({"consent.record", "contacts.add"}),
-        lambda c: _ussd(c, ["5", "1", "1", "2", "7135550143", "Ana", "1"]),
+        "consent and a contact by USSD, its country picked",
+        frozenset({"consent.record", "contacts.read_phone", "contacts.pick_country", "contacts.add"}),
+        lambda c: _ussd(c, ["5", "1", "1", "2", "7135550143", "1", "Ana", "1"]),
         "Ana",
     ),
     Case("a contact by SMS", frozenset({"contacts.sms"}), lambda c: _sms(c, f"FAMILIA {ANA} Ana", "1"), "Ana"),
+    Case(
+        "a contact by SMS, its country picked",
+        frozenset({"contacts.sms_country"}),
+        lambda c: _sms(c, "FAMILIA 713 555 0143 Ana", "1", "2"),
+        "Ana",
+    ),
     Case("list the contacts", frozenset({"contacts.list"}), lambda c: _listed(c), "Ana"),
     Case("remove a contact", frozenset({"contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
     Case("home location", frozenset({"profile.location"}), lambda c: _sms(c, "UBICACION 77002", "1"), "77002"),
@@ -91,6 +97,7 @@ CASES = [
     Case("PINs", frozenset({"profile.pins"}), lambda c: _pins(c), "PIN"),
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
+    Case("a nationality not served", frozenset({"nationality.other"}), lambda c: _not_served(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
     Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
     Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
@@ -149,6 +156,11 @@ async def _remove_contact(client) -> str:
 async def _nationality(client) -> str:
     await registered(client)
     return await _sms(client, "PAIS GT")
+
+
+async def _not_served(client) -> str:
+    await registered(client)
+    return await _ussd(client, ["5", "7", "3"])  # My contacts → My country → another country
 
 
 async def _book_here(client) -> str:

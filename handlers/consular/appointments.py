@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from handlers.lifeline import nationality
 from handlers.lifeline.profile import zip_and_state
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Consulate, Directory, Network, local_datetime
-from handlers.reference.numbers import region_of
 from handlers.reference.places import distance_km, find_place
 from handlers.reference.schedule import bookable_days, local_day, reminder_time, windows_on
 from handlers.reference.services import Service
@@ -54,7 +54,10 @@ class Booking:
 
 
 def start(request: Request, booking: Booking) -> Result:
-    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking."""
+    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking; whose
+    consulates, first, when the person's number suggests a nationality not served."""
+    if nationality.unasked(request, booking.directory):
+        return nationality.ask(then="appointment")
     upcoming = bookings.upcoming_of(request.person_id, request.now)
     if not upcoming:
         return Result(outcome="none")
@@ -259,7 +262,7 @@ def by_distance(network: Network, responsible: Consulate | None, origin: tuple[f
 
 
 def _network(request: Request, directory: Directory) -> Network:
-    return directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
+    return nationality.network_of(request, directory)
 
 
 def _chosen(request: Request, booking: Booking) -> tuple[Consulate | None, Service | None]:

@@ -192,6 +192,16 @@ class Directory:
     def consulates(self) -> tuple[Consulate, ...]:
         return tuple(c for n in self.networks for c in n.consulates)
 
+    @property
+    def nationalities(self) -> tuple[str, ...]:
+        """The nationalities served, one per network, in the file's order."""
+        return tuple(n.network for n in self.networks)
+
+    @property
+    def host_countries(self) -> tuple[str, ...]:
+        """The countries the consulates are in: a number from one says nothing of its owner's nationality."""
+        return tuple(dict.fromkeys(c.country for c in self.consulates))
+
 
 @dataclass(frozen=True)
 class Network:
