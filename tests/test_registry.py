@@ -116,7 +116,7 @@ CASES = [
                 "appointment.book",
             }
         ),
-        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1"]),
+        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1", "1"]),  # ..., Confirm, I agree
         "confirmada",
     ),
     Case("book here", frozenset({"appointment.here"}), lambda c: _book_here(c), "Pasaporte"),
@@ -156,12 +156,12 @@ async def _book_here(client) -> str:
 
 
 async def _cancel_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "2", "1"])
 
 
 async def _change_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "3", "1", "1", "1", "1"])
 
 
