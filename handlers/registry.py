@@ -115,7 +115,7 @@ def build_handlers(
         "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
         "contacts.remove": contacts.remove_contact,
         "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
-        "data.erase": privacy.erase,
+        "data.erase": bound(privacy.erase, directory=directory),
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),
         "feedback.complaint": bound(feedback.submit, kind="complaint"),

@@ -2,34 +2,132 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
+import phonenumbers
+
 from store import bookings, complaints, outbox
 from store.crypto import lookup_hash
-from store.models import Alert, AlertNote, Booking, ConversationSession, InboundMessage, OutboxMessage, Person
+from store.models import (
+    Alert,
+    AlertNote,
+    Booking,
+    ComplaintMessage,
+    ConversationSession,
+    InboundMessage,
+    OutboxMessage,
+    Person,
+)
 
 FINAL = [outbox.SENT, outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED, outbox.CANCELLED]
 
+# What stands for an erased person's number or name in a text kept for someone else.
+ERASED = "[borrado]"
+# Between the digits of a number as people write it: "+1 (713) 555-0142", "713.555.0142".
+_SEP = r"[\s().\-]*"
 
-def erase_person(person_id: int, now: float | None = None) -> None:
+
+class Mentions:
+    """Finds an erased person in a text: their number in any common form (E.164, digits only, national,
+    with 00/011 or a trunk prefix, spaced or bracketed) and their full name as they gave it."""
+
+    def __init__(self, phone: str, name: str | None):
+        try:
+            parsed = phonenumbers.parse(phone)
+            country, national = str(parsed.country_code), str(parsed.national_number)
+        except phonenumbers.NumberParseException:
+            country, national = "", phone.lstrip("+")
+        prefix = rf"(?:(?:\+|00|011){_SEP})?(?:{country}{_SEP})?(?:(?:044|045|01|0|1){_SEP})?"
+        self._number = re.compile(rf"(?<!\d){prefix}\(?{_SEP.join(national)}(?!\d)")
+        words = (name or "").split()
+        full = r"\s+".join(map(re.escape, words))
+        self._name = re.compile(rf"(?<!\w){full}(?!\w)", re.IGNORECASE) if len("".join(words)) >= 2 else None
+
+    def scrub_number(self, text: str) -> str:
+        return self._number.sub(ERASED, text)
+
+    def scrub(self, text: str) -> str:
+        """The text without the number or the name."""
+        text = self.scrub_number(text)
+        return self._name.sub(ERASED, text) if self._name else text
+
+
+def erase_person(person_id: int, now: float | None = None, tags: tuple[str, ...] = ()) -> None:
     """Deletes the person's contacts, consent, sessions, messages and number; keeps their past alerts
     and appointments for the consulate's records, anonymised (no person, no free text), and cancels
-    their future appointments."""
+    their future appointments. What was sent about them to others (the outbox groups in tags: their
+    alerts' relays) is withdrawn if not gone yet, its texts emptied; and every text kept for anyone else
+    loses their number and name at once, not at the purge."""
     person = Person.get_or_none(Person.id == person_id)
     if person is None:
         return
+    now = time.time() if now is None else now
+    mentions = Mentions(person.phone, person.name)
     Alert.update(person=None, note=None, location=None).where(Alert.person == person_id).execute()
     AlertNote.delete().where(AlertNote.author == person.phone_hash).execute()  # their answers to the consulate
     # Nobody would come to an appointment of someone who no longer exists here: the place goes back.
-    bookings.cancel_future_of(person_id, time.time() if now is None else now)
+    bookings.cancel_future_of(person_id, now)
     Booking.update(person=None).where(Booking.person == person_id).execute()
     complaints.erase_person(person_id)  # their complaints and feedback are theirs: they go too
     InboundMessage.delete().where(InboundMessage.person == person_id).execute()
     ConversationSession.delete().where(ConversationSession.phone_hash == person.phone_hash).execute()
     # What was sent to them: withdrawn if not gone yet, and the texts deleted.
     OutboxMessage.delete().where(OutboxMessage.to_hash == person.phone_hash).execute()
+    if tags:
+        # Their alerts' relays and news to contacts and consulate phones: what has not left is withdrawn (an
+        # open alert's consulate is told of the erasure instead, by the caller), and every text emptied, as
+        # the purge would do later: they are the alert's note, place, name and number.
+        outbox.withdraw_all(list(tags), now)
+        OutboxMessage.update(body="", purged_at=now).where(
+            OutboxMessage.tag.in_(list(tags)) & OutboxMessage.purged_at.is_null()
+        ).execute()
+    _scrub_texts(mentions, now)
     person.delete_instance()  # contacts and consent go with it (ON DELETE CASCADE)
+
+
+def _scrub_texts(mentions: Mentions, now: float) -> None:
+    """Every other text that may name the person: sent texts, what others wrote (ALERTA POR, a contact
+    added), the screens they were shown, officers' notes, complaints, other alerts' notes, open sessions.
+
+    A text still waiting to leave is someone else's message: an urgent one (another person's alert that
+    mentions this number) still goes, without the number; a routine one that holds the number (the notice
+    to a new contact, a drill) is withdrawn, it is only about the erased person. Only the number is looked
+    for in texts still to leave: a name alone may be someone else's.
+    """
+    rows = OutboxMessage.select(OutboxMessage.id, OutboxMessage.body, OutboxMessage.status, OutboxMessage.deadline_at)
+    for row in rows.where(OutboxMessage.purged_at.is_null()):
+        leaving = row.status in (outbox.PENDING, outbox.SENDING)
+        scrubbed = mentions.scrub_number(row.body) if leaving else mentions.scrub(row.body)
+        if scrubbed == row.body:
+            continue
+        if row.status == outbox.PENDING and row.deadline_at is None:
+            OutboxMessage.update(status=outbox.CANCELLED, body="", purged_at=now, updated_at=now).where(
+                (OutboxMessage.id == row.id) & (OutboxMessage.status == outbox.PENDING)
+            ).execute()
+        else:
+            OutboxMessage.update(body=scrubbed).where(OutboxMessage.id == row.id).execute()
+    for model, fields in _KEPT_TEXTS:
+        for row in model.select(model.id, *fields):
+            changes = {}
+            for field in fields:
+                value = getattr(row, field.name)
+                if value and mentions.scrub(value) != value:
+                    changes[field] = mentions.scrub(value)
+            if changes:
+                model.update(changes).where(model.id == row.id).execute()
+
+
+# Free text kept for others than the person (the outbox is read above); numbers kept on purpose (a
+# contact another person registered, duty phones) are not texts and stay.
+_KEPT_TEXTS = (
+    (InboundMessage, (InboundMessage.text, InboundMessage.reply)),
+    (AlertNote, (AlertNote.text,)),
+    (ComplaintMessage, (ComplaintMessage.text,)),
+    (Alert, (Alert.note, Alert.location)),
+    (ConversationSession, (ConversationSession.state,)),
+)
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,9 @@ async def _pins(client) -> str:
 
 
 async def _erase(client) -> str:
-    await _sms(client, "BORRAR")
-    _phones[(id(client), HOUSTON_PERSON)].seen = 0  # the erasure deletes what was sent before
-    return await _sms(client, "1")
+    await _sms(client, "FAMILIA +1 713 555 0199 Maria", "1")  # something to erase
+    # On the keypad, whose answer is the screen: by SMS the confirmation is forgotten once it has left.
+    return await _ussd(client, ["6", "5", "1"])
 
 
 async def _remove_contact(client) -> str:
