@@ -27,7 +27,7 @@ from store.models import (
 from store.models import AlertNote, ComplaintMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
-from tests.test_alerts import HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, raised
+from tests.test_alerts import DIRECTORY, HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, raised
 from tests.test_appointments import MONDAY_MORNING
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
@@ -273,3 +273,28 @@ async def test_erase_on_the_keypad_after_one_confirmation_and_the_no_key_erases_
     async with asyncio.timeout(5):
         while leaks(await in_store(client, everything_readable, database_url)):
             await asyncio.sleep(0.05)
+
+
+async def test_an_alert_left_open_by_an_erasure_still_reaches_the_consulate_and_officers_can_act(start, clock):
+    client = await start("console")
+    phone, alert = await raised(client)
+    await phone.send("BORRAR")
+    await phone.send_all("1")
+    officer = Phone(client, HOUSTON.duty_phones[0])
+    told = [m.body for m in await messages(client) if m.to == officer.number]
+    assert told[-1].startswith(f"ALERTA Lifeline {alert.reference} (") and "borro sus datos" in told[-1]
+    # Nobody acknowledged it: backups and the central are still paged, without who it was.
+    clock.advance(601)
+    await client.app[keys.CONVERSATION].send_due()
+    pages = [m for m in await messages(client) if "SIN RESPUESTA" in m.body]
+    assert {m.to for m in pages} == {*HOUSTON.backup_phones, *DIRECTORY.central.phones}
+    assert pages[0].body.startswith(f"ALERTA Lifeline {alert.reference} SIN RESPUESTA desde ")
+    assert "La persona borro sus datos de Lifeline." in pages[0].body
+    officer.seen = len([m for m in await messages(client) if m.to == officer.number])  # and a reminder
+    assert await officer.send(f"R {alert.reference} hola") == (
+        f"{alert.reference}: la persona borro sus datos; ya no podemos escribirle."
+    )
+    assert (await officer.send_all(f"OK {alert.reference}"))[0].startswith(f"{alert.reference} confirmado")
+    assert await officer.send(f"CERRAR {alert.reference}") == f"{alert.reference}: caso cerrado."
+    assert (await in_store(client, lambda: Alert.get())).status == "closed"
+    assert [m for m in await messages(client) if m.to in (MARIA, JOSE) and m.created_at > alert.created_at + 600] == []
