@@ -111,6 +111,7 @@ def build_handlers(
         "appointment.cancel": bound(appointments.cancel, booking=booking),
         "appointment.reschedule": bound(appointments.reschedule, booking=booking),
         "consent.record": contacts.record_consent,
+        "consent.decline": privacy.decline,
         "contacts.list": contacts.list_contacts,
         "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
         "contacts.remove": contacts.remove_contact,

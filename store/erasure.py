@@ -11,7 +11,16 @@ import phonenumbers
 from store import bookings, complaints, outbox
 from store.crypto import lookup_hash, vault
 from store.db import database
-from store.models import Alert, AlertNote, Booking, ConversationSession, InboundMessage, OutboxMessage, Person
+from store.models import (
+    Alert,
+    AlertNote,
+    Booking,
+    Complaint,
+    ConversationSession,
+    InboundMessage,
+    OutboxMessage,
+    Person,
+)
 from store.sql import Statement
 
 FINAL = [outbox.SENT, outbox.DELIVERED, outbox.UNDELIVERED, outbox.FAILED, outbox.CANCELLED]
@@ -78,6 +87,13 @@ def erase_person(person_id: int, now: float | None = None, tags: tuple[str, ...]
         ).execute()
     _scrub_texts(mentions, now)
     person.delete_instance()  # contacts and consent go with it (ON DELETE CASCADE)
+
+
+def holds_records(person_id: int) -> bool:
+    """Whether the person has an alert (or drill), an appointment or a complaint here."""
+    return any(
+        model.select().where(model.person == person_id).exists() for model in (Alert, Booking, Complaint)
+    )
 
 
 def _scrub_texts(mentions: Mentions, now: float) -> None:

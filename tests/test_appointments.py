@@ -19,11 +19,12 @@ from handlers.consular.appointments import AppointmentPolicy
 from handlers.outcome import Request
 from handlers.reference.consulates import Directory
 from handlers.reference.services import load_services
-from store.models import Alert, Booking, Consent, OutboxMessage
+from store.models import Alert, Booking, Consent, InboundMessage, OutboxMessage, Person
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
+from tests.test_outbox import settled
 
 HOUSTON_PERSON = "+17135550142"  # area code 713: the Houston consulate is responsible
 CHICAGO = ZoneInfo("America/Chicago")
@@ -101,6 +102,7 @@ async def test_a_booking_by_ussd_asks_consent_at_its_confirmation_and_stores_not
     declined = (await dial(client, [*walk, "2"], phone=HOUSTON_PERSON, session="no"))[-1]
     assert declined == "END No guardamos nada y la cita no se reservo."
     assert await stored_about(client, HOUSTON_PERSON) == (0, 0, [])
+    assert await in_store(client, Person.select().count) == 0  # not even the number that dialled
     # Agreed: the booking goes on at once, with its SMS.
     booked = (await dial(client, [*walk, "1"], phone=HOUSTON_PERSON, session="yes"))[-1]
     [booking] = await bookings(client)
@@ -112,18 +114,26 @@ async def test_a_booking_by_ussd_asks_consent_at_its_confirmation_and_stores_not
     assert again.startswith("END Cita ")
 
 
-async def test_a_booking_by_sms_asks_consent_and_a_refusal_books_nothing(start, at_monday_morning):
-    client = await start("console")
+async def test_a_booking_by_sms_asks_consent_and_a_refusal_keeps_nothing_not_even_the_number(
+    start, fake, at_monday_morning
+):
+    client = await start("africastalking")
     phone = Phone(client, HOUSTON_PERSON)
     await phone.send("CITA")
     for answer in ("1", "1", "1", "1"):  # a passport, Houston, Monday, 10:00
         await phone.send(answer)
     assert (await phone.send("1")).startswith(CONSENT_ES)  # Confirm: consent first
     assert await in_store(client, Booking.select().count) == 0
-    assert await phone.send("2") == "No guardamos nada y la cita no se reservo."
-    booked, consents, texts = await stored_about(client, HOUSTON_PERSON)
-    assert (booked, consents) == (0, 0) and not [t for t in texts if t.startswith("Cita ")]
+    await phone.send_all("2")
+    await settled(client, lambda rows: all(r.status not in ("pending", "sending") for r in rows))
+    assert fake.accepted_to(HOUSTON_PERSON)[-1].body == "No guardamos nada y la cita no se reservo."
+    # Nothing is kept: no booking, no consent, no person, no message to or from the number.
+    assert await stored_about(client, HOUSTON_PERSON) == (0, 0, [])
+    assert await in_store(client, Person.select().count) == 0
+    kept = InboundMessage.select().where(InboundMessage.person.is_null(False))
+    assert await in_store(client, kept.count) == 0
 
+    phone.seen = 0
     await phone.send("CITA")
     for answer in ("1", "1", "1", "1", "1"):
         await phone.send(answer)

@@ -92,6 +92,7 @@ CASES = [
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
+    Case("decline consent", frozenset({"consent.decline"}), lambda c: _ussd(c, ["5", "2"]), "No guardamos nada"),
     Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
     Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
     Case(

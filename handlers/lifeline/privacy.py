@@ -32,3 +32,12 @@ def erase(request: Request, directory: Directory | None) -> Result:
     tags = tuple(tag for ref in alerts.references_of(request.person_id) for tag in (tag_of(ref), later_tag_of(ref)))
     erasure.erase_person(request.person_id, request.now, tags)
     return Result(outcome="erased", outgoing=tuple(notices), forget_sender=True)
+
+
+def decline(request: Request) -> Result:
+    """Consent declined: someone with no alert, appointment or complaint here is forgotten at once, number
+    included, like BORRAR; otherwise what they have (an alert sent without consent) stays theirs to erase."""
+    if erasure.holds_records(request.person_id):
+        return Result(outcome="declined")
+    erasure.erase_person(request.person_id, request.now)
+    return Result(outcome="declined", forget_sender=True)
