@@ -45,7 +45,8 @@ class Mentions:
         self._number = re.compile(rf"(?<!\d){prefix}\(?{_SEP.join(national)}(?!\d)")
         words = (name or "").split()
         full = r"\s+".join(map(re.escape, words))
-        self._name = re.compile(rf"(?<!\w){full}(?!\w)", re.IGNORECASE) if len("".join(words)) >= 2 else None
+        # A name of one or two letters would erase common words ("al") from everyone's texts.
+        self._name = re.compile(rf"(?<!\w){full}(?!\w)", re.IGNORECASE) if len("".join(words)) >= 3 else None
 
     def scrub_number(self, text: str) -> str:
         return self._number.sub(ERASED, text)

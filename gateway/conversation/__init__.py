@@ -85,7 +85,10 @@ class Conversation:
         if enqueued:
             self._wake_dispatcher()
         if erased:
-            await self._store.overwrite_old_pages()
+            try:
+                await self._store.overwrite_old_pages()
+            except Exception:  # the erasure is committed; the pages go at the next checkpoint
+                log.warning("could not overwrite the database's old pages after an erasure", exc_info=True)
         log.debug(  # the access log already has one line per webhook
             "%s %s from %s%s",
             message.carrier,
