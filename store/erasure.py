@@ -16,6 +16,7 @@ from store.models import (
     AlertNote,
     Booking,
     Complaint,
+    Contact,
     ConversationSession,
     InboundMessage,
     OutboxMessage,
@@ -81,7 +82,10 @@ def erase_person(person_id: int, now: float | None = None, tags: tuple[str, ...]
     if tags:
         # Their alerts' relays and news to contacts and consulate phones: what has not left is withdrawn (an
         # open alert's consulate is told of the erasure instead, by the caller), and every text emptied, as
-        # the purge would do later: they are the alert's note, place, name and number.
+        # the purge would do later: they are the alert's note, place, name and number. Those to their
+        # contacts go entirely: kept with the case's reference, the family's numbers would say whose it was.
+        family = Contact.select(Contact.phone_hash).where(Contact.person == person_id)
+        OutboxMessage.delete().where(OutboxMessage.tag.in_(list(tags)) & OutboxMessage.to_hash.in_(family)).execute()
         outbox.withdraw_all(list(tags), now)
         OutboxMessage.update(body="", purged_at=now).where(
             OutboxMessage.tag.in_(list(tags)) & OutboxMessage.purged_at.is_null()

@@ -52,10 +52,13 @@ async def test_borrar_erases_the_person_and_anonymises_their_alerts(start, datab
     assert (
         await in_store(client, lambda: InboundMessage.select().where(InboundMessage.person.is_null(False)).count()) <= 1
     )
-    # What was sent to Maria stays hers (it was sent), without the alert's text: it named the erased person.
+    # What was sent to Maria about the alert goes too (her number with the case's reference would say whose
+    # it was); the notice that she was added stays hers, without the erased number.
     to_maria = [m for m in await messages(client) if m.to == MARIA]
-    assert to_maria and all(m.body == "" or "+17135550142" not in m.body for m in to_maria)
-    assert [m.body for m in to_maria if m.tag == f"alert:{alert.reference}"] == [""]
+    assert to_maria and all(m.tag is None and "+17135550142" not in m.body for m in to_maria)
+    # The consulate's side of the case stays, its texts emptied.
+    to_duty = [m for m in await messages(client) if m.tag == f"alert:{alert.reference}"]
+    assert to_duty and {m.to for m in to_duty} <= {*HOUSTON.duty_phones} and {m.body for m in to_duty} == {""}
 
 
 async def test_erase_by_ussd_after_confirmation_only(start):
