@@ -71,10 +71,16 @@ def by_reference(reference: str) -> Alert | None:
     return Alert.get_or_none(Alert.reference == reference.upper())
 
 
-def phone_of_raiser(alert: Alert) -> tuple[str, str | None]:
-    """(number, chosen language) of the person who raised the alert."""
-    person = Person.get_by_id(alert.person_id)
-    return person.phone, person.language
+def phone_of_raiser(alert: Alert) -> tuple[str | None, str | None]:
+    """(number, chosen language) of the person who raised the alert; (None, None) once they erased
+    themselves."""
+    person = Person.get_or_none(Person.id == alert.person_id) if alert.person_id else None
+    return (person.phone, person.language) if person else (None, None)
+
+
+def references_of(person_id: int) -> list[str]:
+    """The references of every alert (and drill) the person raised."""
+    return [row.reference for row in Alert.select(Alert.reference).where(Alert.person == person_id)]
 
 
 def acknowledge(alert: Alert, by_phone: str, now: float) -> bool:

@@ -29,6 +29,10 @@ CANCELLED = "cancelled"  # withdrawn before it left
 UNANSWERED = "unanswered: "
 TAKEN_OVER = UNANSWERED + "claim taken over after its lease"
 
+# The tag of a message whose recipient and text are forgotten once it has left (or failed): the answer
+# to someone who just erased their data, the last thing Lifeline writes to them.
+FORGET = "forget"
+
 # A report may only move a message forward: a late "sent" never undoes "delivered".
 _RANK = {PENDING: 0, SENDING: 1, SENT: 2, UNDELIVERED: 3, FAILED: 3, DELIVERED: 4, CANCELLED: 5}
 
@@ -103,7 +107,9 @@ _CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
 _MARK_SENT = Statement(
     """UPDATE outbox_message
     SET status = {p}, provider = {p}, provider_message_id = {p}, sent_at = {p}, lease_until = NULL,
-        last_error = NULL, updated_at = {p}
+        last_error = NULL, updated_at = {p},
+        "to" = CASE WHEN tag = {p} THEN {p} ELSE "to" END, body = CASE WHEN tag = {p} THEN {p} ELSE body END,
+        purged_at = CASE WHEN tag = {p} THEN {p} ELSE purged_at END
     WHERE id = {p} AND claim_token = {p} AND status = {p}"""
 )
 
@@ -228,7 +234,11 @@ def mark_sent(message_id: int, token: str, provider: str, provider_message_id: s
     """Records the carrier's acceptance, then applies any report that raced ahead of it."""
     if provider_message_id:
         _serialise_reports(provider, provider_message_id)
-    updated = _MARK_SENT.execute(SENT, provider, provider_message_id, now, now, message_id, token, SENDING).rowcount
+    empty = vault().encrypt("")
+    updated = _MARK_SENT.execute(
+        SENT, provider, provider_message_id, now, now, FORGET, empty, FORGET, empty, FORGET, now, message_id, token,
+        SENDING,
+    ).rowcount
     if updated and provider_message_id:
         for status, error in _EARLY_REPORTS.execute(provider, provider_message_id).fetchall():
             _advance(provider, provider_message_id, status, error, now)
@@ -287,11 +297,20 @@ def retry_now(provider: str, now: float) -> int:
 
 def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
     """Gives up on a claimed message."""
-    return bool(
+    failed = bool(
         OutboxMessage.update(status=FAILED, provider=provider, lease_until=None, last_error=error[:255], updated_at=now)
         .where(_claimed(message_id, token))
         .execute()
     )
+    if failed:
+        _forget_if_asked(message_id, now)
+    return failed
+
+
+def _forget_if_asked(message_id: int, now: float) -> None:
+    OutboxMessage.update(to="", body="", purged_at=now).where(
+        (OutboxMessage.id == message_id) & (OutboxMessage.tag == FORGET)
+    ).execute()
 
 
 def record_report(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> bool:
@@ -406,6 +425,15 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
+def withdraw_all(tags: list[str], now: float) -> int:
+    """Cancels the messages of these groups that have not left yet; returns how many."""
+    return (
+        OutboxMessage.update(status=CANCELLED, updated_at=now)
+        .where(OutboxMessage.tag.in_(tags) & (OutboxMessage.status == PENDING))
+        .execute()
+    )
+
+
 def recipients_told(tag: str, pending: bool = False) -> list[str]:
     """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
     pending those it is about to reach; in the order they were first written to."""
@@ -468,7 +496,7 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
     if row is None:
         return False
     others = [p for p in row.route.split(",") if p != provider]
-    if not others or row.idempotency_key.endswith(":elsewhere"):
+    if not others or row.idempotency_key.endswith(":elsewhere") or row.tag == FORGET:
         return False
     return enqueue(
         NewMessage(

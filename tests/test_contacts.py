@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.lifeline.contacts import CONSENT_VERSION
-from store.models import Consent, Contact, OutboxMessage
+from store.models import Consent, Contact, OutboxMessage, Person
 from tests.conftest import in_store
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import choose_english, dial
@@ -22,6 +22,7 @@ async def test_consent_is_recorded_with_its_version_and_time_before_anything_is_
     client = await start("console")
     assert (await dial(client, ["5", "2"]))[-1].startswith("END No guardamos nada.")
     assert await in_store(client, Consent.select().count) == 0
+    assert await in_store(client, Person.select().count) == 0  # nothing, not even the number that dialled
     await dial(client, ["5", "1", "00"])
     [consent] = await in_store(client, lambda: list(Consent.select()))
     assert consent.text_version == CONSENT_VERSION

@@ -53,7 +53,7 @@ SPANISH = [
     ("consulate found offline", ["3", "77002"], "CON 1/5 Consulado en Houston. 4506 Caroline St"),
     ("back from a question", ["3", "0"], MAIN_ES),
     ("appointment asks the service", ["4"], "CON ¿Que tramite?\n1 Pasaporte\n2 Matricula consular"),
-    ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos y su ubicacion."),
+    ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos, citas y ubicacion."),
     ("declining consent stores nothing", ["5", "2"], "END No guardamos nada."),
     (
         "after consent, without contacts, adding",
@@ -79,8 +79,9 @@ SPANISH = [
         "rights menu",
         ["6"],
         "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n"
-        "4. Queja o comentario\n0 Atras",
+        "4. Queja o comentario\n5. Borrar mis datos\n0 Atras",
     ),
+    ("erasing asks first", ["6", "5"], "CON ¿Borrar todos sus datos de Lifeline"),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
     ("invalid choice re-shows with an error", ["9"], "CON Opcion no valida.\nLifeline\n1. Alerta"),
@@ -102,7 +103,7 @@ ENGLISH = [
     ("main menu", [], MAIN_EN),
     ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
-    ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
+    ("consent", ["5"], "CON Lifeline keeps your contacts, bookings and location, encrypted."),
     (
         "contacts",
         ["5", "1"],

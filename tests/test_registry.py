@@ -99,6 +99,7 @@ CASES = [
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
     Case("a nationality not served", frozenset({"nationality.other"}), lambda c: _not_served(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
+    Case("decline consent", frozenset({"consent.decline"}), lambda c: _ussd(c, ["5", "2"]), "No guardamos nada"),
     Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
     Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
     Case(
@@ -123,7 +124,7 @@ CASES = [
                 "appointment.book",
             }
         ),
-        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1"]),
+        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1", "1"]),  # ..., Confirm, I agree
         "confirmada",
     ),
     Case("book here", frozenset({"appointment.here"}), lambda c: _book_here(c), "Pasaporte"),
@@ -143,9 +144,9 @@ async def _pins(client) -> str:
 
 
 async def _erase(client) -> str:
-    await _sms(client, "BORRAR")
-    _phones[(id(client), HOUSTON_PERSON)].seen = 0  # the erasure deletes what was sent before
-    return await _sms(client, "1")
+    await _sms(client, "FAMILIA +1 713 555 0199 Maria", "1")  # something to erase
+    # On the keypad, whose answer is the screen: by SMS the confirmation is forgotten once it has left.
+    return await _ussd(client, ["6", "5", "1"])
 
 
 async def _remove_contact(client) -> str:
@@ -168,12 +169,12 @@ async def _book_here(client) -> str:
 
 
 async def _cancel_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "2", "1"])
 
 
 async def _change_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "3", "1", "1", "1", "1"])
 
 

@@ -167,7 +167,7 @@ WALKS = [
     (["1"], "Aviso "),
     (["2"], "No tiene avisos abiertos."),
     (["3", "77002", "1"], "2/5 Consulado en "),
-    (["4", "1", "1", "1", "1", "1"], "Cita "),
+    (["4", "1", "1", "1", "1", "1", "1"], "Cita "),  # ..., Confirm, I agree
     (["5", "1", "1", "17135550199", "Maria", "1"], "Listo: Maria sera avisado"),
     (["6", "1", "98"], "Tiene derecho a guardar silencio"),
     (["6", "2"], "Marque este codigo y elija una opcion."),

@@ -158,7 +158,8 @@ def choose_slot(request: Request, booking: Booking) -> Result:
 
 
 def book(request: Request, booking: Booking) -> Result:
-    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
+    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place.
+    Someone who never agreed to what Lifeline keeps is asked first: nothing is booked before that."""
     consulate, service = _chosen(request, booking)
     starts_at = _number(request.data.get("slot"))
     if consulate is None or service is None:
@@ -167,6 +168,8 @@ def book(request: Request, booking: Booking) -> Result:
     if not _is_window(consulate, service, starts_at, request.now, notice):
         # Offered once but too near now (the confirmation waited): the day's times again.
         return Result(outcome="taken" if starts_at > request.now else "invalid", values={"slot": ""})
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")  # asked for a time that can still be booked
     if _being_changed(request, consulate, service) is None and (
         len(bookings.upcoming_of(request.person_id, request.now)) >= booking.policy.max_upcoming
     ):

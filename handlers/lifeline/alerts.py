@@ -94,10 +94,12 @@ def told_about(alert, directory: Directory, now: float, pending: bool = True) ->
 
     relayed = outbox.recipients_told(tag_of(alert.reference), pending=pending)
     paged_later = [p for p in outbox.recipients_told(later_tag_of(alert.reference), pending) if is_officer(p)]
-    return [
+    everyone = [
         Recipient(phone, contacts[phone].language if phone in contacts else None, is_officer(phone))
         for phone in dict.fromkeys([*relayed, *paged_later])
     ]
+    # Once the person erased themselves their contacts are theirs no more to write to: the consulate only.
+    return everyone if alert.person_id else [r for r in everyone if r.officer]
 
 
 def news(alert, directory: Directory, now: float, keys: tuple[str, str], values: dict, but: str = "") -> list[Outgoing]:
@@ -513,12 +515,14 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         phone, _ = alerts.phone_of_raiser(alert)
         values = {
             "ref": alert.reference,
-            "who": who(alert.person_id, phone),
+            "who": who(alert.person_id, phone) if phone else "",
             "when": local_datetime(office, alert.created_at),
         }
+        # An alert whose person erased themselves is still nobody's yet: paged without who it was.
+        key = "alert.escalated" if phone else "alert.escalated_erased"
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, "alert.escalated", values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
+        pages += [Outgoing(phone, key, values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
         duty = paged(office, now) if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag, urgent=True) for phone in duty]
     return pages

@@ -15,7 +15,7 @@ from store import limits as limit_uses
 from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
-CONSENT_VERSION = "2026-11-1"
+CONSENT_VERSION = "2026-11-2"  # 2: appointments named
 MAX_NAME = 40
 # The last line of "which country?": the number belongs to none of those shown.
 OTHER = "other"
@@ -28,6 +28,8 @@ _REMOVE = re.compile(r"^\s*(?:BORRAR|QUITAR|DELETE|REMOVE)\s+(\d+)\s*$", re.IGNO
 def record_consent(request: Request) -> Result:
     """The person agreed; what they asked for before agreeing (a contact, a location) goes on."""
     people.record_consent(request.person_id, CONSENT_VERSION, request.now)
+    if request.args.get("then"):  # asked by a screen that knows where to go on (a booking's confirmation)
+        return Result(outcome=request.args["then"])
     if request.data.get("contact_text"):
         return Result(outcome="command")
     if request.data.get("location"):
