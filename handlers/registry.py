@@ -93,6 +93,8 @@ def build_handlers(
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
+        "profile.pins_start": profile.start_pins,
+        "profile.pin_check": bound(profile.check_current_pin, limits=limits),
         "profile.name": profile.save_name,
         "consulate.offer": finder.offer,
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),

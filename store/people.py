@@ -101,6 +101,11 @@ def set_pins(person_id: int, safety: str, duress: str) -> None:
     ).execute()
 
 
+def remove_pins(person_id: int) -> None:
+    """No PINs: cancelling an alert asks for none."""
+    Person.update(safety_pin=None, duress_pin=None).where(Person.id == person_id).execute()
+
+
 def has_pins(person_id: int) -> bool:
     person = Person.get_or_none(Person.id == person_id)
     return bool(person and person.safety_pin)

@@ -121,6 +121,12 @@ def _v13_key_fingerprint() -> None:
     database.create_tables([KeyFingerprint])
 
 
+def _v14_duress_reason() -> None:
+    _add_missing_columns(Alert, Alert.duress_reason)
+    # Before this step only the emergency PIN (or three wrong PINs, not told apart) set duress_at.
+    Alert.update(duress_reason="pin").where(Alert.duress_at.is_null(False) & Alert.duress_reason.is_null()).execute()
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -136,6 +142,7 @@ MIGRATIONS = [
     (11, _v11_limit_events),
     (12, _v12_inbound_seen),
     (13, _v13_key_fingerprint),
+    (14, _v14_duress_reason),
 ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 KINDS = ("menu", "input", "action", "info", "end")
-VALIDATORS = ("digits", "zip", "phone", "date", "choice", "text")
+VALIDATORS = ("digits", "pin", "zip", "phone", "date", "choice", "text")
 
 
 class FlowError(ValueError):

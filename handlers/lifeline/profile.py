@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+from handlers.lifeline.alerts import MAX_PIN_TRIES
+from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Request, Result
+from store import limits as limit_uses
 from store import people
 
 MAX_LOCATION = 60
@@ -39,13 +42,48 @@ def save_location(request: Request) -> Result:
     return Result(outcome="saved", values={"location": location})
 
 
-def save_pins(request: Request) -> Result:
-    """A 4-digit safety PIN and a different duress PIN, asked when cancelling an alert."""
+def start_pins(request: Request) -> Result:
+    """Where PIN set-up starts: "new" (none set yet; "new_sms" by SMS, where the PINs typed stay in the
+    phone's messages, so the person is told and pointed to USSD), or "set": change or remove them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
+    sms = "_sms" if request.channel == "sms" else ""
+    return Result(outcome=("set" if people.has_pins(request.person_id) else "new") + sms)
+
+
+def check_current_pin(request: Request, limits: Limits) -> Result:
+    """The current safety PIN, before PINs change or go: then "change" (or "change_sms") or "removed".
+    The emergency PIN is as wrong as any other here: it must never undo the PINs. Wrong PINs are limited
+    per session and per day, so nobody holding the phone can try the 10,000 PINs."""
+    then = request.args.get("then") or request.data.get("pins_then", "")
+    wrong_today = limit_uses.used_since(request.phone, limit_uses.PIN_WRONG, request.now - DAY)
+    if wrong_today >= limits.wrong_pins_per_day:
+        return Result(outcome="locked")
+    if people.check_pin(request.person_id, request.data.get("current_pin", "")) != "safety":
+        limit_uses.count_use(request.phone, limit_uses.PIN_WRONG, request.now)
+        tries = int(request.data.get("pin_tries", "0")) + 1
+        if tries >= MAX_PIN_TRIES or wrong_today + 1 >= limits.wrong_pins_per_day:
+            return Result(outcome="locked")
+        return Result(outcome="wrong", values={"pin_tries": str(tries), "pins_then": then})
+    if then == "remove":
+        people.remove_pins(request.person_id)
+        return Result(outcome="removed")
+    sms = "_sms" if request.channel == "sms" else ""
+    return Result(outcome="change" + sms, values={"pins_verified": "1", "pin_tries": "0"})
+
+
+def save_pins(request: Request) -> Result:
+    """A 4-digit safety PIN and a different emergency PIN, asked when cancelling an alert. Replacing PINs
+    already set needs the current safety PIN first (check_current_pin)."""
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")
+    if people.has_pins(request.person_id) and not request.data.get("pins_verified"):
+        return Result(outcome="needs_current")
     safety, duress = request.data.get("safety_pin", ""), request.data.get("duress_pin", "")
-    if not (_PIN.match(safety) and _PIN.match(duress)) or safety == duress:
+    if not (_PIN.match(safety) and _PIN.match(duress)):
         return Result(outcome="invalid")
+    if safety == duress:
+        return Result(outcome="same")
     people.set_pins(request.person_id, safety, duress)
     return Result(outcome="saved")
 
