@@ -148,8 +148,8 @@ def record_reply(alert: Alert, officer_phone: str, now: float) -> None:
     AlertReply.create(alert=alert.id, officer=officer_phone, replied_at=now)
 
 
-def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
-    """(the person's open alert, the officer who wrote to them last) when an officer wrote since then."""
+def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str, float] | None:
+    """(the person's open alert, the officer who wrote to them last, when) when an officer wrote since then."""
     row = (
         AlertReply.select(AlertReply, Alert)
         .join(Alert)
@@ -162,7 +162,7 @@ def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
         .order_by(AlertReply.replied_at.desc(), AlertReply.id.desc())
         .first()
     )
-    return (row.alert, row.officer) if row else None
+    return (row.alert, row.officer, row.replied_at) if row else None
 
 
 def add_answer(alert: Alert, person_phone: str, text: str, now: float) -> None:

@@ -347,18 +347,19 @@ def answer_consulate(request: Request, policy: AlertPolicy) -> Result:
     text = request.data.get("answer_text", "").strip()
     if waiting is None or not text:
         return Result(outcome="none")
-    alert, officer = waiting
+    alert, officer, _ = waiting
     alerts.add_answer(alert, request.phone, text, request.now)
     values = {"ref": alert.reference, "who": who(request.person_id, request.phone), "answer": text}
     answer = relay(officer, "alert.answer", values, tag=later_tag_of(alert.reference))
     return Result(outcome="sent", values={"ref": alert.reference}, outgoing=(answer,))
 
 
-def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> bool:
-    """An officer wrote to this number within the reply window, about an alert still open."""
+def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> float | None:
+    """When an officer wrote to this number, if within the reply window and about an alert still open."""
     person_id = people.person_with_number(phone)
     since = now - policy.reply_window_minutes * 60
-    return person_id is not None and alerts.awaiting_answer(person_id, since) is not None
+    waiting = alerts.awaiting_answer(person_id, since) if person_id is not None else None
+    return waiting[2] if waiting else None
 
 
 def to_new_contact(
