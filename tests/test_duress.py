@@ -63,7 +63,6 @@ def normalised(texts: list[str | None], references: list[str]) -> list[str | Non
 # text with {me} for the person's number), ("later", seconds: the clock moves and scheduled work runs).
 SCRIPT = [
     ("sms", "ALERTA me llevan"),
-    ("officer", "R {first} ¿Donde esta?"),
     ("sms", "CANCELAR"),
     ("sms", "{pin}"),
     ("sms", "CANCELAR"),
@@ -134,22 +133,21 @@ async def test_after_a_duress_cancel_the_phone_sees_exactly_what_a_real_cancel_s
     real, forced = (normalised(seen[n], references[n]) for n in (REAL, FORCED))
     assert real == forced
     # The script did what it says: the answers are the ones a real cancel leads to.
-    assert real[1] == "Lifeline <alert 1>, su consulado: ¿Donde esta?"
-    assert real[2:6] == [
+    assert real[1:5] == [
         "Escriba su PIN:",
         "Listo: aviso <alert 1> cancelado. Avisamos a quienes lo recibieron.",
         "No tiene avisos abiertos.",
         "END No tiene avisos abiertos.",
     ]
-    assert real[7:9] == ["", ""]  # the officer's OK and R reach neither phone
-    assert real[9].startswith("Para pedir ayuda ahora responda 1.")  # no answer to the officer any more
-    assert real[10].startswith("END Aviso <alert 2> enviado a 2 contacto(s) y al ")  # USSD 1: a new alert
-    assert real[11].startswith("Aviso <alert 2>: enviado otra vez al ")
-    assert real[13].startswith("CON ¿Ya esta a salvo? Esto cancela su aviso <alert 2>.")
-    assert real[17] == "END Listo: aviso <alert 2> cancelado. Avisamos a quienes lo recibieron."
-    assert real[18:20] == ["No tiene avisos abiertos.", "END No tiene avisos abiertos."]
-    assert real[20] == f"Lifeline <alert 3>: mensaje enviado por {MARIA}."  # a contact alerts for the person
-    assert real[21] == "Escriba su PIN:"
+    assert real[6:8] == ["", ""]  # the officer's OK and R reach neither phone
+    assert real[8].startswith("Para pedir ayuda ahora responda 1.")  # no answer to the officer
+    assert real[9].startswith("END Aviso <alert 2> enviado a 2 contacto(s) y al ")  # USSD 1: a new alert
+    assert real[10].startswith("Aviso <alert 2>: enviado otra vez al ")
+    assert real[12].startswith("CON ¿Ya esta a salvo? Esto cancela su aviso <alert 2>.")
+    assert real[16] == "END Listo: aviso <alert 2> cancelado. Avisamos a quienes lo recibieron."
+    assert real[17:19] == ["No tiene avisos abiertos.", "END No tiene avisos abiertos."]
+    assert real[19] == f"Lifeline <alert 3>: mensaje enviado por {MARIA}."  # a contact alerts for the person
+    assert real[20] == "Escriba su PIN:"
 
     # Everything that reached each phone at the carrier, scheduled news included, is the same too.
     def received(number):
@@ -173,6 +171,33 @@ async def test_after_a_duress_cancel_the_phone_sees_exactly_what_a_real_cancel_s
     assert any(b.startswith(f"{first}: no enviado. Se cancelo quizas bajo presion") for b in duty)
     # The family heard nothing of a cancel for the first alert: it is not over.
     assert not [b for b in await _to(client, MARIA) if b.startswith(f"Lifeline {first}:") and "a salvo" in b]
+
+
+async def test_after_a_cancel_real_or_forced_texts_no_longer_go_to_the_officer_who_wrote(start):
+    client = await start("console")
+    for number, pin in ((REAL, SAFETY), (FORCED, EMERGENCY)):
+        phone = await set_up(client, number)
+        await phone.send("ALERTA")
+        [alert] = await alerts_of(client, number)
+        await Phone(client, OFFICER).send_all(f"R {alert.reference} ¿Donde esta?")
+        answered = f"Lifeline {alert.reference}: enviamos su respuesta a su consulado."
+        wrote = f"Lifeline {alert.reference}, su consulado: ¿Donde esta?"
+        assert await phone.send_all("en la casa") == [wrote, answered]
+        await dial(client, ["2", "2", pin], phone=number)
+        assert (await phone.send("gracias")).startswith("Para pedir ayuda ahora responda 1."), number
+
+
+async def test_a_pin_asked_after_an_officer_wrote_cancels_and_never_reaches_the_officer(start):
+    client = await start("console")
+    phone = await set_up(client, REAL)
+    await phone.send("ALERTA")
+    [alert] = await alerts_of(client, REAL)
+    officer = Phone(client, OFFICER)
+    await officer.send_all(f"R {alert.reference} ¿Donde esta?")
+    wrote = f"Lifeline {alert.reference}, su consulado: ¿Donde esta?"
+    assert await phone.send_all("CANCELAR") == [wrote, "Escriba su PIN:"]  # asked after the officer wrote
+    assert (await phone.send(SAFETY)).startswith(f"Listo: aviso {alert.reference} cancelado.")
+    assert not [b for b in await _to(client, OFFICER) if SAFETY in b]
 
 
 async def test_three_wrong_pins_are_reported_as_such_and_the_phone_sees_a_cancel(start):
