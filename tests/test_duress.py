@@ -360,3 +360,29 @@ def test_no_jargon_for_the_emergency_pin():
     for language in ("es", "en"):
         text = (ROOT / "templates" / f"{language}.yaml").read_text(encoding="utf-8").lower()
         assert "coaccion" not in text and "coacción" not in text and "duress pin" not in text
+
+
+async def test_the_desk_sees_the_duress_and_nothing_it_does_reaches_the_phone(start):
+    from tests.console import log_in, make_account, post_form
+
+    client = await start("console")
+    await make_account(client, "olga@example.org", "officer", "houston")
+    phone = await set_up(client, FORCED)
+    await phone.send("ALERTA")
+    await phone.send("CANCELAR")
+    await phone.send("1111")
+    await phone.send("2222")
+    await phone.send("3333")  # three wrong PINs
+    await phone.send("ALERTA")  # a new alert, as after any cancel
+    first, second = [a.reference for a in await alerts_of(client, FORCED)]
+    await log_in(client, "olga@example.org")
+    desk = await (await client.get("/console/")).text()
+    assert desk.count("¿bajo presión?") == 2  # both open alerts are marked
+    page = await (await client.get(f"/console/alerts/{first}")).text()
+    assert "Tres PIN incorrectos al cancelar: puede estar bajo presión" in page
+    assert "Enviado mientras otro aviso" in await (await client.get(f"/console/alerts/{second}")).text()
+    seen = len(await _to(client, FORCED))
+    for verb in ("ack", "reply", "close"):
+        await post_form(client, f"/console/alerts/{first}", f"/console/alerts/{first}/{verb}", {"text": "¿Esta bien?"})
+    assert len(await _to(client, FORCED)) == seen  # the phone still sees its first alert cancelled
+    assert [a.status for a in await alerts_of(client, FORCED)] == ["closed", "open"]
