@@ -11,7 +11,7 @@ from gateway import keys
 from store.crypto import lookup_hash
 from store.models import Alert, OutboxMessage, Person
 from tests.conftest import in_store
-from tests.test_alerts import HOUSTON, MARIA
+from tests.test_alerts import DIRECTORY, HOUSTON, MARIA
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
 from tests.test_outbox import settled
@@ -215,6 +215,20 @@ async def test_three_wrong_pins_are_reported_as_such_and_the_phone_sees_a_cancel
     assert (await alerts_of(client, FORCED))[0].duress_reason == "tries"
 
 
+async def test_phones_paged_by_an_escalation_hear_of_the_duress_too(start, clock):
+    client = await start("console")
+    phone = await set_up(client, FORCED)
+    await phone.send("ALERTA")
+    [alert] = await alerts_of(client, FORCED)
+    clock.advance(601)  # alert.escalate_after_seconds: backup and central phones are paged
+    await client.app[keys.CONVERSATION].send_due()
+    await phone.send("CANCELAR")
+    await phone.send(EMERGENCY)
+    rows = await in_store(client, lambda: list(OutboxMessage.select()))
+    told = {r.to for r in rows if r.body.startswith(f"ALERTA Lifeline {alert.reference}: {FORCED} cancelo")}
+    assert told == {*HOUSTON.duty_phones, *HOUSTON.backup_phones, *DIRECTORY.central.phones}
+
+
 async def test_a_contact_added_after_a_duress_cancel_gets_no_relay(start):
     client = await start("console")
     phone = await set_up(client, FORCED)
@@ -257,6 +271,8 @@ async def test_ussd_cancel_asks_the_pin_after_the_confirmation_and_sms_cancels_a
     await phone.send("ALERTA")
     assert (await dial(client, ["2", "2"], phone=REAL))[-1] == "CON Escriba su PIN:\n0 Atras"
     assert (await dial(client, ["2", "2", "5555"], phone=REAL))[-1] == "CON PIN incorrecto. Escriba su PIN:\n0 Atras"
+    too_long = (await dial(client, ["2", "2", "12345"], phone=REAL))[-1]
+    assert too_long == "CON El PIN debe tener 4 numeros.\nEscriba su PIN:\n0 Atras"  # not counted as a try
     assert (await dial(client, ["2", "2", SAFETY], phone=REAL))[-1].startswith("END Listo: aviso ")
     await phone.send("ALERTA")
     assert await phone.send("CANCELAR") == "Escriba su PIN:"  # SMS: no confirmation, the PIN is enough

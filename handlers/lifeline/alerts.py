@@ -455,11 +455,11 @@ def _under_duress(request: Request, current, directory: Directory, reason: str, 
     The family hears nothing: the alert is not over."""
     alerts.record_duress(current, reason, request.now)
     office = office_of(directory, current.consulate)
+    # Every consulate phone that heard of the alert (escalations too), and whoever is on duty now.
+    told = told_about(current, directory, request.now)
+    officers = dict.fromkeys([*(r.phone for r in told if r.officer), *paged(office, request.now)])
     values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
-    told = tuple(
-        Outgoing(to, key, values, tag=later_tag_of(current.reference), urgent=True)
-        for to in paged(office, request.now)
-    )
+    told = tuple(Outgoing(to, key, values, tag=later_tag_of(current.reference), urgent=True) for to in officers)
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
