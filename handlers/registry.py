@@ -95,7 +95,7 @@ def build_handlers(
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
         "profile.pins_start": profile.start_pins,
-        "profile.pin_check": bound(profile.check_current_pin, limits=limits),
+        "profile.pin_check": bound(profile.check_current_pin, limits=limits, directory=directory),
         "profile.name": profile.save_name,
         "consulate.offer": finder.offer,
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),

@@ -27,6 +27,8 @@ class Person(BaseModel):
     location_updated_at = peewee.DoubleField(null=True)
     safety_pin = peewee.CharField(max_length=64, null=True)  # keyed hashes, never the PINs
     duress_pin = peewee.CharField(max_length=64, null=True)
+    # The emergency PIN "removed" the PINs: the phone is shown none, both are kept, every cancel is under duress.
+    pins_hidden_at = peewee.DoubleField(null=True)
     created_at = peewee.DoubleField()
     last_seen_at = peewee.DoubleField()
 

@@ -123,6 +123,7 @@ def _v13_key_fingerprint() -> None:
 
 def _v14_duress_reason() -> None:
     _add_missing_columns(Alert, Alert.duress_reason)
+    _add_missing_columns(Person, Person.pins_hidden_at)
     # Before this step only the emergency PIN (or three wrong PINs, not told apart) set duress_at.
     Alert.update(duress_reason="pin").where(Alert.duress_at.is_null(False) & Alert.duress_reason.is_null()).execute()
 

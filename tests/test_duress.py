@@ -71,6 +71,7 @@ SCRIPT = [
     ("officer", "OK {first}"),
     ("officer", "R {first} ¿Esta bien?"),
     ("sms", "Si, todo bien"),
+    ("ussd", ["5", "5", "1", "{pin}", "{new}", "8765"]),  # PINs changed with the PIN the person gave
     ("ussd", ["1"]),
     ("sms", "ALERTA"),
     ("sms", "ALERTA!!!"),
@@ -78,12 +79,17 @@ SCRIPT = [
     ("ussd", ["2", "1"]),
     ("later", 1000),
     ("ussd", ["2", "2"]),
-    ("ussd", ["2", "2", SAFETY]),
+    ("ussd", ["2", "2", "{new}"]),
     ("sms", "CANCELAR"),
     ("ussd", ["2"]),
     ("contact", "ALERTA POR {me}"),
     ("sms", "CANCELAR"),
+    ("ussd", ["5", "5", "2", "{new}"]),  # PINs removed with it
+    ("sms", "CANCELAR"),
+    ("sms", "CANCELAR"),
+    ("ussd", ["5", "5"]),
 ]
+NEW = "4321"
 
 
 async def run_script(client, phones: dict[str, Phone], pins: dict[str, str]) -> dict[str, list[str | None]]:
@@ -101,7 +107,8 @@ async def run_script(client, phones: dict[str, Phone], pins: dict[str, str]) -> 
             if kind == "sms":
                 seen[number].append(await phone.send(what.format(pin=pins[number])))
             elif kind == "ussd":
-                seen[number].append((await dial(client, what, phone=number))[-1])
+                inputs = [i.format(pin=pins[number], new=NEW) for i in what]
+                seen[number].append((await dial(client, inputs, phone=number))[-1])
             else:
                 first = (await alerts_of(client, number))[0].reference
                 sender = Phone(client, OFFICER if kind == "officer" else MARIA)
@@ -141,32 +148,40 @@ async def test_after_a_duress_cancel_the_phone_sees_exactly_what_a_real_cancel_s
     ]
     assert real[6:8] == ["", ""]  # the officer's OK and R reach neither phone
     assert real[8].startswith("Para pedir ayuda ahora responda 1.")  # no answer to the officer
-    assert real[9].startswith("END Aviso <alert 2> enviado a 2 contacto(s) y al ")  # USSD 1: a new alert
-    assert real[10].startswith("Aviso <alert 2>: enviado otra vez al ")
-    assert real[12].startswith("CON ¿Ya esta a salvo? Esto cancela su aviso <alert 2>.")
-    assert real[16] == "END Listo: aviso <alert 2> cancelado. Avisamos a quienes lo recibieron."
-    assert real[17:19] == ["No tiene avisos abiertos.", "END No tiene avisos abiertos."]
-    assert real[19] == f"Lifeline <alert 3>: mensaje enviado por {MARIA}."  # a contact alerts for the person
-    assert real[20] == "Escriba su PIN:"
+    assert real[9] == "END Listo: sus PIN quedaron guardados."
+    assert real[10].startswith("END Aviso <alert 2> enviado a 2 contacto(s) y al ")  # USSD 1: a new alert
+    assert real[11].startswith("Aviso <alert 2>: enviado otra vez al ")
+    assert real[13].startswith("CON ¿Ya esta a salvo? Esto cancela su aviso <alert 2>.")
+    assert real[15].startswith("Lifeline <alert 2>: 0 de 4 recibieron su aviso.")  # the summary, after a while
+    assert real[17] == "END Listo: aviso <alert 2> cancelado. Avisamos a quienes lo recibieron."
+    assert real[18:20] == ["No tiene avisos abiertos.", "END No tiene avisos abiertos."]
+    assert real[20] == f"Lifeline <alert 3>: mensaje enviado por {MARIA}."  # a contact alerts for the person
+    assert real[21] == "Escriba su PIN:"
+    assert real[22] == "END Listo: quitamos sus PIN. Para cancelar un aviso ya no se pide PIN."
+    assert real[23] == "Listo: aviso <alert 3> cancelado. Avisamos a quienes lo recibieron."  # no PIN asked
+    assert real[24] == "No tiene avisos abiertos."
+    assert real[25].startswith("CON PIN de seguridad (4 numeros)")
 
     # Everything that reached each phone at the carrier, scheduled news included, is the same too.
     def received(number):
         return normalised([m.body for m in fake.accepted_to(number)], references[number])
 
-    assert received(REAL) == received(FORCED)
+    assert sorted(received(REAL)) == sorted(received(FORCED))  # the carrier may take them in another order
     assert len(received(REAL)) >= 10
 
     # The consulate knows: the duress relay, the later alerts marked, the first alert still open.
     first, second, third = references[FORCED]
     duty = await _to(client, OFFICER)
-    [duress] = [b for b in duty if b.startswith(f"ALERTA Lifeline {first}:")]
+    [duress] = [b for b in duty if b.startswith(f"ALERTA Lifeline {first}:") and "cancelo" in b]
     assert f"{FORCED} cancelo con su PIN de emergencia: podria estar bajo presion." in duress
-    for later in (second, third):
+    for earlier, later in ((first, second), (second, third)):
         [relay] = [b for b in duty if b.startswith(f"ALERTA {later}")]
-        assert f"OJO: su aviso {first} sigue abierto, cancelado quizas bajo presion." in relay
+        assert f"OJO: su aviso {earlier} sigue abierto, cancelado quizas bajo presion." in relay
     assert not [b for b in duty if "OJO" in b and any(r in b for r in references[REAL])]
-    states = {a.reference: (a.status, a.duress_reason) for a in await alerts_of(client, FORCED)}
-    assert states == {first: ("open", "pin"), second: ("cancelled", "earlier"), third: ("open", "earlier")}
+    # Every cancel by the forced phone was under duress: the PINs it changed and removed still protect it.
+    assert [(a.status, a.duress_reason) for a in await alerts_of(client, FORCED)] == [("open", "pin")] * 3
+    assert [a.status for a in await alerts_of(client, REAL)] == ["cancelled"] * 3
+    assert len([b for b in duty if "cambio o quito sus PIN con su PIN de emergencia" in b]) == 2
     # The officer who tried to write to the phone was told why it was not sent.
     assert any(b.startswith(f"{first}: no enviado. Se cancelo quizas bajo presion") for b in duty)
     # The family heard nothing of a cancel for the first alert: it is not over.
@@ -327,14 +342,13 @@ async def test_by_sms_the_person_is_told_pins_stay_in_the_messages(start):
     assert menu.endswith("\n1 Cambiar mis PIN\n2 Quitar mis PIN")
 
 
-async def test_pins_change_with_the_current_safety_pin_only(start):
+async def test_pins_change_with_the_current_safety_pin(start):
     client = await start("console")
     phone = await set_up(client, REAL)
     assert (await dial(client, ["5", "5"], phone=REAL))[-1] == (
         "CON Sus PIN\n1. Cambiar mis PIN\n2. Quitar mis PIN\n0 Atras"
     )
-    # The emergency PIN is no key to the PINs: it is as wrong as any other here.
-    wrong = (await dial(client, ["5", "5", "1", EMERGENCY], phone=REAL))[-1]
+    wrong = (await dial(client, ["5", "5", "1", "0000"], phone=REAL))[-1]
     assert wrong == "CON PIN incorrecto. Su PIN de seguridad actual:\n0 Atras"
     screens = await dial(client, ["5", "5", "1", SAFETY, "4321", "8765"], phone=REAL)
     assert screens[4].startswith(PIN_SAFETY)
@@ -343,6 +357,33 @@ async def test_pins_change_with_the_current_safety_pin_only(start):
     await phone.send("CANCELAR")
     assert await phone.send(SAFETY) == "PIN incorrecto. Escriba su PIN:"  # the old one no longer works
     assert (await phone.send("4321")).startswith("Listo: aviso ")
+    assert [a.status for a in await alerts_of(client, REAL)] == ["cancelled"]
+
+
+async def test_the_emergency_pin_changes_and_removes_pins_only_in_appearance(start):
+    client = await start("console")
+    phone = await set_up(client, FORCED)
+    await phone.send("ALERTA")
+    # Forced to change the PINs, the person gives the emergency PIN: the phone shows what the safety PIN
+    # would have shown, the consulate is told, and the "new safety PIN" is an emergency PIN.
+    screens = await dial(client, ["5", "5", "1", EMERGENCY, "4321", "8765"], phone=FORCED)
+    assert screens[4].startswith(PIN_SAFETY) and screens[-1] == "END Listo: sus PIN quedaron guardados."
+    await phone.send("CANCELAR")
+    assert (await phone.send("4321")).startswith("Listo: aviso ")
+    await phone.send("ALERTA")
+    await phone.send("CANCELAR")
+    assert (await phone.send(SAFETY)).startswith("Listo: aviso ")  # the real safety PIN still cancels
+    # Forced to remove them, with the (new) emergency PIN: no PIN is asked any more, and no cancel is real.
+    removed = (await dial(client, ["5", "5", "2", "4321"], phone=FORCED))[-1]
+    assert removed == "END Listo: quitamos sus PIN. Para cancelar un aviso ya no se pide PIN."
+    await phone.send("ALERTA")
+    assert (await phone.send("CANCELAR")).startswith("Listo: aviso ")
+    states = [(a.status, a.duress_reason) for a in await alerts_of(client, FORCED)]
+    assert states == [("open", "pin"), ("cancelled", "earlier"), ("open", "pin")]
+    told = [b for b in await _to(client, OFFICER) if "cambio o quito sus PIN con su PIN de emergencia" in b]
+    assert len(told) == 2
+    # The phone is shown no PINs: PIN set-up starts afresh, as after a real removal.
+    assert (await dial(client, ["5", "5"], phone=FORCED))[-1].startswith(PIN_SAFETY)
 
 
 async def test_pins_are_removed_with_the_current_safety_pin(start):

@@ -435,6 +435,8 @@ def cancel_alert(request: Request, directory: Directory) -> Result:
     confirmed = {"cancel_confirmed": "1"}
     if request.channel == "ussd" and not (request.args.get("cancel_confirmed") or request.data.get("cancel_confirmed")):
         return Result(outcome="confirm", values={"ref": current.reference})
+    if people.pins_hidden(request.person_id):  # the emergency PIN "removed" the PINs: no cancel is real now
+        return _under_duress(request, current, directory, alerts.DURESS_PIN, "alert.duress")
     if people.has_pins(request.person_id):
         pin = request.data.get("pin")
         if pin is None:
@@ -454,13 +456,30 @@ def _under_duress(request: Request, current, directory: Directory, reason: str, 
     """The same answer as a cancel on the phone; only the consulate learns why it may have been forced.
     The family hears nothing: the alert is not over."""
     alerts.record_duress(current, reason, request.now)
-    office = office_of(directory, current.consulate)
-    # Every consulate phone that heard of the alert (escalations too), and whoever is on duty now.
-    told = told_about(current, directory, request.now)
-    officers = dict.fromkeys([*(r.phone for r in told if r.officer), *paged(office, request.now)])
     values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
-    told = tuple(Outgoing(to, key, values, tag=later_tag_of(current.reference), urgent=True) for to in officers)
+    later = later_tag_of(current.reference)
+    told = tuple(
+        Outgoing(to, key, values, tag=later, urgent=True) for to in _officers(current, directory, request.now)
+    )
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
+
+
+def pins_forced(person_id: int, phone: str, directory: Directory, now: float) -> list[Outgoing]:
+    """The emergency PIN changed or removed the PINs: the consulate of the person's open alert (one under
+    duress first) is told; with no alert open there is nobody to tell."""
+    current = alerts.open_under_duress(person_id) or alerts.open_alert_of(person_id)
+    if current is None or directory is None:
+        return []
+    values = {"ref": current.reference, "who": who(person_id, phone)}
+    later = later_tag_of(current.reference)
+    officers = _officers(current, directory, now)
+    return [Outgoing(to, "alert.duress_pins", values, tag=later, urgent=True) for to in officers]
+
+
+def _officers(alert, directory: Directory, now: float) -> list[str]:
+    """Every consulate phone that heard of the alert (escalations too), and whoever is on duty for it now."""
+    told = [r.phone for r in told_about(alert, directory, now) if r.officer]
+    return list(dict.fromkeys([*told, *paged(office_of(directory, alert.consulate), now)]))
 
 
 def _cancel(request: Request, current, directory: Directory) -> Result:

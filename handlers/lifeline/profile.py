@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from handlers.lifeline import alerts
 from handlers.lifeline.alerts import MAX_PIN_TRIES
 from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Request, Result
+from handlers.reference.consulates import Directory
 from store import limits as limit_uses
 from store import people
 
@@ -51,25 +53,35 @@ def start_pins(request: Request) -> Result:
     return Result(outcome=("set" if people.has_pins(request.person_id) else "new") + sms)
 
 
-def check_current_pin(request: Request, limits: Limits) -> Result:
+def check_current_pin(request: Request, limits: Limits, directory: Directory | None) -> Result:
     """The current safety PIN, before PINs change or go: then "change" (or "change_sms") or "removed".
-    The emergency PIN is as wrong as any other here: it must never undo the PINs. Wrong PINs are limited
-    per session and per day, so nobody holding the phone can try the 10,000 PINs."""
+    Wrong PINs are limited per session and per day, so nobody holding the phone can try the 10,000 PINs.
+
+    The emergency PIN answers exactly as the safety PIN would, and the consulate of an open alert is told,
+    but it undoes no protection: a "removal" hides the PINs from the phone (every cancel is then under
+    duress), and a "change" makes the new safety PIN typed the emergency PIN, the real one staying."""
     then = request.args.get("then") or request.data.get("pins_then", "")
     wrong_today = limit_uses.used_since(request.phone, limit_uses.PIN_WRONG, request.now - DAY)
     if wrong_today >= limits.wrong_pins_per_day:
         return Result(outcome="locked")
-    if people.check_pin(request.person_id, request.data.get("current_pin", "")) != "safety":
+    verdict = people.check_pin(request.person_id, request.data.get("current_pin", ""))
+    if verdict == "wrong":
         limit_uses.count_use(request.phone, limit_uses.PIN_WRONG, request.now)
         tries = int(request.data.get("pin_tries", "0")) + 1
         if tries >= MAX_PIN_TRIES or wrong_today + 1 >= limits.wrong_pins_per_day:
             return Result(outcome="locked")
         return Result(outcome="wrong", values={"pin_tries": str(tries), "pins_then": then})
+    forced = verdict == "duress"
+    told = tuple(alerts.pins_forced(request.person_id, request.phone, directory, request.now)) if forced else ()
     if then == "remove":
-        people.remove_pins(request.person_id)
-        return Result(outcome="removed")
+        if forced:
+            people.hide_pins(request.person_id, request.now)
+        else:
+            people.remove_pins(request.person_id)
+        return Result(outcome="removed", outgoing=told)
     sms = "_sms" if request.channel == "sms" else ""
-    return Result(outcome="change" + sms, values={"pins_verified": "1", "pin_tries": "0"})
+    values = {"pins_verified": "1", "pin_tries": "0", "pins_forced": "1" if forced else ""}
+    return Result(outcome="change" + sms, values=values, outgoing=told)
 
 
 def save_pins(request: Request) -> Result:
@@ -84,7 +96,11 @@ def save_pins(request: Request) -> Result:
         return Result(outcome="invalid")
     if safety == duress:
         return Result(outcome="same")
-    people.set_pins(request.person_id, safety, duress)
+    if request.data.get("pins_forced") or people.pins_hidden(request.person_id):
+        # Set under duress (see check_current_pin): what the phone calls the safety PIN cancels under duress.
+        people.set_duress_pin(request.person_id, safety)
+    else:
+        people.set_pins(request.person_id, safety, duress)
     return Result(outcome="saved")
 
 
