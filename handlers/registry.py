@@ -31,8 +31,9 @@ class Features:
     handlers: Mapping[str, Handler]
     # (phone, now): a duty phone (of config/consulates.yaml, or on the roster now): its texts go to the officers.
     is_duty_phone: Callable[[str, float], bool]
-    # (phone, now): an officer wrote to this person within the reply window: their texts go back to them.
-    awaits_answer: Callable[[str, float], bool]
+    # (phone, now): when an officer wrote to this person, if within the reply window (else None): their texts
+    # go back to that officer, unless Lifeline asked them something since (a PIN must never go to anyone).
+    awaits_answer: Callable[[str, float], float | None]
     # (carrier, provider message id, status, now) → what to send, and whether a message was resent.
     delivery_report: Callable[[str, str, str, float], tuple[list[Outgoing], bool]]
     # now → what scheduled work has to send (escalations, reminders), each claimed once in the store.
@@ -57,7 +58,7 @@ def build_features(
     def is_duty_phone(phone: str, now: float) -> bool:
         return phone in duty_phones or duty.on_roster(phone, now)
 
-    def awaits_answer(phone: str, now: float) -> bool:
+    def awaits_answer(phone: str, now: float) -> float | None:
         return alerts.awaits_answer(phone, now, alert_policy)
 
     def due(now: float) -> list[Outgoing]:
@@ -93,6 +94,8 @@ def build_handlers(
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
+        "profile.pins_start": profile.start_pins,
+        "profile.pin_check": bound(profile.check_current_pin, limits=limits, directory=directory),
         "profile.name": profile.save_name,
         "consulate.offer": bound(finder.offer, directory=directory),
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),

@@ -94,7 +94,8 @@ CASES = [
     Case("remove a contact", frozenset({"contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
     Case("home location", frozenset({"profile.location"}), lambda c: _sms(c, "UBICACION 77002", "1"), "77002"),
     Case("name", frozenset({"profile.name"}), lambda c: _sms(c, "NOMBRE Maria Lopez", "1"), "Maria Lopez"),
-    Case("PINs", frozenset({"profile.pins"}), lambda c: _pins(c), "PIN"),
+    Case("PINs", frozenset({"profile.pins", "profile.pins_start"}), lambda c: _pins(c), "PIN"),
+    Case("remove the PINs", frozenset({"profile.pin_check"}), lambda c: _remove_pins(c), "quitamos sus PIN"),
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
     Case("a nationality not served", frozenset({"nationality.other"}), lambda c: _not_served(c), "24"),
@@ -141,6 +142,11 @@ async def _listed(client) -> str:
 async def _pins(client) -> str:
     await registered(client)
     return await _sms(client, "PIN", "1234", "9876")
+
+
+async def _remove_pins(client) -> str:
+    await _pins(client)
+    return await _ussd(client, ["5", "5", "2", "1234"])  # My contacts → PINs → remove, with the safety PIN
 
 
 async def _erase(client) -> str:

@@ -101,7 +101,7 @@ def _alert(alert) -> dict:
         "escalated_at": _iso(alert.escalated_at),
         "closed_at": _iso(alert.closed_at),
         "cancelled_at": _iso(alert.cancelled_at),
-        "under_duress": alert.duress_at is not None,
+        "under_duress": alert.duress_reason is not None or alert.duress_at is not None,
         "person_phone_masked": mask(alert.phone) if alert.phone else None,
     }
 

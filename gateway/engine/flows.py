@@ -21,7 +21,7 @@ import yaml
 from gateway import yamltext
 
 KINDS = ("menu", "input", "action", "info", "end")
-VALIDATORS = ("digits", "zip", "phone", "date", "choice", "text")
+VALIDATORS = ("digits", "pin", "zip", "phone", "date", "choice", "text")
 
 
 class FlowError(ValueError):
