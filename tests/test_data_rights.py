@@ -213,7 +213,7 @@ async def test_after_borrar_no_text_or_row_holds_the_persons_number_or_name(star
     await phone.send("1")  # consent
     await phone.send("UBICACION 77002")
     await phone.send("FAMILIA +1 713 555 0199 Maria")  # Maria is told who added her, with name and number
-    await phone.send("FAMILIA 713-555-0188 Jose")
+    await phone.send("FAMILIA 1-713-555-0188 Jose")
     await phone.send("CITA")
     for answer in ("1", "1", "1", "1", "1"):
         await phone.send_all(answer)  # a passport appointment, booked
