@@ -255,7 +255,7 @@ async def test_after_borrar_no_text_or_row_holds_the_persons_number_or_name(star
 
 async def test_erase_on_the_keypad_after_one_confirmation_and_the_no_key_erases_nothing(start, database_url):
     client = await start("console")
-    await dial(client, ["5", "1", "1", "7135550199", "Maria", "1"], phone=HOUSTON_PERSON)  # consent, a contact
+    await dial(client, ["5", "1", "1", "17135550199", "Maria", "1"], phone=HOUSTON_PERSON)  # consent, a contact
     rights = (await dial(client, ["6"], phone=HOUSTON_PERSON))[-1]
     assert "\n5. Borrar mis datos\n" in rights and len(rights) <= 182
     asked, kept = (await dial(client, ["6", "5", "2"], phone=HOUSTON_PERSON))[-2:]
