@@ -62,7 +62,7 @@ def build_features(
 
     def due(now: float) -> list[Outgoing]:
         return (
-            alerts.escalations(now, directory, alert_policy)
+            alerts.escalations(now, directory, alert_policy, vocabulary)
             + alerts.summaries(now, alert_policy)
             + appointments.reminders(now, booking)
         )
@@ -85,11 +85,15 @@ def build_handlers(
     bound = functools.partial
     vocabulary = vocabulary or Vocabulary()
     return {
-        "alert.raise": bound(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
+        "alert.raise": bound(
+            alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.cancel": bound(alerts.cancel_alert, directory=directory),
-        "alert.locate": bound(alerts.locate_alert, directory=directory),
+        "alert.locate": bound(alerts.locate_alert, directory=directory, vocabulary=vocabulary),
         "alert.answer": bound(alerts.answer_consulate, policy=alert_policy or AlertPolicy()),
-        "alert.behalf": bound(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
+        "alert.behalf": bound(
+            alerts.raise_for, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
@@ -112,8 +116,9 @@ def build_handlers(
         "appointment.reschedule": bound(appointments.reschedule, booking=booking),
         "consent.record": contacts.record_consent,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
+        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory, vocabulary=vocabulary),
         "contacts.remove": contacts.remove_contact,
+        "contacts.choices": contacts.list_choices,
         "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
         "data.erase": privacy.erase,
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),

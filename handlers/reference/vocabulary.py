@@ -1,16 +1,31 @@
-"""Words handlers read or show that live in the language files, not in code: weekday names
-(templates/<lang>.yaml `calendar.weekdays`), what each language is called (`language.names`) and the duty
-officers' command words (menus/keywords.yaml `duty_commands`). Adding a language is adding its file."""
+"""Words handlers read or show that live in the language files, not in code: weekday and month names and
+how a date and time are written (templates/<lang>.yaml `calendar.*`), what each language is called
+(`language.names`) and the duty officers' command words (menus/keywords.yaml `duty_commands`). Adding a
+language is adding its file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from handlers.reference.text import fold
 
 WEEKDAYS_KEY = "calendar.weekdays"
+MONTHS_KEY = "calendar.months"
+MOMENT_KEY = "calendar.moment"
+DAY_KEY = "calendar.day"
+HALVES_KEY = "calendar.halves"
 LANGUAGE_NAMES_KEY = "language.names"
+# Day first and 24 hours, as most of Lifeline's readers write a date: for a language whose file says nothing.
+DEFAULT_MOMENT = "%d/%m %H:%M %Z"
+DEFAULT_DAY = "%d/%m"
+# The few strftime-like directives a language file may use: %d %m day and month (two digits), %-d day, %b
+# the month's name (`calendar.months`), %H %M hours (24) and minutes, %-I hour (12), %p its half of the
+# day (`calendar.halves`), %Z the time zone's abbreviation (CST). Written here, not by strftime, so the
+# server's locale never changes what a person reads.
+_DIRECTIVE = re.compile(r"%(-?[a-zA-Z%])")
 
 
 @dataclass(frozen=True)
@@ -18,6 +33,10 @@ class Vocabulary:
     weekday_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # language → Monday..Sunday
     language_names: Mapping[str, str] = field(default_factory=dict)  # folded name ("INGLES") → code ("en")
     duty_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # verb ("ack") → words ("OK")
+    month_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # language → January..December
+    halves: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # language → ("AM", "PM")
+    moments: Mapping[str, str] = field(default_factory=dict)  # language → how a date and time are written
+    days: Mapping[str, str] = field(default_factory=dict)  # language → how a date is written
 
     @classmethod
     def build(
@@ -27,16 +46,29 @@ class Vocabulary:
         duty_words: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Vocabulary:
         """From the language files, read through text(language, key)."""
-        weekdays, names = {}, {}
+        weekdays, names, months, halves, moments, day_formats = {}, {}, {}, {}, {}, {}
         for language in languages:
             days = (text(language, WEEKDAYS_KEY) or "").split()
             if len(days) == 7:
                 weekdays[language] = tuple(days)
+            month_names = (text(language, MONTHS_KEY) or "").split()
+            if len(month_names) == 12:
+                months[language] = tuple(month_names)
+            pair = (text(language, HALVES_KEY) or "").split()
+            if len(pair) == 2:
+                halves[language] = (pair[0], pair[1])
+            moments[language] = text(language, MOMENT_KEY) or DEFAULT_MOMENT
+            day_formats[language] = text(language, DAY_KEY) or DEFAULT_DAY
             names[fold(language)] = language  # the code itself: "IDIOMA en"
             for name in (text(language, LANGUAGE_NAMES_KEY) or "").split(","):
                 if name.strip():
                     names[fold(name)] = language
-        return cls(weekdays, names, dict(duty_words or {}))
+        return cls(weekdays, names, dict(duty_words or {}), months, halves, moments, day_formats)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages whose files were read."""
+        return tuple(self.moments)
 
     def weekdays(self, language: str) -> tuple[str, ...]:
         """Monday to Sunday in the language; empty when its file has none (then the code's short names)."""
@@ -45,3 +77,40 @@ class Vocabulary:
     def language_named(self, word: str) -> str | None:
         """The code of the language a word names ("ingles", "EN", "es"), if the deployment speaks it."""
         return self.language_names.get(fold(word))
+
+    def moment(self, language: str, when: datetime) -> str:
+        """A date and time as a reader of the language writes them: "25/11 12:54 CST", "Nov 25, 12:54 PM CST"."""
+        return self._write(self.moments.get(language, DEFAULT_MOMENT), language, when)
+
+    def day(self, language: str, when: date) -> str:
+        """A date without the time: "25/11", "Nov 25"."""
+        return self._write(self.days.get(language, DEFAULT_DAY), language, when)
+
+    def _write(self, pattern: str, language: str, when: date) -> str:
+        months = self.month_names.get(language)
+        halves = self.halves.get(language, ("AM", "PM"))
+
+        def directive(found: re.Match) -> str:
+            code = found.group(1)
+            if code == "%":
+                return "%"
+            if code == "b":
+                return months[when.month - 1] if months else f"{when.month:02d}"
+            if code in ("d", "-d", "m"):
+                number = when.day if code != "m" else when.month
+                return str(number) if code == "-d" else f"{number:02d}"
+            if not isinstance(when, datetime):
+                return ""  # a time directive in a date's pattern
+            if code == "H":
+                return f"{when.hour:02d}"
+            if code == "M":
+                return f"{when.minute:02d}"
+            if code == "-I":
+                return str(when.hour % 12 or 12)
+            if code == "p":
+                return halves[when.hour >= 12]
+            if code == "Z":
+                return when.tzname() or ""
+            return found.group(0)  # unknown: shown as written, so `check` readers see the mistake
+
+        return " ".join(_DIRECTIVE.sub(directive, pattern).split())
