@@ -90,7 +90,7 @@ async def test_someone_never_registered_still_reaches_the_consulate(start):
     alert = await only_alert(client)
     # Nobody to tell but the consulate: no "0 contacts", but how to add family for next time.
     assert confirmation == (
-        f"Aviso {alert.reference} enviado al {HOUSTON.short_name}. Luego agregue a su familia en Mis contactos. "
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name}. Luego, para avisar a su familia, envie FAMILIA. "
         "¿Donde esta? Codigo postal o lugar:"
     )
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(HOUSTON.duty_phones)
@@ -529,7 +529,9 @@ async def test_a_guatemalan_alert_pages_guatemalas_consulate(start):
     gt_houston = Directory.load(ROOT / "config" / "consulates.yaml").by_id("gt-houston")
     alert = await only_alert(client)
     assert alert.consulate == "gt-houston"
-    assert confirmation.startswith(f"Aviso {alert.reference} enviado al {gt_houston.short_name}. Luego agregue")
+    assert confirmation.startswith(
+        f"Aviso {alert.reference} enviado al {gt_houston.short_name}. Luego, para avisar a su familia, envie FAMILIA."
+    )
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(gt_houston.duty_phones)
 
 

@@ -144,7 +144,7 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
     form = payloads.at_ussd(PERSON, "1", session="shortcut")
     response = await client.post("/africastalking/ussd", data=form)
     assert re.fullmatch(
-        r"CON Aviso [A-Z0-9]{4} enviado al .+\. Luego agregue a su familia en Mis contactos\. ¿Donde esta\? .+",
+        r"CON Aviso [A-Z0-9]{4} enviado al .+\. Luego, para avisar a su familia, envie FAMILIA\. ¿Donde esta\? .+",
         await response.text(),
         re.DOTALL,
     )
