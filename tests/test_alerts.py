@@ -440,8 +440,8 @@ async def test_a_trusted_contact_can_alert_for_the_person(start):
     maria.seen = 1  # her notice
     reply = await maria.send("ALERTA POR +1 713 555 0142")
     alert = await only_alert(client)
-    assert (
-        reply == f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a los otros contactos de {HOUSTON_PERSON} (1)."
+    assert reply == (
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a los otros contactos de {HOUSTON_PERSON} (1)."
     )
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([JOSE, *HOUSTON.duty_phones, HOUSTON_PERSON])

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.test_alerts import HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, only_alert, registered, relays
+from gateway import keys
+from tests.test_alerts import DIRECTORY, HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, only_alert, registered, relays
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
 from tests.test_outbox import settled
@@ -168,6 +169,21 @@ async def test_a_contact_added_during_an_alert_gets_it_in_their_conventions(star
         f'ALERT Lifeline {alert.reference}: {HOUSTON_PERSON} asks for help. Sent Nov 25, 12:54 PM CST. "me detuvieron" '
         "Call them."
     )
+
+
+async def test_an_unanswered_alert_pages_with_its_one_date_and_time(start, at_noon):
+    client = await start("console")
+    phone = await registered(client)
+    await phone.send("ALERTA")
+    alert = await only_alert(client)
+    at_noon.advance(601)  # alert.escalate_after_seconds is 600
+    await client.app[keys.CONVERSATION].send_due()
+    pages = [m for m in await relays(client, alert.reference) if "SIN RESPUESTA" in m.body]
+    assert sorted(m.to for m in pages) == sorted({*HOUSTON.backup_phones, *DIRECTORY.central.phones})
+    assert {m.body for m in pages} == {
+        f"ALERTA Lifeline {alert.reference} SIN RESPUESTA: {HOUSTON_PERSON} pide ayuda desde el 25/11 12:54 CST. "
+        f"Responda OK {alert.reference}"
+    }
 
 
 # -- Place names in the reader's language -----------------------------------------------------------------

@@ -136,8 +136,8 @@ def _records(csv_path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str
             problems.append(f"row {number}: {len(row)} cells for {len(header)} columns (a comma not in quotes?)")
             continue
         padded = row + [""] * (len(header) - len(row))  # a spreadsheet may drop a row's trailing empty cells
-        cells = {name: "" for name in _OPTIONAL} | {name: cell.strip() for name, cell in zip(header, padded, strict=True)}
-        records.append((number, cells))
+        cells = {name: cell.strip() for name, cell in zip(header, padded, strict=True)}
+        records.append((number, {name: "" for name in _OPTIONAL} | cells))
     if not records and not problems:
         raise CsvRejected(["row 2: no consulates (the file has only a header row)"])
     return records, problems

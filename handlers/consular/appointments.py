@@ -356,7 +356,8 @@ def _describe(appointment, booking: Booking, language: str) -> str:
     if consulate is None:
         return f"{appointment.reference} {name}"
     day = booking.vocabulary.day(language, local_day(consulate, appointment.starts_at))
-    return f"{appointment.reference} {name} {day} {local_datetime(consulate, appointment.starts_at)[-5:]} {consulate.city}"
+    time = local_datetime(consulate, appointment.starts_at)[-5:]
+    return f"{appointment.reference} {name} {day} {time} {consulate.city}"
 
 
 def _confirmation_values(

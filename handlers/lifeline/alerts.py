@@ -79,7 +79,16 @@ def relay(
 ) -> Outgoing:
     """A message about an alert, kept within RELAY_SEGMENTS; urgent: it outlives a carrier outage."""
     return Outgoing(
-        to, key, values, language, tag, delay, True, RELAY_SEGMENTS, TYPED, localized=localized or {}
+        to,
+        key,
+        values,
+        language,
+        tag,
+        delay,
+        urgent=True,
+        max_segments=RELAY_SEGMENTS,
+        shorten=TYPED,
+        localized=localized or {},
     )
 
 
@@ -575,6 +584,7 @@ def escalations(
 ) -> list[Outgoing]:
     """Pages backup phones and the central number for alerts nobody acknowledged, and reminds the duty
     phones; each alert once. Runs from the store, so it survives restarts."""
+    vocabulary = vocabulary or Vocabulary()
     pages: list[Outgoing] = []
     for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
         if not alerts.mark_escalated(alert, now):
@@ -582,7 +592,6 @@ def escalations(
         office = office_of(directory, alert.consulate)
         central = directory.central_for(alert.consulate)
         phone, _ = alerts.phone_of_raiser(alert)
-        vocabulary = vocabulary or Vocabulary()
         values = {
             "ref": alert.reference,
             "who": who(alert.person_id, phone),

@@ -63,7 +63,9 @@ def list_choices(request: Request) -> Result:
         return Result(outcome="empty")
     shown = [contact.name[:CHOICE_NAME].strip() for contact in contacts]
     lines = [
-        f"{c.position} {name}" if shown.count(name) == 1 else f"{c.position} {name[:CHOICE_NAME_WITH_DIGITS]} ({c.phone[-4:]})"
+        f"{c.position} {name}"
+        if shown.count(name) == 1
+        else f"{c.position} {name[:CHOICE_NAME_WITH_DIGITS].strip()} ({c.phone[-4:]})"
         for c, name in zip(contacts, shown, strict=True)
     ]
     return Result(outcome="listed", values={"contact_choices": "\n".join(lines)})
