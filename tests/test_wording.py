@@ -199,6 +199,24 @@ async def test_english_readers_get_the_consulates_english_name(start):
     assert screens[-1].startswith("CON 1/5 Consulado en Los Angeles. 2401 W 6th St")  # Spanish readers: as before
 
 
+async def test_a_move_to_another_consulate_is_told_in_each_readers_language(start):
+    client = await start("console")
+    mexican = Phone(client, "+525555500142")  # no US area code: the central first
+    await mexican.send("FAMILIA +1 713 555 0199 Maria")
+    await mexican.send("1")
+    await mexican.send("FAMILIA +1 713 555 0177 Anna EN")
+    await mexican.send("ALERTA")
+    alert = await only_alert(client)
+    await mexican.send("60601")  # Chicago: its consulate takes the alert
+    located = {m.to: m.body for m in await relays(client, alert.reference) if m.tag.endswith(":later")}
+    assert located[MARIA] == (
+        f"Lifeline {alert.reference}: +525555500142 esta en 60601 Chicago, IL. Atiende el caso el Consulado en Chicago."
+    )
+    assert located[ANNA] == (
+        f"Lifeline {alert.reference}: +525555500142 is in 60601 Chicago, IL. The Consulate in Chicago is handling it."
+    )
+
+
 # -- The contact notice names the person -----------------------------------------------------------------
 
 
