@@ -88,29 +88,22 @@ class Vocabulary:
 
     def _write(self, pattern: str, language: str, when: date) -> str:
         months = self.month_names.get(language)
-        halves = self.halves.get(language, ("AM", "PM"))
-
-        def directive(found: re.Match) -> str:
-            code = found.group(1)
-            if code == "%":
-                return "%"
-            if code == "b":
-                return months[when.month - 1] if months else f"{when.month:02d}"
-            if code in ("d", "-d", "m"):
-                number = when.day if code != "m" else when.month
-                return str(number) if code == "-d" else f"{number:02d}"
-            if not isinstance(when, datetime):
-                return ""  # a time directive in a date's pattern
-            if code == "H":
-                return f"{when.hour:02d}"
-            if code == "M":
-                return f"{when.minute:02d}"
-            if code == "-I":
-                return str(when.hour % 12 or 12)
-            if code == "p":
-                return halves[when.hour >= 12]
-            if code == "Z":
-                return when.tzname() or ""
-            return found.group(0)  # unknown: shown as written, so `check` readers see the mistake
-
-        return " ".join(_DIRECTIVE.sub(directive, pattern).split())
+        fields = {
+            "d": f"{when.day:02d}",
+            "-d": str(when.day),
+            "m": f"{when.month:02d}",
+            "b": months[when.month - 1] if months else f"{when.month:02d}",
+            "%": "%",
+        }
+        if isinstance(when, datetime):
+            halves = self.halves.get(language, ("AM", "PM"))
+            fields |= {
+                "H": f"{when.hour:02d}",
+                "M": f"{when.minute:02d}",
+                "-I": str(when.hour % 12 or 12),
+                "p": halves[when.hour >= 12],
+                "Z": when.tzname() or "",
+            }
+        # An unknown directive is shown as written, so that whoever edits the file sees the mistake.
+        written = _DIRECTIVE.sub(lambda found: fields.get(found.group(1), found.group(0)), pattern)
+        return " ".join(written.split())
