@@ -234,6 +234,21 @@ async def test_the_contact_notice_gives_the_persons_name(start, fake):
     assert [m.body for m in fake.accepted if m.to == JOSE] == [notice]
 
 
+async def test_an_alert_raised_for_someone_gives_their_name(start, at_noon):
+    client = await start("console")
+    phone = await registered(client)  # Maria and Jose
+    await phone.send("NOMBRE Rosa Diaz")
+    maria = Phone(client, MARIA)
+    maria.seen = 1  # her notice
+    reply = await maria.send("ALERTA POR +1 713 555 0142")
+    alert = await only_alert(client)
+    rosa = f"Rosa Diaz ({HOUSTON_PERSON})"
+    assert reply == f"Aviso {alert.reference} enviado al Consulado en Houston y a los otros contactos de {rosa} (1)."
+    assert await body_to(client, JOSE, alert.reference) == (
+        f"ALERTA {alert.reference} por {MARIA}: {rosa} pide ayuda. Aviso del 25/11 12:54 CST"
+    )
+
+
 # -- Errors that say what to do; the list on the screen that asks for a number ------------------------------
 
 

@@ -283,7 +283,7 @@ def raise_for(
     vocabulary = vocabulary or Vocabulary()
     values = {
         "ref": alert.reference,
-        "who": number,
+        "who": who(person_id, number),
         "by": request.phone,
         "home": home[0] if home else "",
         "when": _written(vocabulary, office, request.now),
@@ -304,7 +304,7 @@ def raise_for(
         "ref": alert.reference,
         "contact_count": _count(len(others)),
         "consulate": name_for(office, request.language),
-        "who": number,
+        "who": who(person_id, number),
     }
     return Result(outcome="raised", values=shown, outgoing=tuple(relays))
 

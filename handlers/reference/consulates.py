@@ -283,11 +283,6 @@ def local_time(office: Consulate | Central, epoch_seconds: float) -> str:
     return _local(office, epoch_seconds).strftime("%H:%M")
 
 
-def local_date(office: Consulate | Central, epoch_seconds: float) -> str:
-    """DD/MM in the office's time zone."""
-    return _local(office, epoch_seconds).strftime("%d/%m")
-
-
 def local_datetime(office: Consulate | Central, epoch_seconds: float) -> str:
     """DD/MM HH:MM in the office's time zone, as SMS show a date."""
     return _local(office, epoch_seconds).strftime("%d/%m %H:%M")
