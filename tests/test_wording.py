@@ -17,15 +17,15 @@ from tests.test_outbox import settled
 
 HOUSTON_TIME = ZoneInfo("America/Chicago")
 # Wednesday 25 November 2026, 12:54 in Houston (CST, UTC-6).
-NOON = datetime(2026, 11, 25, 12, 54, 10, tzinfo=HOUSTON_TIME).timestamp()
+ALERT_TIME = datetime(2026, 11, 25, 12, 54, 10, tzinfo=HOUSTON_TIME).timestamp()
 ANNA = "+17135550177"  # a contact who reads English
 # A date as a relay could write one: 25/11, 11/25, Nov 25.
 A_DATE = re.compile(r"\b\d{1,2}/\d{1,2}\b|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}\b")
 
 
 @pytest.fixture
-def at_noon(clock):
-    clock.advance(NOON - clock())
+def at_alert_time(clock):
+    clock.advance(ALERT_TIME - clock())
     return clock
 
 
@@ -123,7 +123,7 @@ async def test_counts_read_as_words_in_both_languages(start):
 # -- One date and time per relay, in the reader's conventions; nothing unknown shown -----------------------
 
 
-async def test_a_relay_with_nothing_known_reads_naturally(start, at_noon):
+async def test_a_relay_with_nothing_known_reads_naturally(start, at_alert_time):
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     await phone.send("FAMILIA +1 713 555 0199 Maria")
@@ -135,7 +135,7 @@ async def test_a_relay_with_nothing_known_reads_naturally(start, at_noon):
     )
 
 
-async def test_a_relay_has_one_date_and_time_in_its_readers_conventions(start, at_noon):
+async def test_a_relay_has_one_date_and_time_in_its_readers_conventions(start, at_alert_time):
     client = await start("console")
     phone = await registered(client)  # Maria and Jose read Spanish
     await phone.send("FAMILY +1 713 555 0177 Anna EN")  # Anna reads English
@@ -157,7 +157,7 @@ async def test_a_relay_has_one_date_and_time_in_its_readers_conventions(start, a
     assert all(len(A_DATE.findall(m.body)) == 1 for m in await relays(client, ref))
 
 
-async def test_a_contact_added_during_an_alert_gets_it_in_their_conventions(start, at_noon):
+async def test_a_contact_added_during_an_alert_gets_it_in_their_conventions(start, at_alert_time):
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     await phone.send("ALERTA me detuvieron")
@@ -171,12 +171,12 @@ async def test_a_contact_added_during_an_alert_gets_it_in_their_conventions(star
     )
 
 
-async def test_an_unanswered_alert_pages_with_its_one_date_and_time(start, at_noon):
+async def test_an_unanswered_alert_pages_with_its_one_date_and_time(start, at_alert_time):
     client = await start("console")
     phone = await registered(client)
     await phone.send("ALERTA")
     alert = await only_alert(client)
-    at_noon.advance(601)  # alert.escalate_after_seconds is 600
+    at_alert_time.advance(601)  # alert.escalate_after_seconds is 600
     await client.app[keys.CONVERSATION].send_due()
     pages = [m for m in await relays(client, alert.reference) if "SIN RESPUESTA" in m.body]
     assert sorted(m.to for m in pages) == sorted({*HOUSTON.backup_phones, *DIRECTORY.central.phones})
@@ -234,7 +234,7 @@ async def test_the_contact_notice_gives_the_persons_name(start, fake):
     assert [m.body for m in fake.accepted if m.to == JOSE] == [notice]
 
 
-async def test_an_alert_raised_for_someone_gives_their_name(start, at_noon):
+async def test_an_alert_raised_for_someone_gives_their_name(start, at_alert_time):
     client = await start("console")
     phone = await registered(client)  # Maria and Jose
     await phone.send("NOMBRE Rosa Diaz")
