@@ -63,7 +63,7 @@ def build_features(
 
     def due(now: float) -> list[Outgoing]:
         return (
-            alerts.escalations(now, directory, alert_policy)
+            alerts.escalations(now, directory, alert_policy, vocabulary)
             + alerts.summaries(now, alert_policy)
             + appointments.reminders(now, booking)
         )
@@ -86,11 +86,15 @@ def build_handlers(
     bound = functools.partial
     vocabulary = vocabulary or Vocabulary()
     return {
-        "alert.raise": bound(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
+        "alert.raise": bound(
+            alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.cancel": bound(alerts.cancel_alert, directory=directory),
-        "alert.locate": bound(alerts.locate_alert, directory=directory),
+        "alert.locate": bound(alerts.locate_alert, directory=directory, vocabulary=vocabulary),
         "alert.answer": bound(alerts.answer_consulate, policy=alert_policy or AlertPolicy()),
-        "alert.behalf": bound(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
+        "alert.behalf": bound(
+            alerts.raise_for, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
@@ -116,12 +120,13 @@ def build_handlers(
         "consent.record": contacts.record_consent,
         "consent.decline": privacy.decline,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
+        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory, vocabulary=vocabulary),
         "contacts.remove": contacts.remove_contact,
+        "contacts.choices": contacts.list_choices,
         "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
         "contacts.read_phone": bound(contacts.read_phone, directory=directory, vocabulary=vocabulary),
         "contacts.pick_country": contacts.pick_country,
-        "contacts.sms_country": bound(contacts.sms_country, limits=limits, directory=directory),
+        "contacts.sms_country": bound(contacts.sms_country, limits=limits, directory=directory, vocabulary=vocabulary),
         "data.erase": bound(privacy.erase, directory=directory),
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),

@@ -96,9 +96,7 @@ def erase_person(person_id: int, now: float | None = None, tags: tuple[str, ...]
 
 def holds_records(person_id: int) -> bool:
     """Whether the person has an alert (or drill), an appointment or a complaint here."""
-    return any(
-        model.select().where(model.person == person_id).exists() for model in (Alert, Booking, Complaint)
-    )
+    return any(model.select().where(model.person == person_id).exists() for model in (Alert, Booking, Complaint))
 
 
 def _scrub_texts(mentions: Mentions, now: float) -> None:
@@ -128,7 +126,7 @@ def _scrub_texts(mentions: Mentions, now: float) -> None:
         listed = ", ".join(columns)
         for row_id, *values in database.execute_sql(f"SELECT id, {listed} FROM {table}").fetchall():
             changed = {}
-            for column, value in zip(columns, values):
+            for column, value in zip(columns, values, strict=True):
                 text = decrypt(value) if value is not None else ""
                 if text and mentions.scrub(text) != text:
                     changed[column] = encrypt(mentions.scrub(text))

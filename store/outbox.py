@@ -236,7 +236,19 @@ def mark_sent(message_id: int, token: str, provider: str, provider_message_id: s
         _serialise_reports(provider, provider_message_id)
     empty = vault().encrypt("")
     updated = _MARK_SENT.execute(
-        SENT, provider, provider_message_id, now, now, FORGET, empty, FORGET, empty, FORGET, now, message_id, token,
+        SENT,
+        provider,
+        provider_message_id,
+        now,
+        now,
+        FORGET,
+        empty,
+        FORGET,
+        empty,
+        FORGET,
+        now,
+        message_id,
+        token,
         SENDING,
     ).rowcount
     if updated and provider_message_id:

@@ -180,12 +180,14 @@ async def test_english_booking_and_reschedule_frees_the_old_place(start, at_mond
         await phone.send_all(answer)
     [first] = await bookings(client)
     listing = await phone.send("BOOK")
-    assert listing.startswith(f"Your bookings:\n{first.reference} Passport 30/11 10:00 Houston")
+    # English readers get English dates (month first, by name: never a day-first 01/12) and consulate names.
+    assert listing.startswith(f"Your bookings:\n{first.reference} Passport Nov 30 10:00 Houston")
     assert (await phone.send("3")) == "Appointment reference (e.g. C4F9):"  # change an appointment
-    assert (await phone.send(first.reference)).startswith("Which day?\n1 Mon 30/11\n2 Tue 01/12")
+    assert (await phone.send(first.reference)).startswith("Which day?\n1 Mon Nov 30\n2 Tue Dec 1")
     await phone.send("2")  # Tuesday
-    assert (await phone.send("1")).startswith("Passport, Consulado en Houston, Tue 01/12 08:00")
-    assert sorted(await phone.send_all("1"))[0].startswith("Appointment ")
+    assert (await phone.send("1")).startswith("Passport, Consulate in Houston, Tue Dec 1 08:00")
+    confirmation = sorted(await phone.send_all("1"))[0]
+    assert confirmation.startswith("Appointment ") and ", Tue Dec 1 08:00, Consulate in Houston" in confirmation
     old, new = await bookings(client)
     assert (old.status, new.status) == ("cancelled", "booked")
     assert new.starts_at == datetime(2026, 12, 1, 8, 0, tzinfo=CHICAGO).timestamp()

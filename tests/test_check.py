@@ -338,6 +338,14 @@ def test_shipped_files_pass():
     assert report.errors == []
 
 
+def test_the_shipped_consent_menu_is_one_sms_in_every_language():
+    """Issue 13: the consent question by SMS (its text and both answers) arrives as one message."""
+    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
+    consent = {lang: (kind, segments) for lang, screen, kind, _, segments in report.menus if screen == "main/consent"}
+    assert consent == {"es": ("gsm7", 1), "en": ("gsm7", 1)}
+    assert not [w for w in report.warnings if "screens.consent " in w]
+
+
 def test_copy_of_shipped_files_passes(shipped):
     """The fixture itself breaks nothing, so every failure above comes from its one breakage."""
     assert shipped.check().errors == []

@@ -34,7 +34,7 @@ async def test_consent_is_recorded_with_its_version_and_time_before_anything_is_
 async def test_adding_a_contact_by_ussd_tells_them_once(start):
     client = await start("console")
     screens = await dial(client, ["5", "1", "1", "(713) 555-0199", "1", "Maria Lopez", "1"])  # 1: United States
-    assert screens[-1] == "END Listo: Maria Lopez sera avisado si usted pide ayuda."
+    assert screens[-1] == "END Listo: Maria Lopez recibira el aviso si usted pide ayuda."
     [notice] = await outbox_to(client, "+17135550199")
     assert notice == (
         "Lifeline: +15555550142 le puso como contacto de confianza. Si pide ayuda le avisaremos por aqui. "
@@ -63,7 +63,7 @@ async def test_the_contacts_language_is_asked_by_ussd_and_used_for_the_relay(sta
     client = await start("console")
     screens = await dial(client, ["5", "1", "1", "17135550199", "Anna", "2"])
     assert screens[-2] == "CON Idioma del contacto:\n1. Español\n2. English\n0 Atras"
-    assert screens[-1].startswith("END Listo: Anna sera avisado")
+    assert screens[-1].startswith("END Listo: Anna recibira el aviso")
     [notice] = await outbox_to(client, "+17135550199")
     assert notice.startswith("Lifeline: +15555550142 named you as a trusted contact.")
     await dial(client, ["1"])  # ALERT: Anna's relay is in English, the person's screens in Spanish

@@ -14,7 +14,9 @@ from store.crypto import Undecryptable, lookup_hash, vault
 from store.models import (
     MODELS,
     Alert,
+    AlertNote,
     Booking,
+    ComplaintMessage,
     Consent,
     Contact,
     ConversationSession,
@@ -24,7 +26,6 @@ from store.models import (
     OutboxMessage,
     Person,
 )
-from store.models import AlertNote, ComplaintMessage
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_alerts import DIRECTORY, HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, raised

@@ -304,6 +304,8 @@ async def consented(client) -> Phone:
     await phone.send("UBICACION 77002")
     await phone.send("1")  # agrees to the consent text
     return phone
+
+
 FOUR_DIGITS = "CON El PIN debe tener 4 numeros.\n"
 
 
@@ -319,7 +321,7 @@ async def test_a_pin_is_exactly_four_digits(start, typed):
 
 async def test_equal_pins_are_refused_saying_why_and_only_the_second_is_asked_again(start):
     client = await start("console")
-    phone = await consented(client)
+    await consented(client)
     screens = await dial(client, ["5", "3", SAFETY, SAFETY, "12", EMERGENCY], phone=REAL)
     assert screens[3].startswith("CON PIN de emergencia (4 numeros, otro): uselo si le obligan a cancelar.")
     assert screens[4] == "CON Los dos PIN deben ser distintos. PIN de emergencia (4 numeros):\n0 Atras"

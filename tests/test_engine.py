@@ -43,8 +43,8 @@ def test_rules_and_options_follow_facts(engine):
         "contacts.name",
         "contacts.nationality",
     )
-    # Numbering follows what is shown: with contacts, 3 is "remove".
-    assert engine.answer(contacts.session, "3", known).show.text == "contacts.ask_which"
+    # Numbering follows what is shown: with contacts, 3 is "remove", which first lists them to choose from.
+    assert engine.answer(contacts.session, "3", known).call.handler == "contacts.choices"
     full = Context(facts=frozenset({"has_consent", "has_contacts", "contacts_full"}))
     assert engine.answer(engine.home(full).session, "5", full).show.options == (
         "contacts.list",

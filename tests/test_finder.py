@@ -80,7 +80,7 @@ def test_every_card_fits_one_sms_segment_in_every_language():
     place = find_place("77002")
     for consulate in DIRECTORY.consulates:
         for language in ("es", "en"):
-            text = card_of(consulate, place, VOCABULARY.weekdays(language)) + ". Responda MAS para otro."
+            text = card_of(consulate, place, VOCABULARY.weekdays(language), language) + ". Responda MAS para otro."
             shape = measure(text)
             assert (shape.encoding, shape.segments) == ("gsm7", 1), text
 
@@ -92,7 +92,8 @@ async def test_consulado_by_sms_gives_the_best_one_then_mas_for_more(start):
     assert first.endswith(" km. Responda MAS para otro.") and len(first) <= 160
     second = await phone.send("mas")
     assert second.startswith("Consulado en ") and "Houston" not in second.split(".")[0]
-    assert (await phone.send("CONSULATE Los Angelos")).startswith("Consulado en Los Angeles.")  # a typo
+    # A typo; the English word answers in English, the consulate's name too (config/consulates.yaml name_en).
+    assert (await phone.send("CONSULATE Los Angelos")).startswith("Consulate in Los Angeles. 2401 W 6th St")
 
 
 async def test_an_unknown_place_asks_again_helpfully(start):

@@ -72,7 +72,7 @@ SPANISH = [
     (
         "contact added",
         ["5", "1", "1", "7135550142", "1", "Maria", "1"],
-        "END Listo: Maria sera avisado si usted pide ayuda.",
+        "END Listo: Maria recibira el aviso si usted pide ayuda.",
     ),
     ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
     (
@@ -103,7 +103,7 @@ ENGLISH = [
     ("main menu", [], MAIN_EN),
     ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
-    ("consent", ["5"], "CON Lifeline keeps your contacts, bookings and location, encrypted."),
+    ("consent", ["5"], "CON We keep your contacts, bookings and location, encrypted."),
     (
         "contacts",
         ["5", "1"],
@@ -151,7 +151,9 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
     form = payloads.at_ussd(PERSON, "1", session="shortcut")
     response = await client.post("/africastalking/ussd", data=form)
     assert re.fullmatch(
-        r"CON Aviso [A-Z0-9]{4} enviado a 0 contacto\(s\) y al .+ ¿Donde esta\? .+", await response.text(), re.DOTALL
+        r"CON Aviso [A-Z0-9]{4} enviado al .+\. Luego, para avisar a su familia, envie FAMILIA\. ¿Donde esta\? .+",
+        await response.text(),
+        re.DOTALL,
     )
 
 

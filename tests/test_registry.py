@@ -91,7 +91,7 @@ CASES = [
         "Ana",
     ),
     Case("list the contacts", frozenset({"contacts.list"}), lambda c: _listed(c), "Ana"),
-    Case("remove a contact", frozenset({"contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
+    Case("remove a contact", frozenset({"contacts.choices", "contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
     Case("home location", frozenset({"profile.location"}), lambda c: _sms(c, "UBICACION 77002", "1"), "77002"),
     Case("name", frozenset({"profile.name"}), lambda c: _sms(c, "NOMBRE Maria Lopez", "1"), "Maria Lopez"),
     Case("PINs", frozenset({"profile.pins", "profile.pins_start"}), lambda c: _pins(c), "PIN"),

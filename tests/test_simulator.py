@@ -168,7 +168,7 @@ WALKS = [
     (["2"], "No tiene avisos abiertos."),
     (["3", "77002", "1"], "2/5 Consulado en "),
     (["4", "1", "1", "1", "1", "1", "1"], "Cita "),  # ..., Confirm, I agree
-    (["5", "1", "1", "17135550199", "Maria", "1"], "Listo: Maria sera avisado"),
+    (["5", "1", "1", "17135550199", "Maria", "1"], "Listo: Maria recibira el aviso"),
     (["6", "1", "98"], "Tiene derecho a guardar silencio"),
     (["6", "2"], "Marque este codigo y elija una opcion."),
     (["7", "2"], "Done: we will answer you in English."),

@@ -24,8 +24,6 @@ MAX_LIMIT = 100
 RATE = 120  # requests a minute per token, counted in the database: one limit for every server process
 
 
-
-
 def problem(status: int, message: str, **headers: str) -> web.Response:
     """An error as JSON; the message is fixed text, never the request's input."""
     return web.json_response({"error": message}, status=status, headers=headers)

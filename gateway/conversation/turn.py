@@ -75,7 +75,8 @@ class Steps:
         def render(values):
             return self._texts.say(language, out.text, values)
 
-        text = bounded(render, out.values, out.shorten, out.max_segments) if out.max_segments else render(out.values)
+        values = {**out.values, **out.localized.get(language, {})}
+        text = bounded(render, values, out.shorten, out.max_segments) if out.max_segments else render(values)
         return Sms(out.to, text, out.tag, out.delay_seconds, out.urgent)
 
     def say(self, turn: Turn):

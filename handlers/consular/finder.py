@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.consular.appointments import by_distance
 from handlers.lifeline import nationality
 from handlers.outcome import Request, Result
-from handlers.reference.consulates import Consulate, Directory
+from handlers.reference.consulates import Consulate, Directory, name_for
 from handlers.reference.places import Place, distance_km, find_place
 from handlers.reference.vocabulary import Vocabulary
 from store import people
@@ -50,15 +50,18 @@ def _show(request: Request, directory: Directory, vocabulary: Vocabulary, values
     consulate = directory.by_id(ids[index])
     if consulate is None:
         return Result(outcome="unknown")
-    card = card_of(consulate, place, vocabulary.weekdays(request.language))
+    card = card_of(consulate, place, vocabulary.weekdays(request.language), request.language)
     outcome = "found_sms" if request.channel == "sms" else "found_ussd"
     return Result(outcome=outcome, values={**values, "card": card, "position": f"{index + 1}/{len(ids)}"})
 
 
-def card_of(consulate: Consulate, place: Place | None, weekday_names: tuple[str, ...]) -> str:
-    """Name, address, phone, hours and distance: one SMS segment for the longest sample consulate."""
+def card_of(
+    consulate: Consulate, place: Place | None, weekday_names: tuple[str, ...], language: str | None = None
+) -> str:
+    """Name (in the reader's language where the file has it), address, phone, hours and distance: one SMS
+    segment for the longest sample consulate."""
     hours = consulate.hours.describe(weekday_names)
-    parts = [consulate.short_name, consulate.address, consulate.phone, hours]
+    parts = [name_for(consulate, language), consulate.address, consulate.phone, hours]
     if place is not None:
         km = distance_km(place.latitude, place.longitude, consulate.latitude, consulate.longitude)
         parts.append(f"{km:,.0f} km")

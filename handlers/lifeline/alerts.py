@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
-from handlers.reference.consulates import Central, Consulate, Directory, local_date, local_datetime
+from handlers.reference.consulates import Central, Consulate, Directory, local_moment, name_for
 from handlers.reference.names import names_match
 from handlers.reference.numbers import read_number, region_of
 from handlers.reference.places import Place, find_place
 from handlers.reference.text import words
+from handlers.reference.vocabulary import Vocabulary
 from store import alerts, outbox, people, roster
 from store import limits as limit_uses
 
@@ -62,16 +63,49 @@ LEAVING = {outbox.PENDING, outbox.SENDING}
 
 # A relay is at most two SMS segments: what people typed is cut at a word to fit, never the fixed words.
 RELAY_SEGMENTS = 2
-TYPED = ("note", "answer", "reply", "where")
+TYPED = ("note", "answer", "reply", "where", "home")
 NAMES_SHOWN = 2  # contacts named in a confirmation; more are counted ("Maria, Jose +3")
 OPEN_SHOWN = 5  # open references in the officers' help
 
 
 def relay(
-    to: str, key: str, values: dict, language: str | None = None, tag: str | None = None, delay: float = 0.0
+    to: str,
+    key: str,
+    values: dict,
+    language: str | None = None,
+    tag: str | None = None,
+    delay: float = 0.0,
+    localized: dict | None = None,
 ) -> Outgoing:
     """A message about an alert, kept within RELAY_SEGMENTS; urgent: it outlives a carrier outage."""
-    return Outgoing(to, key, values, language, tag, delay, urgent=True, max_segments=RELAY_SEGMENTS, shorten=TYPED)
+    return Outgoing(
+        to,
+        key,
+        values,
+        language,
+        tag,
+        delay,
+        urgent=True,
+        max_segments=RELAY_SEGMENTS,
+        shorten=TYPED,
+        localized=localized or {},
+    )
+
+
+def for_readers(vocabulary: Vocabulary, office, at: float | None = None) -> dict[str, dict[str, str]]:
+    """What a relay writes in its reader's conventions, by language: the office's name, and (given a time)
+    one date and time on the office's clock, its zone named ("25/11 12:54 CST", "Nov 25, 12:54 PM CST")."""
+    moment = local_moment(office, at) if at is not None else None
+    return {
+        language: {"consulate": name_for(office, language)}
+        | ({"when": vocabulary.moment(language, moment)} if moment else {})
+        for language in vocabulary.languages
+    }
+
+
+def _written(vocabulary: Vocabulary, office, at: float) -> str:
+    """The date and time for a reader whose language has no conventions of its own: day first, 24 hours."""
+    return vocabulary.moment("", local_moment(office, at))
 
 
 @dataclass(frozen=True)
@@ -102,10 +136,18 @@ def told_about(alert, directory: Directory, now: float, pending: bool = True) ->
     return everyone if alert.person_id else [r for r in everyone if r.officer]
 
 
-def news(alert, directory: Directory, now: float, keys: tuple[str, str], values: dict, but: str = "") -> list[Outgoing]:
+def news(
+    alert,
+    directory: Directory,
+    now: float,
+    keys: tuple[str, str],
+    values: dict,
+    but: str = "",
+    localized: dict | None = None,
+) -> list[Outgoing]:
     """One message to everyone told (except `but`): keys are (for contacts, for officers)."""
     return [
-        relay(r.phone, keys[r.officer], values, r.language, later_tag_of(alert.reference))
+        relay(r.phone, keys[r.officer], values, r.language, later_tag_of(alert.reference), localized=localized)
         for r in told_about(alert, directory, now)
         if r.phone != but
     ]
@@ -162,7 +204,9 @@ def _summary(alert, now: float, reported: bool) -> list[Outgoing]:
     return [Outgoing(person, "alert.followup", values, language)]
 
 
-def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
+def raise_alert(
+    request: Request, directory: Directory, policy: AlertPolicy, limits: Limits, vocabulary: Vocabulary | None = None
+) -> Result:
     """Creates the alert and its relays; a second press while one is open updates it instead.
 
     Limits protect the contacts: beyond them the consulate is still paged, told how many alerts came
@@ -183,23 +227,29 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     contacts = [] if limited else people.contacts_of(request.person_id)
     unreachable = outbox.unreachable([c.phone for c in contacts])
     alerts.record_told(alert, len(contacts) - len(unreachable))
+    vocabulary = vocabulary or Vocabulary()
     values = {
-        **_relay_values(alert, office, request.phone),
+        **_relay_values(alert, office, request.phone, vocabulary),
         "today": str(today) if limited else "",
         "earlier": forced.reference if forced else "",
     }
+    readers = for_readers(vocabulary, office, alert.created_at)
     tag = tag_of(alert.reference)
-    relays = [relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
+    relays = [
+        relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds, readers) for c in contacts
+    ]
     duty_key = "alert.relay_duty_duress" if forced else "alert.relay_duty"
-    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds) for p in paged(office, request.now)]
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds, readers) for p in paged(office, request.now)]
     shown = {
         "ref": alert.reference,
-        "contact_count": str(len(contacts) - len(unreachable)),
-        "consulate": office_name(office),
+        "contact_count": _count(len(contacts) - len(unreachable)),
+        "consulate": name_for(office, request.language),
         "unreachable": _names([c for c in contacts if c.phone in unreachable]),
     }
-    # Someone with no known location is asked for one at once (the flow decides how).
-    outcome = ("raised_limited" if limited else "raised") + ("" if home else "_unlocated")
+    # Someone with no contact at all learns how to add family; someone with no known location is asked
+    # for one at once (the flow decides how).
+    kind = "raised_limited" if limited else "raised_alone" if not contacts else "raised"
+    outcome = kind + ("" if home else "_unlocated")
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
 
 
@@ -216,7 +266,9 @@ def _count_alert(request: Request) -> int:
     return today
 
 
-def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
+def raise_for(
+    request: Request, directory: Directory, policy: AlertPolicy, limits: Limits, vocabulary: Vocabulary | None = None
+) -> Result:
     """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
     The consulate and the person's other contacts are told who raised it; the person's phone is told too.
     From a number nobody listed, "ALERTA POR la migra" is the sender's own cry for help."""
@@ -241,26 +293,30 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     alert = alerts.raise_alert(person_id, None, office.id, request.now, duress_reason=_earlier(forced))
     others = [] if limited else [c for c in people.contacts_of(person_id) if c.phone != request.phone]
     alerts.record_told(alert, len(others))
+    vocabulary = vocabulary or Vocabulary()
     values = {
         "ref": alert.reference,
-        "who": number,
+        "who": who(person_id, number),
         "by": request.phone,
-        "where": _home_place(office, home),
-        "when": local_datetime(office, request.now),
+        "home": home[0] if home else "",
+        "when": _written(vocabulary, office, request.now),
         "today": str(today) if limited else "",
         "earlier": forced.reference if forced else "",
     }
+    readers = for_readers(vocabulary, office, request.now)
     tag = tag_of(alert.reference)
-    relays = [relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
+    relays = [
+        relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds, readers) for c in others
+    ]
     duty_key = "alert.behalf_duty_duress" if forced else "alert.behalf_duty"
-    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds) for p in paged(office, request.now)]
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds, readers) for p in paged(office, request.now)]
     if not limited:
         relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference), urgent=True))
     shown = {
         "ref": alert.reference,
-        "contact_count": str(len(others)),
-        "consulate": office_name(office),
-        "who": number,
+        "contact_count": _count(len(others)),
+        "consulate": name_for(office, request.language),
+        "who": who(person_id, number),
     }
     return Result(outcome="raised", values=shown, outgoing=tuple(relays))
 
@@ -293,11 +349,15 @@ def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     practice = alerts.raise_alert(request.person_id, None, office.id, request.now, status=alerts.DRILL)
     values = {"ref": practice.reference, "who": who(request.person_id, request.phone)}
     relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
-    shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": office_name(office)}
-    return Result(outcome="drilled", values=shown, outgoing=relays)
+    shown = {
+        "ref": practice.reference,
+        "contact_count": _count(len(contacts)),
+        "consulate": name_for(office, request.language),
+    }
+    return Result(outcome="drilled" if contacts else "drilled_alone", values=shown, outgoing=relays)
 
 
-def locate_alert(request: Request, directory: Directory) -> Result:
+def locate_alert(request: Request, directory: Directory, vocabulary: Vocabulary | None = None) -> Result:
     """Where the person is, as they give it, right after the alert: a ZIP, a city or a state becomes a place
     (and may page the consulate responsible for it with the whole alert); anything else is relayed as
     written. A lone number that is no ZIP is asked again, once. Everyone told hears it."""
@@ -313,19 +373,25 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     if place is not None and people.has_consented(request.person_id):
         people.set_location(request.person_id, place.zip_code if place.kind == "zip" else place.label, request.now)
     current.location = where  # as now stored
+    vocabulary = vocabulary or Vocabulary()
     office = office_of(directory, current.consulate)
     values = {"ref": current.reference, "who": who(request.person_id, request.phone), "where": where}
     responsible = _responsible_for(directory, request.person_id, request.phone, place) if place else None
     newly: tuple[str, ...] = ()
     outgoing = []
+    readers: dict = {}
     if responsible is not None and responsible.id != office.id:
         # The place is another consulate's: it gets the whole alert, and may act on it from now on.
         alerts.move_to(current, responsible.id, request.now)
         newly = paged(responsible, request.now)
-        whole = _relay_values(current, responsible, request.phone)
-        outgoing += [relay(p, "alert.relay_duty", whole, None, tag_of(current.reference)) for p in newly]
-        values["consulate"] = office_name(responsible)
-    located = news(current, directory, request.now, ("alert.located", "alert.located"), values)
+        whole = _relay_values(current, responsible, request.phone, vocabulary)
+        alert_readers = for_readers(vocabulary, responsible, current.created_at)
+        tag = tag_of(current.reference)
+        outgoing += [relay(p, "alert.relay_duty", whole, None, tag, localized=alert_readers) for p in newly]
+        values["consulate"] = name_for(responsible, None)
+        readers = for_readers(vocabulary, responsible)
+    keys = ("alert.located", "alert.located")
+    located = news(current, directory, request.now, keys, values, localized=readers)
     outgoing += [message for message in located if message.to not in newly]
     return Result(outcome="located", values={"ref": current.reference}, outgoing=tuple(outgoing))
 
@@ -365,32 +431,42 @@ def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> float | None:
 
 
 def to_new_contact(
-    person_id: int, phone: str, contact_phone: str, language: str | None, directory: Directory | None
+    person_id: int,
+    phone: str,
+    contact_phone: str,
+    language: str | None,
+    directory: Directory | None,
+    vocabulary: Vocabulary | None = None,
 ) -> list[Outgoing]:
     """A contact added while an alert is open receives it at once."""
     current = alerts.open_alert_of(person_id)
     if current is None or directory is None:
         return []
+    vocabulary = vocabulary or Vocabulary()
     office = office_of(directory, current.consulate)
-    values = _relay_values(current, office, phone)
-    return [relay(contact_phone, "alert.relay_contact", values, language, tag_of(current.reference))]
+    values = _relay_values(current, office, phone, vocabulary)
+    readers = for_readers(vocabulary, office, current.created_at)
+    return [relay(contact_phone, "alert.relay_contact", values, language, tag_of(current.reference), localized=readers)]
 
 
-def _relay_values(alert, office, phone: str) -> dict:
-    """Who, where and when, and what they wrote: the whole alert, for a relay."""
-    home = people.location_of(alert.person_id) if alert.person_id else None
+def _relay_values(alert, office, phone: str, vocabulary: Vocabulary) -> dict:
+    """Who, where and when, and what they wrote: the whole alert, for a relay. Where they said they are;
+    else where they live, said as such; one date and time, the alert's."""
     return {
         "ref": alert.reference,
         "who": who(alert.person_id, phone),
-        "where": alert.location or _home_place(office, home),
-        "when": local_datetime(office, alert.created_at),
+        **_where(alert),
+        "when": _written(vocabulary, office, alert.created_at),
         "note": alert.note or "",
     }
 
 
-def _home_place(office, home: tuple[str, float] | None) -> str:
-    """The home location they gave, with the day it was last updated; nothing when they gave none."""
-    return f"{home[0]} ({local_date(office, home[1])})" if home else ""
+def _where(alert) -> dict[str, str]:
+    """The place the person gave with the alert ("where"), else the home location they saved ("home")."""
+    if alert.location:
+        return {"where": alert.location, "home": ""}
+    home = people.location_of(alert.person_id) if alert.person_id else None
+    return {"where": "", "home": home[0] if home else ""}
 
 
 def _responsible(directory: Directory, person_id: int, phone: str, home: str | None) -> Consulate | Central:
@@ -460,9 +536,7 @@ def _under_duress(request: Request, current, directory: Directory, reason: str, 
     alerts.record_duress(current, reason, request.now)
     values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
     later = later_tag_of(current.reference)
-    told = tuple(
-        Outgoing(to, key, values, tag=later, urgent=True) for to in _officers(current, directory, request.now)
-    )
+    told = tuple(Outgoing(to, key, values, tag=later, urgent=True) for to in _officers(current, directory, request.now))
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
 
 
@@ -507,7 +581,7 @@ def _repeat(request: Request, current, note: str | None, directory: Directory, p
     values = {
         "ref": current.reference,
         "who": who(request.person_id, request.phone),
-        "where": current.location or _home_place(office, home),
+        **_where(current),
         "note": note or "",
     }
     later = later_tag_of(current.reference)
@@ -518,8 +592,8 @@ def _repeat(request: Request, current, note: str | None, directory: Directory, p
     alerts.record_update(current, note, bool(contacts), request.now)
     shown = {
         "ref": current.reference,
-        "consulate": office_name(office),
-        "contact_count": str(len(contacts)) if contacts else "",
+        "consulate": name_for(office, request.language),
+        "contact_count": _count(len(contacts)),
     }
     outcome = "updated" if current.location or home else "updated_unlocated"
     return Result(outcome=outcome, values=shown, outgoing=tuple(update))
@@ -533,19 +607,22 @@ def who(person_id: int | None, phone: str) -> str:
 
 def _names(contacts) -> str:
     """First names, the first NAMES_SHOWN of them and how many more: "Maria, Jose +3"; "" for none."""
-    names = [(c.name.split() or ["?"])[0] for c in contacts]
+    names = [(c.name.split() or [c.phone])[0] for c in contacts]
     shown = ", ".join(names[:NAMES_SHOWN])
     return f"{shown} +{len(names) - NAMES_SHOWN}" if len(names) > NAMES_SHOWN else shown
 
 
-def office_name(office) -> str:
-    """The office as a message names it: its short name."""
-    return getattr(office, "short_name", None) or office.name
+def _count(number: int) -> str:
+    """A count a text shows only when there is something to count: "" for none (its bracketed part goes)."""
+    return str(number) if number else ""
 
 
-def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[Outgoing]:
+def escalations(
+    now: float, directory: Directory, policy: AlertPolicy, vocabulary: Vocabulary | None = None
+) -> list[Outgoing]:
     """Pages backup phones and the central number for alerts nobody acknowledged, and reminds the duty
     phones; each alert once. Runs from the store, so it survives restarts."""
+    vocabulary = vocabulary or Vocabulary()
     pages: list[Outgoing] = []
     for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
         if not alerts.mark_escalated(alert, now):
@@ -556,13 +633,16 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         values = {
             "ref": alert.reference,
             "who": who(alert.person_id, phone) if phone else "",
-            "when": local_datetime(office, alert.created_at),
+            "when": _written(vocabulary, office, alert.created_at),
         }
+        readers = for_readers(vocabulary, office, alert.created_at)
         # An alert whose person erased themselves is still nobody's yet: paged without who it was.
         key = "alert.escalated" if phone else "alert.escalated_erased"
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, key, values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
+        pages += [
+            Outgoing(phone, key, values, tag=tag, urgent=True, localized=readers) for phone in dict.fromkeys(backups)
+        ]
         duty = paged(office, now) if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag, urgent=True) for phone in duty]
     return pages

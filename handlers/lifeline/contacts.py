@@ -55,17 +55,40 @@ def list_contacts(request: Request) -> Result:
     return Result(outcome="listed", values={"contacts": lines, "no_sms": NO_SMS if unreachable else ""})
 
 
+# On the screen asking which contact to remove, five numbered names and the question fit one USSD screen.
+CHOICE_NAME = 16
+CHOICE_NAME_WITH_DIGITS = 12  # two contacts with the same name: the last digits of their numbers tell them apart
+
+
+def list_choices(request: Request) -> Result:
+    """The contacts as a short numbered list of names, for the question which one to remove."""
+    contacts = people.contacts_of(request.person_id)
+    if not contacts:
+        return Result(outcome="empty")
+    shown = [contact.name[:CHOICE_NAME].strip() for contact in contacts]
+    lines = [
+        f"{c.position} {name}"
+        if shown.count(name) == 1
+        else f"{c.position} {name[:CHOICE_NAME_WITH_DIGITS].strip()} ({c.phone[-4:]})"
+        for c, name in zip(contacts, shown, strict=True)
+    ]
+    return Result(outcome="listed", values={"contact_choices": "\n".join(lines)})
+
+
 def _line(contact: people.TrustedContact, unreachable: bool) -> str:
     parts = (str(contact.position), contact.name, contact.phone, (contact.language or "").upper(), NO_SMS * unreachable)
     return " ".join(part for part in parts if part)
 
 
-def add_contact(request: Request, limits: Limits, directory: Directory | None) -> Result:
+def add_contact(
+    request: Request, limits: Limits, directory: Directory | None, vocabulary: Vocabulary | None = None
+) -> Result:
     """Adds the number and name the flow collected; the contact is told once who added them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
     language = request.args.get("language") or request.language
-    return _add(request, request.data["contact_phone"], request.data["contact_name"], language, limits, directory)
+    phone, name = request.data["contact_phone"], request.data["contact_name"]
+    return _add(request, phone, name, language, limits, directory, vocabulary)
 
 
 def read_phone(request: Request, directory: Directory | None, vocabulary: Vocabulary) -> Result:
@@ -86,13 +109,13 @@ def pick_country(request: Request) -> Result:
     return Result(outcome="read", values={"contact_phone": picked})
 
 
-def sms_country(request: Request, limits: Limits, directory: Directory | None) -> Result:
+def sms_country(request: Request, limits: Limits, directory: Directory | None, vocabulary: Vocabulary) -> Result:
     """The reply to "which country?" after FAMILIA <number> <name>: the contact is added with that number."""
     picked = _picked(request)
     if picked in (None, OTHER):
         return Result(outcome=picked or "invalid")
     name, language = request.data.get("contact_name", ""), request.data.get("contact_language") or request.language
-    return _add(request, picked, name, language, limits, directory)
+    return _add(request, picked, name, language, limits, directory, vocabulary)
 
 
 def _read(text: str, request: Request, directory: Directory | None) -> Typed:
@@ -104,7 +127,7 @@ def _read(text: str, request: Request, directory: Directory | None) -> Typed:
 def _countries_offered(typed: Typed, language: str, vocabulary: Vocabulary) -> dict[str, str]:
     """ "1 Estados Unidos +17135550142", one line per country, and the number that stands for another country."""
     names = [vocabulary.country(region_of(number) or "", language) for number in typed.numbers]
-    lines = [f"{n} {name} {number}" for n, (name, number) in enumerate(zip(names, typed.numbers), 1)]
+    lines = [f"{n} {name} {number}" for n, (name, number) in enumerate(zip(names, typed.numbers, strict=True), 1)]
     return {"choices": "\n".join(lines), "other": str(len(lines) + 1), "contact_numbers": ",".join(typed.numbers)}
 
 
@@ -144,7 +167,7 @@ def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary, direct
         return Result(outcome="invalid")
     name, language = _name_and_language(entry.group(2), request, vocabulary)
     if typed.certain:
-        return _add(request, typed.numbers[0], name, language, limits, directory)
+        return _add(request, typed.numbers[0], name, language, limits, directory, vocabulary)
     offered = _countries_offered(typed, request.language, vocabulary)
     name = " ".join(name.split())[:MAX_NAME]
     return Result(outcome="ambiguous", values={**offered, "contact_name": name, "contact_language": language})
@@ -159,7 +182,15 @@ def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> t
     return text, request.language
 
 
-def _add(request: Request, phone: str, name: str, language: str, limits: Limits, directory: Directory | None) -> Result:
+def _add(
+    request: Request,
+    phone: str,
+    name: str,
+    language: str,
+    limits: Limits,
+    directory: Directory | None,
+    vocabulary: Vocabulary | None,
+) -> Result:
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
@@ -171,9 +202,10 @@ def _add(request: Request, phone: str, name: str, language: str, limits: Limits,
     if outcome != "added":
         return Result(outcome=outcome, values=values)
     limit_uses.count_use(request.phone, limit_uses.CONTACT, request.now)
-    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language)
+    # Their name, when they gave one: a bare number from a stranger invites STOP.
+    notice = Outgoing(phone, "contacts.notice", {"who": alerts.who(request.person_id, request.phone)}, language)
     # Added while an alert is open: the alert reaches them at once, after the notice.
-    relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory)
+    relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory, vocabulary)
     return Result(outcome="added", values=values, outgoing=(notice, *relays))
 
 

@@ -55,9 +55,9 @@ _HOURS_KEYS = {"weekdays", "opens", "closes", "slot_capacity"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CENTRAL_KEYS = {"name", "short_name", "phones", "time_zone"}
+_CENTRAL_KEYS = {"name", "short_name", "name_en", "phones", "time_zone"}
 _CONSULATE_KEYS = {
-    "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
+    "id", "name", "short_name", "name_en", "city", "state", "country", "latitude", "longitude", "time_zone",
     "address", "phone", "duty_phones", "backup_phones", "hours", "holidays", "jurisdiction",
 }  # fmt: skip
 _JURISDICTION_KEYS = {"states", "zip_prefixes", "area_codes", "default_for"}
@@ -120,6 +120,7 @@ class Consulate:
     hours: Hours
     holidays: frozenset[date]  # the network's and its own
     jurisdiction: Jurisdiction
+    name_en: str = ""  # short_name for English readers ("Consulate in Houston"); "" when not given
 
     def is_open_on(self, day: date) -> bool:
         """True on an opening weekday that is not a holiday."""
@@ -135,6 +136,7 @@ class Central:
     short_name: str
     phones: tuple[str, ...]
     time_zone: str
+    name_en: str = ""  # short_name for English readers; "" when not given
 
     @property
     def id(self) -> str:
@@ -273,14 +275,22 @@ class Network:
         return next((c for c in claimants if state in c.jurisdiction.default_for), None)
 
 
+def name_for(office: Consulate | Central, language: str | None) -> str:
+    """The office as a message names it to a reader of the language: its English name for English readers
+    when the file gives one ("Consulate in Houston"), else its short name ("Consulado en Houston")."""
+    if language == "en" and office.name_en:
+        return office.name_en
+    return office.short_name or office.name
+
+
+def local_moment(office: Consulate | Central, epoch_seconds: float) -> datetime:
+    """The moment on the office's clock, with its time zone (for a text to name it)."""
+    return _local(office, epoch_seconds)
+
+
 def local_time(office: Consulate | Central, epoch_seconds: float) -> str:
     """HH:MM (24 h) in the office's time zone."""
     return _local(office, epoch_seconds).strftime("%H:%M")
-
-
-def local_date(office: Consulate | Central, epoch_seconds: float) -> str:
-    """DD/MM in the office's time zone."""
-    return _local(office, epoch_seconds).strftime("%d/%m")
 
 
 def local_datetime(office: Consulate | Central, epoch_seconds: float) -> str:
@@ -371,6 +381,11 @@ class Node:
             raise self.fail(name, f"{value!r} is longer than {max_length} characters")
         return value
 
+    def optional_text(self, name: str, max_length: int | None = None) -> str:
+        """A text key that may be absent or empty: ""."""
+        value = self.value(name, str, required=False)
+        return self.text(name, max_length) if value and value.strip() else ""
+
     def degrees(self, name: str, limit: float) -> float:
         value = float(self.value(name, (int, float)))
         if not -limit <= value <= limit:
@@ -460,6 +475,7 @@ def _central(node: Node, network: str) -> Central:
         short_name=node.text("short_name", SHORT_NAME_MAX),
         phones=node.phones("phones"),
         time_zone=node.time_zone("time_zone"),
+        name_en=node.optional_text("name_en", SHORT_NAME_MAX),
     )
 
 
@@ -505,6 +521,7 @@ def consulate_from(node: Node, network: str, holidays: frozenset[date]) -> Consu
         hours=_hours(node.child("hours")),
         holidays=holidays | frozenset(node.days("holidays")),
         jurisdiction=_jurisdiction(node.child("jurisdiction")),
+        name_en=node.optional_text("name_en", SHORT_NAME_MAX),
     )
 
 
