@@ -149,7 +149,8 @@ async def test_after_a_duress_cancel_the_phone_sees_exactly_what_a_real_cancel_s
     assert real[6:8] == ["", ""]  # the officer's OK and R reach neither phone
     assert real[8].startswith("Para pedir ayuda ahora responda 1.")  # no answer to the officer
     assert real[9] == "END Listo: sus PIN quedaron guardados."
-    assert real[10].startswith("END Aviso <alert 2> enviado a 2 contacto(s) y al ")  # USSD 1: a new alert
+    # USSD 1: a new alert
+    assert real[10].startswith("END Aviso <alert 2> enviado al Consulado en Houston y a 2 de sus contactos.")
     assert real[11].startswith("Aviso <alert 2>: enviado otra vez al ")
     assert real[13].startswith("CON ¿Ya esta a salvo? Esto cancela su aviso <alert 2>.")
     assert real[15].startswith("Lifeline <alert 2>: 0 de 4 recibieron su aviso.")  # the summary, after a while

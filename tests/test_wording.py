@@ -41,7 +41,7 @@ async def test_adding_a_contact_does_not_give_them_a_gender(start):
     phone = Phone(await start("console"))
     await phone.send("FAMILIA +1 713 555 0199 Maria Lopez")
     assert await phone.send("1") == "Listo: Maria Lopez recibira el aviso si usted pide ayuda."
-    screens = await dial(phone.client, ["5", "2", "7135550188", "Jose", "1"])
+    screens = await dial(phone.client, ["5", "2", "17135550188", "Jose", "1"])
     assert screens[-1] == "END Listo: Jose recibira el aviso si usted pide ayuda."
 
 
@@ -254,7 +254,7 @@ async def test_an_alert_raised_for_someone_gives_their_name(start, at_alert_time
 
 async def test_a_too_long_answer_is_told_the_limit(start):
     client = await start("console")
-    screens = await dial(client, ["5", "1", "1", "7135550199", "W" * 41])
+    screens = await dial(client, ["5", "1", "1", "17135550199", "W" * 41])
     assert screens[-1] == "CON Escriba hasta 40 caracteres.\nNombre del contacto:\n0 Atras"
 
 
@@ -291,6 +291,6 @@ async def test_five_long_names_fit_the_remove_screen_even_with_an_error(start):
 async def test_the_consent_menu_by_sms_is_one_segment(start, word):
     client = await start("console")
     reply = await Phone(client, HOUSTON_PERSON).send(f"{word} +1 713 555 0199 Maria")
-    assert reply.startswith(("Lifeline guarda", "Lifeline keeps")) and reply.endswith(("No acepto", "I disagree"))
+    assert reply.startswith(("Lifeline guarda", "We keep")) and reply.endswith(("No acepto", "I disagree"))
     rows = [m for m in await messages(client) if m.body == reply]
     assert [(r.encoding, r.segments) for r in rows] == [("gsm7", 1)]
