@@ -88,17 +88,29 @@ _ENQUEUE = Statement(
 _OPTED_OUT = Statement("SELECT 1 FROM opt_out WHERE phone_hash = {p}")
 
 # A row still `sending` when claimed is a stale claim: its worker may have sent it before dying.
-_CLAIM = """UPDATE outbox_message
-    SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p},
-        last_error = CASE WHEN status = {p} THEN {p} ELSE last_error END
-    WHERE id IN (
-        SELECT id FROM outbox_message
-        WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
-        ORDER BY due_at LIMIT {p} %s)
-    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at, created_at, last_error"""
-_CLAIM_SQLITE = Statement(_CLAIM % "")
-# Other processes skip the rows this one is claiming instead of waiting for them.
-_CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
+_CLAIM_SET = """SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p},
+        last_error = CASE WHEN status = {p} THEN {p} ELSE last_error END"""
+_CLAIM_RETURNING = """RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at,
+    created_at, last_error"""
+# Stale claims, then due messages, each read in the order of the (status, due_at) index and stopped at the
+# limit: the cost stays flat however long the backlog (an OR of both, sorted, read every due row first).
+_STALE = "SELECT id FROM outbox_message WHERE status = {p} AND lease_until < {p} ORDER BY due_at LIMIT {p}"
+_DUE = "SELECT id FROM outbox_message WHERE status = {p} AND due_at <= {p} ORDER BY due_at LIMIT {p}"
+_CLAIM_SQLITE = Statement(
+    f"""UPDATE outbox_message {_CLAIM_SET}
+    WHERE id IN (SELECT id FROM ({_STALE}) UNION ALL SELECT id FROM ({_DUE}) LIMIT {{p}})
+    {_CLAIM_RETURNING}"""
+)
+# PostgreSQL: other processes skip the rows this one is locking instead of waiting for them. MATERIALIZED:
+# each selection runs once, before the update, so no more than the limit is ever locked or claimed (the
+# planner could otherwise fold a `WHERE id IN (... SKIP LOCKED)` into a join and run it again).
+_CLAIM_POSTGRES = Statement(
+    f"""WITH stale AS MATERIALIZED ({_STALE} FOR UPDATE SKIP LOCKED),
+    due AS MATERIALIZED ({_DUE} FOR UPDATE SKIP LOCKED)
+    UPDATE outbox_message {_CLAIM_SET}
+    WHERE id IN (SELECT id FROM stale UNION ALL SELECT id FROM due LIMIT {{p}})
+    {_CLAIM_RETURNING}"""
+)
 
 _MARK_SENT = Statement(
     """UPDATE outbox_message
@@ -159,11 +171,12 @@ def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     A message that cannot be decrypted (written with another key) is marked failed here, once, and
     logged by its id only: the rest of the batch still leaves.
     """
-    statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
-    token = uuid.uuid4().hex
-    rows = statement.execute(
-        SENDING, token, now + lease_seconds, now, SENDING, TAKEN_OVER, PENDING, now, SENDING, now, limit
-    ).fetchall()
+    claim = (SENDING, uuid.uuid4().hex, now + lease_seconds, now, SENDING, TAKEN_OVER)
+    stale, due = (SENDING, now, limit), (PENDING, now, limit)
+    if is_postgres():
+        rows = _CLAIM_POSTGRES.execute(*stale, *due, *claim, limit).fetchall()
+    else:
+        rows = _CLAIM_SQLITE.execute(*claim, *stale, *due, limit).fetchall()
     decrypt = vault().decrypt
     claimed = []
     for row in sorted(rows):
