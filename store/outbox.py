@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import peewee
 
 from store.crypto import Undecryptable, lookup_hash, vault
-from store.db import inserted_one, is_postgres
+from store.db import database, inserted_one, is_postgres
 from store.models import DeliveryReport, OptOut, OutboxMessage
 from store.sql import Statement
 
@@ -112,17 +113,10 @@ _CLAIM_POSTGRES = Statement(
     {_CLAIM_RETURNING}"""
 )
 
-_MARK_SENT = Statement(
-    """UPDATE outbox_message
-    SET status = {p}, provider = {p}, provider_message_id = {p}, sent_at = {p}, lease_until = NULL,
-        last_error = NULL, updated_at = {p}
-    WHERE id = {p} AND claim_token = {p} AND status = {p}"""
-)
-
 _REPORT_LOCK = Statement("SELECT pg_advisory_xact_lock(hashtext({p}))")
-
-_EARLY_REPORTS = Statement(
-    "SELECT status, error FROM delivery_report WHERE provider = {p} AND provider_message_id = {p}"
+# The same for many messages in one round trip, in the order given (volatile functions run after ORDER BY).
+_REPORT_LOCKS = Statement(
+    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest({p}::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n"
 )
 
 
@@ -237,15 +231,65 @@ def _serialise_reports(provider: str, provider_message_id: str) -> None:
         _REPORT_LOCK.execute(f"{provider}:{provider_message_id}")
 
 
-def mark_sent(message_id: int, token: str, provider: str, provider_message_id: str | None, now: float) -> bool:
-    """Records the carrier's acceptance, then applies any report that raced ahead of it."""
-    if provider_message_id:
-        _serialise_reports(provider, provider_message_id)
-    updated = _MARK_SENT.execute(SENT, provider, provider_message_id, now, now, message_id, token, SENDING).rowcount
-    if updated and provider_message_id:
-        for status, error in _EARLY_REPORTS.execute(provider, provider_message_id).fetchall():
-            _advance(provider, provider_message_id, status, error, now)
-    return bool(updated)
+@dataclass(frozen=True)
+class Accepted:
+    """A claimed message a carrier took, to record as sent."""
+
+    id: int
+    claim_token: str
+    provider: str
+    provider_message_id: str | None
+
+
+# Messages recorded per statement: well within SQLite's limit on parameters (4 a message).
+MARK_SENT_ROWS = 250
+
+
+def mark_sent(accepted: list[Accepted], now: float) -> set[int]:
+    """Records what the carriers took, all in the caller's one transaction, then applies any report that
+    raced ahead of a send; returns the ids recorded (not one whose claim was taken over meanwhile)."""
+    identified = [a for a in accepted if a.provider_message_id]
+    if identified and is_postgres():
+        # See _serialise_reports; sorted, so two processes' batches never wait for each other in a circle.
+        _REPORT_LOCKS.execute(sorted({f"{a.provider}:{a.provider_message_id}" for a in identified}))
+    placeholder = database.obj.param
+    recorded: set[int] = set()
+    for first in range(0, len(accepted), MARK_SENT_ROWS):
+        chunk = accepted[first : first + MARK_SENT_ROWS]
+        params: list = [SENT, now, now]
+        for a in chunk:
+            params += [a.id, a.claim_token, a.provider, a.provider_message_id]
+        params.append(SENDING)
+        recorded.update(row[0] for row in database.execute_sql(_mark_sent_sql(len(chunk), placeholder), params))
+    for provider in {a.provider for a in identified}:
+        ids = [a.provider_message_id for a in identified if a.provider == provider and a.id in recorded]
+        for first in range(0, len(ids), MARK_SENT_ROWS):
+            chunk = ids[first : first + MARK_SENT_ROWS]
+            early = database.execute_sql(_early_reports_sql(len(chunk), placeholder), [provider, *chunk])
+            for provider_message_id, status, error in early.fetchall():
+                _advance(provider, provider_message_id, status, error, now)
+    return recorded
+
+
+@functools.cache
+def _mark_sent_sql(rows: int, p: str) -> str:
+    """The update for this many messages, with this database's placeholder."""
+    values = ", ".join([f"({p}, {p}, {p}, {p})"] * rows)
+    return (
+        f"UPDATE outbox_message SET status = {p}, provider = v.column3, provider_message_id = v.column4, "
+        f"sent_at = {p}, lease_until = NULL, last_error = NULL, updated_at = {p} FROM (VALUES {values}) AS v "
+        f"WHERE outbox_message.id = v.column1 AND outbox_message.claim_token = v.column2 "
+        f"AND outbox_message.status = {p} RETURNING outbox_message.id"
+    )
+
+
+@functools.cache
+def _early_reports_sql(ids: int, p: str) -> str:
+    """The reports already stored for this many message ids of one provider."""
+    return (
+        "SELECT provider_message_id, status, error FROM delivery_report "
+        f"WHERE provider = {p} AND provider_message_id IN ({', '.join([p] * ids)})"
+    )
 
 
 def reschedule(

@@ -147,7 +147,8 @@ async def test_report_arriving_before_the_send_is_recorded_is_applied_afterwards
         now,
     )
     [claimed] = await store.run(outbox.claim_due, 10, now + 1, 60)
-    assert await store.run(outbox.mark_sent, claimed.id, claimed.claim_token, "africastalking", "ATXid_early", now)
+    accepted = outbox.Accepted(claimed.id, claimed.claim_token, "africastalking", "ATXid_early")
+    assert await store.run(outbox.mark_sent, [accepted], now) == {claimed.id}
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert row.status == outbox.DELIVERED
 

@@ -49,6 +49,9 @@ class Dispatcher:
         self._health = ProviderHealth(clock)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task] = set()
+        # Sends the carriers took, waiting to be recorded together in one transaction (see _mark_sent).
+        self._accepted: list[tuple[outbox.Accepted, asyncio.Future]] = []
+        self._recording: asyncio.Task | None = None
         self.problem: str | None = None  # why the outbox cannot be read right now, for /healthz
 
     def wake(self) -> None:
@@ -114,6 +117,9 @@ class Dispatcher:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self._recording is not None:  # nobody waits for it any more
+            self._recording.cancel()
+            await asyncio.gather(self._recording, return_exceptions=True)
 
     def _choose(self, message: outbox.Claimed, route: tuple[str, ...]) -> tuple[int, str | None]:
         """The position in the route to use: the planned one, or the next healthy one after it; when none
@@ -153,9 +159,7 @@ class Dispatcher:
             await self._failed(message, index, route_length, provider, SendError(Failure.RETRY, repr(exc)[:120]))
             return
         came_back = self._health.succeeded(provider)
-        recorded = await self._record(
-            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
-        )
+        recorded = await self._mark_sent(message, provider, sent)
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
@@ -180,9 +184,7 @@ class Dispatcher:
         if found is None:
             return False
         provider, sent = found
-        await self._record(
-            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
-        )
+        await self._mark_sent(message, provider, sent)
         self._metrics.sends.labels(provider=provider, result="found").inc()
         log.info("message %s to %s was already taken by %s: not sent again", message.id, mask(message.to), provider)
         return True
@@ -208,6 +210,35 @@ class Dispatcher:
                         return provider, sent
         log.info("message %s to %s: no provider has it, sending again", message.id, mask(message.to))
         return None
+
+    async def _mark_sent(self, message: outbox.Claimed, provider: str, sent: Sent) -> bool:
+        """Records a send the carrier took; False when its claim was taken over meanwhile. The sends taken
+        while one batch is being written wait and go together in the next: one transaction for many, so
+        the records keep up with the sends, and queue behind webhooks' transactions once, not once each."""
+        future = asyncio.get_running_loop().create_future()
+        self._accepted.append(
+            (outbox.Accepted(message.id, message.claim_token, provider, sent.provider_message_id), future)
+        )
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_accepted())
+        return await future
+
+    async def _record_accepted(self) -> None:
+        try:
+            while self._accepted:
+                batch, self._accepted = self._accepted, []
+                try:
+                    recorded = await self._record(outbox.mark_sent, [a for a, _ in batch], self._clock())
+                except Exception as exc:  # each send reports it, as when it was written alone
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for accepted, future in batch:
+                    if not future.done():
+                        future.set_result(accepted.id in recorded)
+        finally:
+            self._recording = None
 
     async def _record(self, fn, *args):
         """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
