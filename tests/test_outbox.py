@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import yaml
 
 from gateway import keys
 from store import outbox
 from store.models import DeliveryReport, OutboxMessage
 from tests import payloads
 from tests.conftest import PERSON, in_store
+from tests.fake_carrier import HANG, OK
 
 PUBLIC = "https://lifeline.example.org"
 
@@ -260,3 +262,37 @@ async def test_metrics_count_inbound_outbound_segments_and_latency(start, fake):
         "lifeline_outbox_backlog 0.0",
     ):
         assert line in text, line
+
+
+@pytest.mark.parametrize("provider", ["twilio", "africastalking"])
+async def test_a_burst_is_at_the_carrier_all_at_once_up_to_the_configured_concurrency(
+    start, fake, config_dir, provider
+):
+    # More than aiohttp's default 100 connections (the Twilio SDK's session) and the 16 threads the Africa's
+    # Talking sender had: neither may hold a burst of relays back when the outbox allows more in flight.
+    burst = 120
+    policy_file = config_dir / "policy.yaml"
+    policy = yaml.safe_load(policy_file.read_text())
+    # Sends wait for the carrier longer than the test waits for them all to be there: none is retried meanwhile.
+    policy["outbox"].update(concurrency=burst, send_timeout_seconds=60, lease_seconds=180)
+    policy_file.write_text(yaml.safe_dump(policy))
+    client = await start(provider)
+    fake.during(provider, 300, HANG)
+    now = client.app[keys.CLOCK]()
+    people = [f"+1555556{n:04d}" for n in range(burst)]  # fictional 555 numbers
+
+    def enqueue_burst():
+        for n, phone in enumerate(people):
+            outbox.enqueue(outbox.NewMessage(f"burst-{n}", phone, "ALERTA test", "gsm7", 1, (provider,)), now)
+
+    await in_store(client, enqueue_burst)
+    client.app[keys.DISPATCHER].wake()
+    async with asyncio.timeout(30):  # a guard against hanging, not a speed test
+        while fake.holding < burst:
+            await asyncio.sleep(0.05)
+    assert sorted(m.to for m in fake.taken) == sorted(people)  # every message at the carrier, all at once
+    # The carrier answers again; the hung requests are dropped, and every message ends sent.
+    fake.during(provider, 0, OK)
+    await fake.refuse()
+    await fake.accept()
+    await settled(client, lambda rows: all(row.status == outbox.SENT for row in rows), timeout=60)
