@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -48,7 +49,10 @@ class Dispatcher:
         self._rng = rng
         self._health = ProviderHealth(clock)
         self._wake = asyncio.Event()
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task] = set()  # every send task, until its outcome is written
+        # The messages whose carrier has not answered yet: the slots in use. A slot takes the next message
+        # as soon as the carrier answers, while the outcome is being written.
+        self._sending: set[int] = set()
         # Sends the carriers took, waiting to be recorded together in one transaction (see _mark_sent).
         self._accepted: list[tuple[outbox.Accepted, asyncio.Future]] = []
         self._recording: asyncio.Task | None = None
@@ -79,15 +83,16 @@ class Dispatcher:
     async def _cycle(self, batch: int) -> None:
         """Claims what is due (if there is room), then sleeps until there may be more."""
         self._wake.clear()
-        free = self.policy.concurrency - len(self._in_flight)
+        free = self.policy.concurrency - len(self._sending)
         look_ahead = False
         if free >= batch:
             claimed = await self._store.run(outbox.claim_due, free, self._clock(), self.policy.lease_seconds)
             self.problem = None  # the outbox answers again
             for message in claimed:
+                self._sending.add(message.id)
                 task = asyncio.create_task(self._send(message))
                 self._in_flight.add(task)
-                task.add_done_callback(self._finished)
+                task.add_done_callback(functools.partial(self._finished, message.id))
             if len(claimed) == free:
                 return  # there may be more due right now
             look_ahead = True  # nothing else is due now: sleep until something is
@@ -103,9 +108,15 @@ class Dispatcher:
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _answered(self, message_id: int) -> None:
+        """The carrier answered (or the send ended without asking it): the slot is free."""
+        if message_id in self._sending:
+            self._sending.discard(message_id)
+            self._wake.set()
+
+    def _finished(self, message_id: int, task: asyncio.Task) -> None:
         self._in_flight.discard(task)
-        self._wake.set()  # a slot is free
+        self._answered(message_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("send task crashed", exc_info=task.exception())
 
@@ -124,6 +135,9 @@ class Dispatcher:
     def _choose(self, message: outbox.Claimed, route: tuple[str, ...]) -> tuple[int, str | None]:
         """The position in the route to use: the planned one, or the next healthy one after it; when none
         is healthy, the next that has not asked us to wait, else the one whose wait ends first."""
+        planned = route[message.provider_index] if message.provider_index < len(route) else None
+        if planned in self._senders and self._health.healthy(planned):
+            return message.provider_index, planned  # the usual case, decided without ranking the others
         usable = [i for i in range(len(route)) if route[i] in self._senders]
         if not usable:
             return message.provider_index, None
@@ -150,7 +164,7 @@ class Dispatcher:
         if message.unanswered and await self._found(message):
             return
         try:
-            sent = await self._senders[provider].send(message.to, message.body)
+            sent = await self._carrier_send(provider, message)
         except SendError as error:
             await self._failed(message, index, route_length, provider, error)
             return
@@ -165,6 +179,12 @@ class Dispatcher:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
         if came_back:
             await self._retry_waiting(provider)
+
+    async def _carrier_send(self, provider: str, message: outbox.Claimed) -> Sent:
+        try:
+            return await self._senders[provider].send(message.to, message.body)
+        finally:
+            self._answered(message.id)
 
     async def _retry_waiting(self, provider: str) -> None:
         """A provider that failed works again: what waits to retry through it need not sit out its backoff."""
