@@ -7,6 +7,7 @@ Signatures: https://www.twilio.com/docs/usage/webhooks/webhooks-security
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -111,6 +112,16 @@ class _HttpClient(AsyncTwilioHttpClient):
     def __init__(self, connections: int):
         super().__init__(pool_connections=False)
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+
+    # The SDK formats each request's URL and headers and each answer's headers for its log before asking
+    # whether the log wants them (serve keeps it at WARNING): about 10 µs a send, skipped when unwanted.
+    def log_request(self, kwargs) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code, response) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
 
     async def request(self, method, url, *args, **kwargs):
         response = await super().request(method, url, *args, **kwargs)
