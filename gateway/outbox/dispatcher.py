@@ -99,6 +99,8 @@ class Dispatcher:
         await self._sleep(look_ahead)
 
     async def _sleep(self, look_ahead: bool) -> None:
+        if self._wake.is_set():
+            return  # enqueued (or a slot freed) meanwhile: claim again now, not after one more query
         timeout = IDLE_POLL_SECONDS
         if look_ahead:
             wake_at = await self._store.run(outbox.next_wake_at)
