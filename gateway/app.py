@@ -16,7 +16,7 @@ from gateway.console import console_app, is_https
 from gateway.console.api import api_app
 from gateway.console.pages import STATE as CONSOLE_STATE
 from gateway.conversation import Conversation
-from gateway.engine.check import Report, check, load_all
+from gateway.engine.check import Report, check
 from gateway.engine.engine import Engine
 from gateway.engine.reading import Reading
 from gateway.keyfile import unlock
@@ -25,7 +25,7 @@ from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.senders import build_senders
 from gateway.policy import PrivacyPolicy, load_policy
 from gateway.settings import Settings
-from gateway.web import add_routes, edge
+from gateway.web import add_routes, edge, unreadable_requests_echo_nothing
 from handlers.backoffice import retention
 from handlers.reference.consulates import Directory
 from handlers.reference.numbers import read_number
@@ -67,7 +67,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     report = check_menus(settings.menus_dir, policy.default_language)
     if report.errors:
         raise CheckFailed(f"{len(report.errors)} error(s) in menus or templates (run.py check): {report.errors[0]}")
-    loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language, READING.fold)
+    loaded = report.loaded
     texts = loaded.texts
     directory = Directory.load(settings.config_dir / "consulates.yaml")
     services = load_services(settings.config_dir / "services.yaml", texts.languages)
@@ -78,6 +78,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     # Carriers never compress what they post: bodies are read as sent, and a compressed one is refused with
     # a 400 of ours rather than decoded (and its errors answered) by the HTTP parser.
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[edge], handler_args={"auto_decompress": False})
+    unreadable_requests_echo_nothing()
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()

@@ -105,7 +105,8 @@ async def simulate(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
         )
         server = _Server(http, url.rstrip("/"), settings.at_callback_token)
-        write(f"Lifeline {mode.upper()} simulator: {phone} on {server.url}. {QUIT} or end of input stops.")
+        where = IN_PROCESS if app is not None else server.url
+        write(f"Lifeline {mode.upper()} simulator: {phone} on {where}. {QUIT} or end of input stops.")
         if mode == "ussd":
             write(USSD_HINT)
             try:
@@ -261,6 +262,10 @@ async def _new_outbox_rows(store: Store, after: int) -> list[outbox.Written]:
     while not (rows := await store.run(outbox.written_after, after)) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(OUTBOX_POLL_SECONDS)
     return rows
+
+
+# Without --url the simulator is its own server: say so, since a running `make serve` sees none of it live.
+IN_PROCESS = "a server started inside this command on DATABASE_URL (--url http://127.0.0.1:8080: a running one)"
 
 
 def describe_sms(to: str, body: str, encoding: str, segments: int, phone: str) -> str:

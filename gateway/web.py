@@ -9,6 +9,7 @@ import logging
 import time
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from gateway import keys
 from gateway.carriers.registry import carriers
@@ -18,6 +19,23 @@ from store import outbox
 from store.db import DatabaseUnavailable
 
 log = logging.getLogger("lifeline.webhooks")
+
+
+def unreadable_requests_echo_nothing() -> None:
+    """aiohttp answers a request it cannot even parse (a bad request line, header or Content-Length) with a
+    400 whose body quotes the offending bytes. Input is never sent back raw: the body says only that the
+    request could not be read. aiohttp has no setting for it, so its error page is wrapped, once."""
+    original = RequestHandler.handle_error
+    if getattr(original, "echoes_nothing", False):
+        return
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        if status < 500:
+            message = "unreadable request\n"
+        return original(self, request, status, exc, message)
+
+    handle_error.echoes_nothing = True
+    RequestHandler.handle_error = handle_error
 
 
 def _outbox_state(now: float, alarm_after: float) -> tuple[outbox.Backlog, int]:

@@ -44,3 +44,5 @@ class Result:
     values: Mapping[str, str] = field(default_factory=dict)
     outgoing: tuple[Outgoing, ...] = ()
     language: str | None = None  # the person chose a language: later screens use it
+    # The person erased themselves: the answer to them is forgotten (number and text) once it has left.
+    forget_sender: bool = False

@@ -26,6 +26,7 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",  # durable at every checkpoint, safe in WAL mode
     "busy_timeout": 5000,  # other processes wait for the lock instead of failing
     "foreign_keys": 1,
+    "secure_delete": 1,  # a deleted row (an erased person) is overwritten, not left readable in a free page
 }
 
 
@@ -130,6 +131,14 @@ class Store:
         except TimeoutError:
             raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
 
+    async def overwrite_old_pages(self) -> None:
+        """After an erasure: SQLite copies the write-ahead log into the database and empties it, so the
+        pages written before the erasure (old versions of rows, encrypted but readable with the key) are
+        gone from disk too; with secure_delete the freed space is zeroed. PostgreSQL reuses dead rows'
+        space after its autovacuum: nothing to do here (a VACUUM FULL would lock the tables)."""
+        if not is_postgres():
+            await asyncio.get_running_loop().run_in_executor(self._executor, _checkpoint)
+
     def close(self) -> None:
         """Waits for running transactions and stops the threads (their connections close with them)."""
         self._executor.shutdown(wait=True)
@@ -138,6 +147,10 @@ class Store:
 
 # How long after its deadline a caller still waits for a transaction to report (see Store.answer).
 ANSWER_GRACE_SECONDS = 1.0
+
+
+def _checkpoint() -> None:
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _retrieved(future: Future) -> None:

@@ -30,6 +30,10 @@ CANCELLED = "cancelled"  # withdrawn before it left
 UNANSWERED = "unanswered: "
 TAKEN_OVER = UNANSWERED + "claim taken over after its lease"
 
+# The tag of a message whose recipient and text are forgotten once it has left (or failed): the answer
+# to someone who just erased their data, the last thing Lifeline writes to them.
+FORGET = "forget"
+
 # A report may only move a message forward: a late "sent" never undoes "delivered".
 _RANK = {PENDING: 0, SENDING: 1, SENT: 2, UNDELIVERED: 3, FAILED: 3, DELIVERED: 4, CANCELLED: 5}
 
@@ -253,10 +257,11 @@ def mark_sent(accepted: list[Accepted], now: float) -> set[int]:
         # See _serialise_reports; sorted, so two processes' batches never wait for each other in a circle.
         _REPORT_LOCKS.execute(sorted({f"{a.provider}:{a.provider_message_id}" for a in identified}))
     placeholder = database.obj.param
+    empty = vault().encrypt("")  # what a message to someone who erased themselves keeps once it left
     recorded: set[int] = set()
     for first in range(0, len(accepted), MARK_SENT_ROWS):
         chunk = accepted[first : first + MARK_SENT_ROWS]
-        params: list = [SENT, now, now]
+        params: list = [SENT, now, now, FORGET, empty, FORGET, empty, FORGET, now]
         for a in chunk:
             params += [a.id, a.claim_token, a.provider, a.provider_message_id]
         params.append(SENDING)
@@ -277,7 +282,9 @@ def _mark_sent_sql(rows: int, p: str) -> str:
     values = ", ".join([f"({p}, {p}, {p}, {p})"] * rows)
     return (
         f"UPDATE outbox_message SET status = {p}, provider = v.column3, provider_message_id = v.column4, "
-        f"sent_at = {p}, lease_until = NULL, last_error = NULL, updated_at = {p} FROM (VALUES {values}) AS v "
+        f"sent_at = {p}, lease_until = NULL, last_error = NULL, updated_at = {p}, "
+        f'"to" = CASE WHEN tag = {p} THEN {p} ELSE "to" END, body = CASE WHEN tag = {p} THEN {p} ELSE body END, '
+        f"purged_at = CASE WHEN tag = {p} THEN {p} ELSE purged_at END FROM (VALUES {values}) AS v "
         f"WHERE outbox_message.id = v.column1 AND outbox_message.claim_token = v.column2 "
         f"AND outbox_message.status = {p} RETURNING outbox_message.id"
     )
@@ -344,11 +351,20 @@ def retry_now(provider: str, now: float) -> int:
 
 def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
     """Gives up on a claimed message."""
-    return bool(
+    failed = bool(
         OutboxMessage.update(status=FAILED, provider=provider, lease_until=None, last_error=error[:255], updated_at=now)
         .where(_claimed(message_id, token))
         .execute()
     )
+    if failed:
+        _forget_if_asked(message_id, now)
+    return failed
+
+
+def _forget_if_asked(message_id: int, now: float) -> None:
+    OutboxMessage.update(to="", body="", purged_at=now).where(
+        (OutboxMessage.id == message_id) & (OutboxMessage.tag == FORGET)
+    ).execute()
 
 
 def record_report(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> bool:
@@ -463,6 +479,15 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
+def withdraw_all(tags: list[str], now: float) -> int:
+    """Cancels the messages of these groups that have not left yet; returns how many."""
+    return (
+        OutboxMessage.update(status=CANCELLED, updated_at=now)
+        .where(OutboxMessage.tag.in_(tags) & (OutboxMessage.status == PENDING))
+        .execute()
+    )
+
+
 def recipients_told(tag: str, pending: bool = False) -> list[str]:
     """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
     pending those it is about to reach; in the order they were first written to."""
@@ -525,7 +550,7 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
     if row is None:
         return False
     others = [p for p in row.route.split(",") if p != provider]
-    if not others or row.idempotency_key.endswith(":elsewhere"):
+    if not others or row.idempotency_key.endswith(":elsewhere") or row.tag == FORGET:
         return False
     return enqueue(
         NewMessage(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from store import fingerprint, outbox
-from store.crypto import EncryptedField, Undecryptable, Vault
+from store.crypto import EncryptedField, Undecryptable, Vault, is_current
 from store.db import database, is_postgres
 from store.inbound import seen_digest
 from store.models import MODELS, OutboxMessage
@@ -112,6 +112,27 @@ class _Rehash:
             return self.known[old_hash]
         self.orphaned += 1
         return self._new.lookup_hash(f"rekeyed:{old_hash}")
+
+
+def upgrade_ciphertexts(keys: Vault) -> int:
+    """Re-encrypts every value stored in an older ciphertext version with the same key (schema step 14);
+    returns how many. A value this key does not read (a quarantined outbox message) is left as it is."""
+    upgraded = 0
+    for model in MODELS:
+        table = model._meta.table_name
+        for field in model._meta.sorted_fields:
+            if not isinstance(field, EncryptedField):
+                continue
+            for row_id, token in _column(table, field.column_name):
+                if token is None or is_current(token):
+                    continue
+                try:
+                    value = keys.decrypt(token)
+                except Undecryptable:
+                    continue
+                _update(table, field.column_name, keys.encrypt(value), row_id)
+                upgraded += 1
+    return upgraded
 
 
 def _decrypt_all(old: Vault, unreadable: set[int]) -> dict[tuple[str, str], list[tuple[int, str | None]]]:

@@ -7,6 +7,8 @@ import time
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
 
+from store import fingerprint, rotation
+from store.crypto import vault
 from store.db import database, is_postgres
 from store.inbound import seen_digest
 from store.models import (
@@ -14,6 +16,7 @@ from store.models import (
     Alert,
     AlertNote,
     AlertReply,
+    ApiRequestCount,
     ApiToken,
     AuditEntry,
     Booking,
@@ -121,6 +124,29 @@ def _v13_key_fingerprint() -> None:
     database.create_tables([KeyFingerprint])
 
 
+def _v14_aes_gcm() -> None:
+    """Values written as Fernet tokens are re-encrypted with AES-GCM (ten times cheaper to read), with the
+    same key. The key is checked first: a wrong key must be refused, not leave half the rows unread."""
+    fingerprint.verify(time.time())
+    rotation.upgrade_ciphertexts(vault())
+
+
+def _v15_person_nationality() -> None:
+    # Person.nationality came with step 5's release but no step added it: databases made before then lack it.
+    _add_missing_columns(Person, Person.nationality)
+
+
+def _v16_api_request_counts() -> None:
+    database.create_tables([ApiRequestCount])
+
+
+def _v17_duress_reason() -> None:
+    _add_missing_columns(Alert, Alert.duress_reason)
+    _add_missing_columns(Person, Person.pins_hidden_at)
+    # Before this step only the emergency PIN (or three wrong PINs, not told apart) set duress_at.
+    Alert.update(duress_reason="pin").where(Alert.duress_at.is_null(False) & Alert.duress_reason.is_null()).execute()
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -136,6 +162,10 @@ MIGRATIONS = [
     (11, _v11_limit_events),
     (12, _v12_inbound_seen),
     (13, _v13_key_fingerprint),
+    (14, _v14_aes_gcm),
+    (15, _v15_person_nationality),
+    (16, _v16_api_request_counts),
+    (17, _v17_duress_reason),
 ]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from store.models import ApiToken
+from store.db import database
+from store.models import ApiRequestCount, ApiToken
 
 
 def token_hash(token: str) -> str:
@@ -28,3 +29,19 @@ def revoke(token_id: int, now: float) -> bool:
     return bool(
         ApiToken.update(revoked_at=now).where((ApiToken.id == token_id) & ApiToken.revoked_at.is_null()).execute()
     )
+
+
+_COUNT = """INSERT INTO api_request_count (token_hash, minute, count) VALUES ({p}, {p}, 1)
+    ON CONFLICT (token_hash, minute) DO UPDATE SET count = api_request_count.count + 1 RETURNING count"""
+
+
+def take_request(hashed: str, now: float, per_minute: int) -> float:
+    """Counts one request made with this token (by its hash) in the current minute, in the database so that
+    several server processes share one limit; 0 when allowed, else the seconds until the next minute."""
+    minute = int(now // 60)
+    [count] = database.execute_sql(_COUNT.replace("{p}", database.param), (hashed, minute)).fetchone()
+    if count == 1:  # the token's first request this minute: its earlier minutes count no more
+        ApiRequestCount.delete().where(
+            (ApiRequestCount.token_hash == hashed) & (ApiRequestCount.minute < minute)
+        ).execute()
+    return 0.0 if count <= per_minute else (minute + 1) * 60 - now

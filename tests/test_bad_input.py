@@ -226,6 +226,24 @@ async def test_unreadable_bodies_get_a_fixed_400_and_echo_nothing(start, caplog,
     assert errors_logged(caplog) == []
 
 
+UNPARSABLE = [
+    ("markup as the HTTP version", f"GET / HTTP/{SCRIPT}\r\nHost: x\r\n\r\n".encode()),
+    ("markup in the method", f"G{SCRIPT}ET / HTTP/1.1\r\nHost: x\r\n\r\n".encode()),
+    ("a header name with a control byte", f"GET / HTTP/1.1\r\nX-Bad\x01: {SCRIPT}\r\n\r\n".encode()),
+    ("a Content-Length that is markup", raw("/africastalking/sms", b"", Content_Length=SCRIPT)),
+    ("a number in a broken header", b"POST /africastalking/sms HTTP/1.1\r\nFrom+15555550142: x\x00\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("label,request_bytes", UNPARSABLE, ids=[u[0] for u in UNPARSABLE])
+async def test_a_request_the_http_parser_cannot_read_gets_a_400_that_quotes_nothing(start, label, request_bytes):
+    client = await start("africastalking")
+    status, body = await exchange(client, request_bytes)
+    assert (status, body) == (400, "unreadable request\n")
+    response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, ""))
+    assert response.status == 200  # and the service carries on
+
+
 async def test_a_body_cut_short_by_a_client_that_stays_gets_a_400(start, caplog, monkeypatch):
     monkeypatch.setattr(webhook, "BODY_SECONDS", 0.3)
     client = await start("africastalking")

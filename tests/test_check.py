@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from gateway.app import CheckFailed, create_app
+from gateway.engine import flows as flows_module
 from gateway.engine.check import Report, check
 from gateway.settings import Settings
 from handlers.reference.text import fold
@@ -569,6 +570,23 @@ def test_create_app_refuses_broken_menus(shipped):
 
     with pytest.raises(CheckFailed, match=r"1 error\(s\) .*screens\.alert\.handler: no handler named 'alert\.rise'"):
         create_app(settings)
+
+
+def test_create_app_reads_menus_and_texts_once(monkeypatch):
+    # The check's own reading is what the service runs on: start-up parses each file once.
+    read = []
+    real_read = flows_module._load_flow
+
+    def counting_read(path):
+        read.append(path.name)
+        return real_read(path)
+
+    monkeypatch.setattr(flows_module, "_load_flow", counting_read)
+    settings = Settings.from_env({"LIFELINE_MENUS": str(ROOT / "menus"), "LIFELINE_CONFIG": str(ROOT / "config")})
+
+    create_app(settings)
+
+    assert read == ["main.yaml"]
 
 
 def test_serve_exits_2_with_one_line_on_broken_menus(shipped, tmp_path):

@@ -15,9 +15,9 @@ import pytest
 
 from gateway import keys
 from store import outbox
-from store.crypto import Vault, lookup_hash
+from store.crypto import EncryptedField, Undecryptable, Vault, lookup_hash
 from store.db import database
-from store.models import Alert, AlertNote, KeyFingerprint, OptOut, OutboxMessage, Person
+from store.models import MODELS, Alert, AlertNote, KeyFingerprint, OptOut, OutboxMessage, Person, SchemaVersion
 from tests.conftest import PERSON, ROOT, in_store
 from tests.test_alerts import HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, only_alert, registered
 from tests.test_flows_sms import Phone
@@ -258,3 +258,75 @@ async def test_a_database_from_before_fingerprints_records_the_key_that_reads_it
     [row] = await in_store(again, lambda: list(KeyFingerprint.select()))
     assert row.fingerprint == Vault(KEY_A.encode()).fingerprint and row.recorded_at <= time.time()
     assert await in_store(again, lambda: Alert.select().count()) == 0
+
+
+def _encrypted_columns() -> list[tuple[str, str]]:
+    return [
+        (model._meta.table_name, field.column_name)
+        for model in MODELS
+        for field in model._meta.sorted_fields
+        if isinstance(field, EncryptedField)
+    ]
+
+
+def _raw_values() -> dict[tuple[str, str, int], str]:
+    """Every stored ciphertext, as the database holds it."""
+    return {
+        (table, column, row_id): token
+        for table, column in _encrypted_columns()
+        for row_id, token in database.execute_sql(f'SELECT id, "{column}" FROM "{table}"').fetchall()
+        if token is not None
+    }
+
+
+async def test_a_database_written_with_fernet_tokens_is_re_encrypted_with_aes_gcm_at_start(start):
+    """A database from before version-2 ciphertexts: a wrong key changes nothing, the right key re-encrypts
+    every value once, and the person's history reads as before."""
+    client = await start("console", LIFELINE_SECRET_KEY=KEY_A)
+    phone = await registered(client)
+    await phone.send("ALERTA me detuvieron")
+    alert = await only_alert(client)
+    keys = Vault(KEY_A.encode())
+
+    def as_an_older_release_wrote_it():
+        values = _raw_values()
+        for (table, column, row_id), token in values.items():
+            database.execute_sql(
+                f'UPDATE "{table}" SET "{column}" = {database.param} WHERE id = {database.param}',
+                (keys.encrypt_v1(keys.decrypt(token)), row_id),
+            )
+        SchemaVersion.delete().where(SchemaVersion.version == 14).execute()
+        return {key: keys.decrypt(token) for key, token in values.items()}
+
+    plain = await in_store(client, as_an_older_release_wrote_it)
+    assert len(plain) > 10
+    legacy = await in_store(client, _raw_values)
+    assert legacy.keys() == plain.keys() and all(token.startswith("gAAAAA") for token in legacy.values())
+    await client.close()
+
+    with pytest.raises(Exception, match="LIFELINE_SECRET_KEY: does not match"):
+        await start("console", LIFELINE_SECRET_KEY=KEY_B)
+    again = await start("console", LIFELINE_SECRET_KEY=KEY_A)
+    upgraded = await in_store(again, _raw_values)
+    assert upgraded.keys() == plain.keys()
+    assert all(token.startswith("v2:") for token in upgraded.values())
+    assert {key: keys.decrypt(token) for key, token in upgraded.items()} == plain
+    # The same number is still the same person, with their contacts and their open alert.
+    phone = Phone(again, HOUSTON_PERSON)
+    phone.seen = len([m for m in await messages(again) if m.to == HOUSTON_PERSON])
+    assert (await phone.send("FAMILIA")).splitlines() == [f"1 Maria {MARIA} ES", f"2 Jose {JOSE} ES"]
+    assert (await only_alert(again)).note == "me detuvieron"
+    assert alert.reference == (await only_alert(again)).reference
+
+
+def test_a_tampered_truncated_or_foreign_value_is_refused_never_misread():
+    keys = Vault(KEY_A.encode())
+    token = keys.encrypt("+15555550142")
+    assert token.startswith("v2:") and token != keys.encrypt("+15555550142")  # a fresh nonce each time
+    assert keys.decrypt(token) == "+15555550142"
+    flipped = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]  # a whole base64 digit of data
+    for damaged in (flipped, token[:20], "v2:", "v2:!!!", "gAAAAAnot-a-token"):
+        with pytest.raises(Undecryptable):
+            keys.decrypt(damaged)
+    with pytest.raises(Undecryptable):
+        Vault(KEY_B.encode()).decrypt(token)

@@ -8,6 +8,9 @@ import os
 import stat
 from collections import Counter
 
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as alter
+
 from gateway import keys
 from gateway.carriers.twilio import TwilioSender
 from gateway.metrics import Metrics
@@ -15,10 +18,11 @@ from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy
 from store import outbox, sessions
 from store.db import Store, database, is_postgres
-from store.models import OutboxMessage, SchemaVersion
+from store.models import OutboxMessage, Person, SchemaVersion
 from store.schema import MIGRATIONS, migrate
 from tests import payloads
 from tests.conftest import PERSON, in_store
+from tests.test_flows_sms import Phone
 from tests.test_outbox import settled
 
 
@@ -35,6 +39,22 @@ async def test_migrations_run_once(start):
     client = await start("console")
     assert await in_store(client, migrate) == []  # start-up already applied them
     assert await in_store(client, SchemaVersion.select().count) == len(MIGRATIONS)
+
+
+async def test_a_database_from_before_nationalities_gains_the_column_and_keeps_its_people(start):
+    client = await start("console")
+    await Phone(client, PERSON).send("hola")
+
+    def as_before_nationalities():
+        migrator = SchemaMigrator.from_database(database.obj)
+        alter(migrator.drop_column("person", "nationality"))
+        SchemaVersion.delete().where(SchemaVersion.version == 15).execute()
+
+    await in_store(client, as_before_nationalities)
+    assert await in_store(client, migrate) == [15]
+    columns = await in_store(client, lambda: {c.name for c in database.get_columns("person")})
+    assert "nationality" in columns
+    assert await in_store(client, lambda: Person.select(Person.nationality).tuples()[:]) == [(None,)]
 
 
 async def test_without_a_secret_key_serve_creates_a_private_key_file_once(start, tmp_path, caplog):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable
 from datetime import date, datetime
 
 from aiohttp import web
@@ -23,31 +21,9 @@ from store.accounts import Official
 OFFICIAL = web.RequestKey("api_official", Official)
 STATUSES = ("open", "closed", "cancelled")
 MAX_LIMIT = 100
-RATE = 120  # requests a minute per token (each server process keeps its own count)
+RATE = 120  # requests a minute per token, counted in the database: one limit for every server process
 
 
-class Limiter:
-    """A token bucket per API token, in this process."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
-        self._rate = per_minute / 60.0
-        self._capacity = float(per_minute)
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str) -> float:
-        """0 when allowed, else the seconds to wait."""
-        now = self._clock()
-        level, at = self._buckets.get(key, (self._capacity, now))
-        level = min(self._capacity, level + (now - at) * self._rate)
-        if level < 1:
-            self._buckets[key] = (level, now)
-            return (1 - level) / self._rate
-        self._buckets[key] = (level - 1, now)
-        return 0.0
-
-
-LIMITER = web.AppKey("api_limiter", Limiter)
 
 
 def problem(status: int, message: str, **headers: str) -> web.Response:
@@ -76,7 +52,7 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
     official = await _run(request, accounts.by_id, account_id) if account_id else None
     if official is None or official.blocked:
         return problem(401, "unknown, revoked or blocked token", **{"WWW-Authenticate": "Bearer"})
-    wait = request.app[LIMITER].take(tokens.token_hash(token))
+    wait = await _run(request, tokens.take_request, tokens.token_hash(token), _state(request).clock(), RATE)
     if wait:
         return problem(429, "too many requests", **{"Retry-After": str(max(1, round(wait)))})
     request[OFFICIAL] = official
@@ -125,7 +101,7 @@ def _alert(alert) -> dict:
         "escalated_at": _iso(alert.escalated_at),
         "closed_at": _iso(alert.closed_at),
         "cancelled_at": _iso(alert.cancelled_at),
-        "under_duress": alert.duress_at is not None,
+        "under_duress": alert.duress_reason is not None or alert.duress_at is not None,
         "person_phone_masked": mask(alert.phone) if alert.phone else None,
     }
 
@@ -288,7 +264,6 @@ async def openapi(request: web.Request) -> web.Response:
 def api_app(state: ConsoleState) -> web.Application:
     app = web.Application(middlewares=[authenticate])
     app[STATE] = state
-    app[LIMITER] = Limiter(RATE)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/alerts", list_alerts)
     app.router.add_get("/alerts/{reference}", get_alert)

@@ -179,6 +179,8 @@ class Dispatcher:
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+        if message.tag == outbox.FORGET:
+            await self._forget_traces()
         if came_back:
             await self._retry_waiting(provider)
 
@@ -187,6 +189,14 @@ class Dispatcher:
             return await self._senders[provider].send(message.to, message.body)
         finally:
             self._answered(message.id)
+
+    async def _forget_traces(self) -> None:
+        """The last text to someone who erased themselves has left and been forgotten: the database's older
+        pages, which still held its number, are overwritten too."""
+        try:
+            await self._store.overwrite_old_pages()
+        except Exception:  # they are overwritten by the next erasure or checkpoint
+            log.warning("could not overwrite the database's old pages after an erasure", exc_info=True)
 
     async def _retry_waiting(self, provider: str) -> None:
         """A provider that failed works again: what waits to retry through it need not sit out its backoff."""
@@ -293,6 +303,8 @@ class Dispatcher:
         label = provider or "none"
         if step.give_up:
             await self._record(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
+            if message.tag == outbox.FORGET:
+                await self._forget_traces()
             self._metrics.sends.labels(provider=label, result="failed").inc()
             # An urgent message given up is what nobody may miss; a routine one is an everyday event.
             level = logging.ERROR if message.deadline_at is not None else logging.WARNING

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from handlers.lifeline import nationality
 from handlers.lifeline.profile import zip_and_state
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Consulate, Directory, Network, local_datetime
-from handlers.reference.numbers import region_of
 from handlers.reference.places import distance_km, find_place
 from handlers.reference.schedule import bookable_days, local_day, reminder_time, windows_on
 from handlers.reference.services import Service
@@ -54,7 +54,10 @@ class Booking:
 
 
 def start(request: Request, booking: Booking) -> Result:
-    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking."""
+    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking; whose
+    consulates, first, when the person's number suggests a nationality not served."""
+    if nationality.unasked(request, booking.directory):
+        return nationality.ask(then="appointment")
     upcoming = bookings.upcoming_of(request.person_id, request.now)
     if not upcoming:
         return Result(outcome="none")
@@ -155,7 +158,8 @@ def choose_slot(request: Request, booking: Booking) -> Result:
 
 
 def book(request: Request, booking: Booking) -> Result:
-    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
+    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place.
+    Someone who never agreed to what Lifeline keeps is asked first: nothing is booked before that."""
     consulate, service = _chosen(request, booking)
     starts_at = _number(request.data.get("slot"))
     if consulate is None or service is None:
@@ -164,6 +168,8 @@ def book(request: Request, booking: Booking) -> Result:
     if not _is_window(consulate, service, starts_at, request.now, notice):
         # Offered once but too near now (the confirmation waited): the day's times again.
         return Result(outcome="taken" if starts_at > request.now else "invalid", values={"slot": ""})
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")  # asked for a time that can still be booked
     if _being_changed(request, consulate, service) is None and (
         len(bookings.upcoming_of(request.person_id, request.now)) >= booking.policy.max_upcoming
     ):
@@ -259,7 +265,7 @@ def by_distance(network: Network, responsible: Consulate | None, origin: tuple[f
 
 
 def _network(request: Request, directory: Directory) -> Network:
-    return directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
+    return nationality.network_of(request, directory)
 
 
 def _chosen(request: Request, booking: Booking) -> tuple[Consulate | None, Service | None]:

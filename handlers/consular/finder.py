@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from handlers.consular.appointments import by_distance
+from handlers.lifeline import nationality
 from handlers.outcome import Request, Result
 from handlers.reference.consulates import Consulate, Directory
-from handlers.reference.numbers import region_of
 from handlers.reference.places import Place, distance_km, find_place
 from handlers.reference.vocabulary import Vocabulary
 from store import people
@@ -16,6 +16,8 @@ SHOWN = 5  # consulates one can page through
 
 def find(request: Request, directory: Directory, vocabulary: Vocabulary) -> Result:
     """CONSULADO <ZIP | city [state] | state>, or the place typed on the USSD screen, or the saved one."""
+    if nationality.unasked(request, directory):
+        return nationality.ask(then="consulate")
     text = request.data.get("place_text") or ""
     if request.args.get("saved"):
         home = people.location_of(request.person_id)
@@ -25,7 +27,7 @@ def find(request: Request, directory: Directory, vocabulary: Vocabulary) -> Resu
     place = find_place(text)
     if place is None:
         return Result(outcome="unknown", values={"place_text": ""})
-    network = directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
+    network = nationality.network_of(request, directory)
     responsible = network.responsible(zip_code=place.zip_code, state=place.state)
     found = by_distance(network, responsible, (place.latitude, place.longitude))[:SHOWN]
     values = {"found_ids": ",".join(c.id for c in found), "found_index": "0", "place_label": place.label}
@@ -63,7 +65,12 @@ def card_of(consulate: Consulate, place: Place | None, weekday_names: tuple[str,
     return ". ".join(parts)
 
 
-def offer(request: Request) -> Result:
-    """The saved location, offered first when there is one."""
+def offer(request: Request, directory: Directory) -> Result:
+    """The saved location, offered first when there is one; whose consulates, first, when the person's number
+    suggests a nationality not served."""
+    if nationality.unasked(request, directory):
+        return nationality.ask(then="consulate")
+    if request.data.get("place_text"):
+        return Result(outcome="typed")  # CONSULADO 77002, held while the nationality was asked
     home = people.location_of(request.person_id)
     return Result(outcome="saved", values={"saved_location": home[0]}) if home else Result(outcome="ask")

@@ -94,10 +94,12 @@ def told_about(alert, directory: Directory, now: float, pending: bool = True) ->
 
     relayed = outbox.recipients_told(tag_of(alert.reference), pending=pending)
     paged_later = [p for p in outbox.recipients_told(later_tag_of(alert.reference), pending) if is_officer(p)]
-    return [
+    everyone = [
         Recipient(phone, contacts[phone].language if phone in contacts else None, is_officer(phone))
         for phone in dict.fromkeys([*relayed, *paged_later])
     ]
+    # Once the person erased themselves their contacts are theirs no more to write to: the consulate only.
+    return everyone if alert.person_id else [r for r in everyone if r.officer]
 
 
 def news(alert, directory: Directory, now: float, keys: tuple[str, str], values: dict, but: str = "") -> list[Outgoing]:
@@ -134,8 +136,8 @@ def summaries(now: float, policy: AlertPolicy) -> list[Outgoing]:
 def _summary(alert, now: float, reported: bool) -> list[Outgoing]:
     """ "N of M received": received counts delivery reports only. Sent when every relay has a final report,
     or (not reported) once none is still leaving."""
-    if alert.person_id is None:
-        return []
+    if alert.person_id is None or alert.status != alerts.OPEN or alert.duress_at is not None:
+        return []  # the person said they are safe (or seemed to): no news about the relays
     recipients = {
         to: [s for s in statuses if s != outbox.CANCELLED]
         for to, statuses in outbox.statuses_by_recipient(tag_of(alert.reference)).items()
@@ -174,16 +176,22 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     limited = today > limits.alerts_per_day
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
-    alert = alerts.raise_alert(request.person_id, note, office.id, request.now)
+    # After a cancel under duress the phone sees a new alert, as after any cancel; the consulate is told
+    # the earlier one is still open.
+    forced = alerts.open_under_duress(request.person_id)
+    alert = alerts.raise_alert(request.person_id, note, office.id, request.now, duress_reason=_earlier(forced))
     contacts = [] if limited else people.contacts_of(request.person_id)
     unreachable = outbox.unreachable([c.phone for c in contacts])
     alerts.record_told(alert, len(contacts) - len(unreachable))
-    values = {**_relay_values(alert, office, request.phone), "today": str(today) if limited else ""}
+    values = {
+        **_relay_values(alert, office, request.phone),
+        "today": str(today) if limited else "",
+        "earlier": forced.reference if forced else "",
+    }
     tag = tag_of(alert.reference)
     relays = [relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
-    relays += [
-        relay(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
-    ]
+    duty_key = "alert.relay_duty_duress" if forced else "alert.relay_duty"
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds) for p in paged(office, request.now)]
     shown = {
         "ref": alert.reference,
         "contact_count": str(len(contacts) - len(unreachable)),
@@ -193,6 +201,11 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     # Someone with no known location is asked for one at once (the flow decides how).
     outcome = ("raised_limited" if limited else "raised") + ("" if home else "_unlocated")
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
+
+
+def _earlier(forced) -> str | None:
+    """The duress reason of an alert raised while an earlier one of the person is under duress."""
+    return alerts.EARLIER if forced is not None else None
 
 
 def _count_alert(request: Request) -> int:
@@ -224,7 +237,8 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     limited = today > limits.alerts_per_day  # the consulate is paged; nobody else
     home = people.location_of(person_id)
     office = _responsible(directory, person_id, number, home[0] if home else None)
-    alert = alerts.raise_alert(person_id, None, office.id, request.now)
+    forced = alerts.open_under_duress(person_id)  # the person's phone was shown it cancelled
+    alert = alerts.raise_alert(person_id, None, office.id, request.now, duress_reason=_earlier(forced))
     others = [] if limited else [c for c in people.contacts_of(person_id) if c.phone != request.phone]
     alerts.record_told(alert, len(others))
     values = {
@@ -234,12 +248,12 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
         "where": _home_place(office, home),
         "when": local_datetime(office, request.now),
         "today": str(today) if limited else "",
+        "earlier": forced.reference if forced else "",
     }
     tag = tag_of(alert.reference)
     relays = [relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
-    relays += [
-        relay(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
-    ]
+    duty_key = "alert.behalf_duty_duress" if forced else "alert.behalf_duty"
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds) for p in paged(office, request.now)]
     if not limited:
         relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference), urgent=True))
     shown = {
@@ -335,18 +349,19 @@ def answer_consulate(request: Request, policy: AlertPolicy) -> Result:
     text = request.data.get("answer_text", "").strip()
     if waiting is None or not text:
         return Result(outcome="none")
-    alert, officer = waiting
+    alert, officer, _ = waiting
     alerts.add_answer(alert, request.phone, text, request.now)
     values = {"ref": alert.reference, "who": who(request.person_id, request.phone), "answer": text}
     answer = relay(officer, "alert.answer", values, tag=later_tag_of(alert.reference))
     return Result(outcome="sent", values={"ref": alert.reference}, outgoing=(answer,))
 
 
-def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> bool:
-    """An officer wrote to this number within the reply window, about an alert still open."""
+def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> float | None:
+    """When an officer wrote to this number, if within the reply window and about an alert still open."""
     person_id = people.person_with_number(phone)
     since = now - policy.reply_window_minutes * 60
-    return person_id is not None and alerts.awaiting_answer(person_id, since) is not None
+    waiting = alerts.awaiting_answer(person_id, since) if person_id is not None else None
+    return waiting[2] if waiting else None
 
 
 def to_new_contact(
@@ -411,35 +426,62 @@ MAX_PIN_TRIES = 3
 def cancel_alert(request: Request, directory: Directory) -> Result:
     """Withdraws what has not left; tells everyone already told that the person is safe.
 
-    With PINs set, the safety PIN cancels. The duress PIN, or a wrong PIN three times, answers
-    exactly as a cancel would, but tells only the consulate, and keeps the alert open.
+    On USSD one key would cancel: the person confirms first (args or data `cancel_confirmed`). With PINs
+    set, the safety PIN cancels. The emergency PIN, or a wrong PIN three times, answers exactly as a cancel
+    would and the phone goes on seeing the alert as cancelled, but the consulate is told why, and the alert
+    stays open for it.
     """
     current = alerts.open_alert_of(request.person_id)
     if current is None:
         return Result(outcome="none")
+    confirmed = {"cancel_confirmed": "1"}
+    if request.channel == "ussd" and not (request.args.get("cancel_confirmed") or request.data.get("cancel_confirmed")):
+        return Result(outcome="confirm", values={"ref": current.reference})
+    if people.pins_hidden(request.person_id):  # the emergency PIN "removed" the PINs: no cancel is real now
+        return _under_duress(request, current, directory, alerts.DURESS_PIN, "alert.duress")
     if people.has_pins(request.person_id):
         pin = request.data.get("pin")
         if pin is None:
-            return Result(outcome="pin_required")
+            return Result(outcome="pin_required", values=confirmed)
         verdict = people.check_pin(request.person_id, pin)
         tries = int(request.data.get("pin_tries", "0")) + 1
         if verdict == "wrong" and tries < MAX_PIN_TRIES:
-            return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": ""})
-        if verdict != "safety":
-            return _under_duress(request, current, directory)
+            return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": "", **confirmed})
+        if verdict == "duress":
+            return _under_duress(request, current, directory, alerts.DURESS_PIN, "alert.duress")
+        if verdict == "wrong":
+            return _under_duress(request, current, directory, alerts.PIN_TRIES, "alert.pin_tries")
     return _cancel(request, current, directory)
 
 
-def _under_duress(request: Request, current, directory: Directory) -> Result:
-    """The same answer as a cancel on the phone; only the consulate learns it was forced."""
-    alerts.record_duress(current, request.now)
-    office = office_of(directory, current.consulate)
+def _under_duress(request: Request, current, directory: Directory, reason: str, key: str) -> Result:
+    """The same answer as a cancel on the phone; only the consulate learns why it may have been forced.
+    The family hears nothing: the alert is not over."""
+    alerts.record_duress(current, reason, request.now)
     values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
+    later = later_tag_of(current.reference)
     told = tuple(
-        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference), urgent=True)
-        for to in paged(office, request.now)
+        Outgoing(to, key, values, tag=later, urgent=True) for to in _officers(current, directory, request.now)
     )
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
+
+
+def pins_forced(person_id: int, phone: str, directory: Directory, now: float) -> list[Outgoing]:
+    """The emergency PIN changed or removed the PINs: the consulate of the person's open alert (one under
+    duress first) is told; with no alert open there is nobody to tell."""
+    current = alerts.open_under_duress(person_id) or alerts.open_alert_of(person_id)
+    if current is None or directory is None:
+        return []
+    values = {"ref": current.reference, "who": who(person_id, phone)}
+    later = later_tag_of(current.reference)
+    officers = _officers(current, directory, now)
+    return [Outgoing(to, "alert.duress_pins", values, tag=later, urgent=True) for to in officers]
+
+
+def _officers(alert, directory: Directory, now: float) -> list[str]:
+    """Every consulate phone that heard of the alert (escalations too), and whoever is on duty for it now."""
+    told = [r.phone for r in told_about(alert, directory, now) if r.officer]
+    return list(dict.fromkeys([*told, *paged(office_of(directory, alert.consulate), now)]))
 
 
 def _cancel(request: Request, current, directory: Directory) -> Result:
@@ -513,12 +555,14 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         phone, _ = alerts.phone_of_raiser(alert)
         values = {
             "ref": alert.reference,
-            "who": who(alert.person_id, phone),
+            "who": who(alert.person_id, phone) if phone else "",
             "when": local_datetime(office, alert.created_at),
         }
+        # An alert whose person erased themselves is still nobody's yet: paged without who it was.
+        key = "alert.escalated" if phone else "alert.escalated_erased"
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, "alert.escalated", values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
+        pages += [Outgoing(phone, key, values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
         duty = paged(office, now) if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag, urgent=True) for phone in duty]
     return pages

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import yaml
-from phonenumbers import geocoder
 
+from handlers.reference import yamltext
+from handlers.reference.phone_states import state_of
 from handlers.reference.states import STATES
 
-# phonenumbers' geocoder spells these two differently from the states' own names.
+# Also as phonenumbers' geocoder spells these two.
 _STATE_BY_NAME = {name.lower(): code for code, name in STATES.items()} | {
     "washington state": "WA",
     "washington d.c.": "DC",
@@ -42,7 +43,6 @@ _ZIP_PREFIX_STATES = (
     (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (967, 968, "HI"), (969, 969, "GU"),
     (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
 )  # fmt: skip
-_GEOCODED_CITY = re.compile(r", ([A-Z]{2})$")  # "Houston, TX"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ZIP_PREFIX = re.compile(r"^\d{3,5}$")  # 3 digits for a region; 4 or 5 to carve a town out of it
 _AREA_CODE = re.compile(r"^[2-9]\d{2}$")
@@ -192,6 +192,16 @@ class Directory:
     def consulates(self) -> tuple[Consulate, ...]:
         return tuple(c for n in self.networks for c in n.consulates)
 
+    @property
+    def nationalities(self) -> tuple[str, ...]:
+        """The nationalities served, one per network, in the file's order."""
+        return tuple(n.network for n in self.networks)
+
+    @property
+    def host_countries(self) -> tuple[str, ...]:
+        """The countries the consulates are in: a number from one says nothing of its owner's nationality."""
+        return tuple(dict.fromkeys(c.country for c in self.consulates))
+
 
 @dataclass(frozen=True)
 class Network:
@@ -244,7 +254,7 @@ class Network:
         by_area = self._first(lambda j: area_code in j.area_codes)
         if by_area:
             return by_area
-        state = _state_of_description(geocoder.description_for_number(number, "en"))
+        state = state_of(number)
         return self._for_state(state) if state else None
 
     def duty_phones(self) -> frozenset[str]:
@@ -303,21 +313,13 @@ def _state_code(text: str | None) -> str | None:
     return _STATE_BY_NAME.get(cleaned.lower())
 
 
-def _state_of_description(description: str) -> str | None:
-    """The state in a geocoder description: "Houston, TX", "Texas" or "Washington D.C."."""
-    city = _GEOCODED_CITY.search(description)
-    if city:
-        return city.group(1) if city.group(1) in STATES else None  # ", ON" is Ontario
-    return _STATE_BY_NAME.get(description.lower())
-
-
 # Loading and checking.
 
 
 def read_yaml(path: Path) -> object:
     """The YAML document in the file; ConsulatesError naming the file when it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamltext.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConsulatesError(path, "(file)", f"cannot be read: {error.strerror}") from error
     except yaml.YAMLError as error:
