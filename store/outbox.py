@@ -163,18 +163,23 @@ _QUARANTINE = Statement(
 )
 
 
+def _claim(limit: int, now: float, lease_seconds: float) -> tuple[Statement, tuple]:
+    """The claim statement for the open database, and its parameters."""
+    claim = (SENDING, uuid.uuid4().hex, now + lease_seconds, now, SENDING, TAKEN_OVER)
+    stale, due = (SENDING, now, limit), (PENDING, now, limit)
+    if is_postgres():
+        return _CLAIM_POSTGRES, (*stale, *due, *claim, limit)
+    return _CLAIM_SQLITE, (*claim, *stale, *due, limit)
+
+
 def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     """Claims up to limit due messages (and stale claims of crashed workers) for this worker.
 
     A message that cannot be decrypted (written with another key) is marked failed here, once, and
     logged by its id only: the rest of the batch still leaves.
     """
-    claim = (SENDING, uuid.uuid4().hex, now + lease_seconds, now, SENDING, TAKEN_OVER)
-    stale, due = (SENDING, now, limit), (PENDING, now, limit)
-    if is_postgres():
-        rows = _CLAIM_POSTGRES.execute(*stale, *due, *claim, limit).fetchall()
-    else:
-        rows = _CLAIM_SQLITE.execute(*claim, *stale, *due, limit).fetchall()
+    statement, params = _claim(limit, now, lease_seconds)
+    rows = statement.execute(*params).fetchall()
     decrypt = vault().decrypt
     claimed = []
     for row in sorted(rows):

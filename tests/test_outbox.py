@@ -9,6 +9,7 @@ import yaml
 
 from gateway import keys
 from store import outbox
+from store.db import database, is_postgres
 from store.models import DeliveryReport, OutboxMessage
 from tests import payloads
 from tests.conftest import PERSON, in_store
@@ -296,3 +297,27 @@ async def test_a_burst_is_at_the_carrier_all_at_once_up_to_the_configured_concur
     await fake.refuse()
     await fake.accept()
     await settled(client, lambda rows: all(row.status == outbox.SENT for row in rows), timeout=60)
+
+
+async def test_a_claim_reads_the_due_index_in_order_and_sorts_nothing_whatever_the_backlog(start):
+    # A claim that sorted every due row first took 3.4 ms at 30,000 pending against 0.13 ms at 100.
+    client = await start("console")
+    now = client.app[keys.CLOCK]()
+
+    def backlog_and_plan() -> str:
+        row = {"to": "", "to_hash": "-", "body": "", "encoding": "gsm7", "segments": 1, "route": "console"}
+        backlog = [
+            {**row, "idempotency_key": f"backlog-{n}", "status": outbox.PENDING, "due_at": now - n}
+            | {"created_at": now, "updated_at": now}
+            for n in range(2000)
+        ]
+        OutboxMessage.insert_many(backlog).execute()
+        statement, params = outbox._claim(16, now, 60)
+        if is_postgres():
+            database.execute_sql("ANALYZE outbox_message")
+            return "\n".join(row[0] for row in database.execute_sql("EXPLAIN " + statement.sql(), params))
+        return "\n".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + statement.sql(), params))
+
+    plan = await in_store(client, backlog_and_plan)
+    assert "outbox_message_status_due_at" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
