@@ -105,11 +105,11 @@ def _response(buffer: bytearray) -> tuple[int, bytes, bool] | None:
 class Requests:
     """Builds each request of a scenario: every session gets its own ids and phone number."""
 
-    def __init__(self, scenario: str, port: int, tag: str):
+    def __init__(self, scenario: str, port: int, tag: str, twilio_token: str = TWILIO_TOKEN):
         self.scenario = scenario
         self.host = f"127.0.0.1:{port}"
         self.tag = tag
-        self.validator = RequestValidator(TWILIO_TOKEN)
+        self.validator = RequestValidator(twilio_token)
         self.path = {
             "ussd-first": "/africastalking/ussd",
             "ussd-walk": "/africastalking/ussd",

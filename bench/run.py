@@ -160,16 +160,23 @@ class Bench:
         await asyncio.sleep(self.args.warmup)
         cpu_before = cpu_seconds(server.pid)
         for process in processes:
-            process.stdin.write(b"start\n")
-            await process.stdin.drain()
+            if process.returncode is None:
+                process.stdin.write(b"start\n")
+                await process.stdin.drain()
         started = time.perf_counter()
         await asyncio.sleep(seconds)
         for process in processes:
-            process.stdin.write(b"stop\n")
-            await process.stdin.drain()
+            if process.returncode is None:
+                process.stdin.write(b"stop\n")
+                await process.stdin.drain()
         cpu = cpu_seconds(server.pid) - cpu_before
         elapsed = time.perf_counter() - started
-        outputs = [json.loads((await process.communicate())[0]) for process in processes]
+        outputs = []
+        for process in processes:
+            output = (await process.communicate())[0]
+            if process.returncode or not output:
+                raise RuntimeError(f"a load client of {server.name} {scenario} failed (exit {process.returncode})")
+            outputs.append(json.loads(output))
         latencies = sorted(v / 1000 for output in outputs for v in output["latencies_us"])
         requests = len(latencies)
         errors = sum(output["errors"] for output in outputs)
