@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
@@ -46,6 +48,24 @@ async def test_the_bench_walk_reaches_my_contacts(start):
     assert screens[0][1].startswith("CON Lifeline")
     assert screens[1][1].startswith("CON") and "1. Acepto" in screens[1][1]  # consent, before anything is kept
     assert screens[2][1].startswith("CON Mis contactos")
+
+
+@pytest.mark.parametrize("scenario", ["ussd-first", "ussd-walk", "twilio-sms"])
+def test_templated_requests_are_what_urlencode_and_the_twilio_sdk_would_send(scenario):
+    requests = loadgen.Requests(scenario, 8080, "m12c1")
+    for session, dial, hop in [(0, 0, 0), (199, 98765, 0), (7, 3, len(requests.hops) - 1)]:
+        head, _, body = requests.dial(session, dial, hop).partition(b"\r\n\r\n")
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        assert body.decode() == urlencode(form)
+        assert f"Content-Length: {len(body)}".encode() in head
+        if scenario == "twilio-sms":
+            signature = next(line for line in head.split(b"\r\n") if line.startswith(b"X-Twilio-Signature: "))
+            expected = RequestValidator(loadgen.TWILIO_TOKEN).compute_signature(
+                "http://127.0.0.1:8080/twilio/sms", form
+            )
+            assert signature.decode() == f"X-Twilio-Signature: {expected}"
+        else:
+            assert form["text"] == loadgen.WALK[hop] if scenario == "ussd-walk" else form["text"] == ""
 
 
 @pytest.mark.parametrize(
