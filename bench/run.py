@@ -3,7 +3,8 @@ JSON (bench/results/latest.json, or --json PATH). README.md, "Reading `make benc
 
 Every server runs in its own process; the load comes from other processes (bench/loadgen.py: raw keep-alive
 HTTP/1.1 on uvloop, one request in flight per connection, each connection one person's session), two a
-measure by default. The servers run side by side, each measure taken on the three back to back.
+measure by default. The servers run side by side, each measure taken on the three back to back, in two
+stretches in alternating order.
 
 1. Webhooks: USSD first hop, 3-hop USSD walk and a signed Twilio SMS, at 16 and 200 sessions, on
    (a) bench/bare_server.py: the same routes and form parsing, a fixed answer;
@@ -101,21 +102,27 @@ class Server:
                 *self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
             )
         url = f"http://127.0.0.1:{self.port}/healthz"
-        async with aiohttp.ClientSession() as session, asyncio.timeout(60):
-            while True:
-                if self.process.returncode is not None:
-                    raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
-                try:
-                    async with session.get(url) as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.01)
+        try:
+            async with aiohttp.ClientSession() as session, asyncio.timeout(60):
+                while True:
+                    if self.process.returncode is not None:
+                        raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+                    try:
+                        async with session.get(url) as response:
+                            if response.status == 200:
+                                break
+                    except aiohttp.ClientConnectionError:
+                        pass
+                    await asyncio.sleep(0.01)
+        except BaseException:
+            await self.__aexit__()  # a server that never answered is not left running
+            raise
         self.start_seconds = time.perf_counter() - started
         return self
 
     async def __aexit__(self, *exc) -> None:
+        if self.process.returncode is not None:
+            return
         self.process.terminate()
         try:
             async with asyncio.timeout(10):
@@ -142,10 +149,15 @@ class Bench:
 
     async def load(self, server: Server, scenario: str, sessions: int = 0, rate: float = 0.0, clients: int = 0,
                    seconds: float | None = None) -> dict:
-        """Drives the server from `clients` load processes; figures over the measured seconds only."""
-        self.measures += 1
-        seconds = seconds or self.args.seconds
+        """One measure in one stretch of time."""
         clients = clients or (1 if rate else self.args.clients)
+        taken = await self.stretch(server, scenario, sessions, rate, clients, seconds or self.args.seconds)
+        return self.figures(server, scenario, sessions, rate, clients, [taken])
+
+    async def stretch(self, server: Server, scenario: str, sessions: int, rate: float, clients: int, seconds: float,
+                      warmup: float | None = None) -> dict:
+        """Drives the server from `clients` load processes; what was answered over the measured seconds only."""
+        self.measures += 1
         loadgen = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(server.port),
                    "--scenario", scenario]
         processes = []
@@ -157,7 +169,7 @@ class Bench:
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 )
             )
-        await asyncio.sleep(self.args.warmup)
+        await asyncio.sleep(self.args.warmup if warmup is None else warmup)
         cpu_before = cpu_seconds(server.pid)
         for process in processes:
             if process.returncode is None:
@@ -177,6 +189,14 @@ class Bench:
             if process.returncode or not output:
                 raise RuntimeError(f"a load client of {server.name} {scenario} failed (exit {process.returncode})")
             outputs.append(json.loads(output))
+        return {"outputs": outputs, "cpu": cpu, "elapsed": elapsed}
+
+    def figures(self, server: Server, scenario: str, sessions: int, rate: float, clients: int,
+                stretches: list[dict]) -> dict:
+        """The figures of one measure over all its stretches of time."""
+        outputs = [output for taken in stretches for output in taken["outputs"]]
+        cpu = sum(taken["cpu"] for taken in stretches)
+        elapsed = sum(taken["elapsed"] for taken in stretches)
         latencies = sorted(v / 1000 for output in outputs for v in output["latencies_us"])
         requests = len(latencies)
         errors = sum(output["errors"] for output in outputs)
@@ -187,6 +207,7 @@ class Bench:
             "rate": rate or None,
             "clients": clients,
             "seconds": round(elapsed, 2),
+            "stretches": len(stretches),
             "requests": requests,
             "req_per_s": requests / elapsed,
             "p50_ms": percentile(latencies, 50),
@@ -251,10 +272,22 @@ class Bench:
             for kind, server in servers.items():
                 start = {"server": kind, "start_seconds": server.start_seconds}
                 self.result["start"].append({**start, "idle_rss_mb": memory_mb(server.pid)["rss_mb"]})
+            kinds = ("bare", "floor", "lifeline")
+            passes = self.args.passes
             for scenario, _ in SCENARIOS:
                 for sessions in SESSIONS:
-                    for kind in ("bare", "floor", "lifeline"):
-                        measured = await self.load(servers[kind], scenario, sessions)
+                    # Bare, floor, Lifeline, then Lifeline, floor, bare...: a drift in the machine's load
+                    # during the measure weighs on the three alike.
+                    stretches = {kind: [] for kind in kinds}
+                    for n in range(passes):
+                        for kind in kinds if n % 2 == 0 else kinds[::-1]:
+                            stretches[kind].append(
+                                await self.stretch(servers[kind], scenario, sessions, 0, self.args.clients,
+                                                   self.args.seconds / passes, None if n == 0 else 0.3)
+                            )
+                    for kind in kinds:
+                        measured = self.figures(servers[kind], scenario, sessions, 0, self.args.clients,
+                                                stretches[kind])
                         self.result["webhooks"].append(measured)
                         self.progress(f"{kind} {scenario} @{sessions}: {measured['req_per_s']:,.0f} req/s")
                     if (scenario, sessions) == ("ussd-first", 16):
@@ -567,6 +600,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per closed-loop row")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each measure")
     parser.add_argument("--clients", type=int, default=2, help="load processes per closed-loop measure")
+    parser.add_argument("--passes", type=int, default=2,
+                        help="webhook measures in this many stretches, in alternating order")
     parser.add_argument("--rate", type=float, default=1000.0, help="open loop: first hops per second")
     parser.add_argument("--open-seconds", type=float, default=10.0)
     parser.add_argument("--long", action="store_true", help="the open loop for 5 minutes")
