@@ -17,7 +17,7 @@ from gateway.console import console_app, is_https
 from gateway.console.api import api_app
 from gateway.console.pages import STATE as CONSOLE_STATE
 from gateway.conversation import Conversation
-from gateway.engine.check import Report, check, load_all
+from gateway.engine.check import Report, check
 from gateway.engine.engine import Engine
 from gateway.engine.reading import Reading
 from gateway.keyfile import unlock
@@ -68,7 +68,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     report = check_menus(settings.menus_dir, policy.default_language)
     if report.errors:
         raise CheckFailed(f"{len(report.errors)} error(s) in menus or templates (run.py check): {report.errors[0]}")
-    loaded = load_all(settings.menus_dir, TEMPLATES_DIR, policy.default_language, READING.fold)
+    loaded = report.loaded
     texts = loaded.texts
     directory = Directory.load(settings.config_dir / "consulates.yaml")
     services = load_services(settings.config_dir / "services.yaml", texts.languages)

@@ -68,20 +68,31 @@ _LOOK_ALIKES = {
 }
 
 
+_GSM7 = _BASIC | _EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 default alphabet or its extension table."""
-    return all(char in _BASIC or char in _EXTENSION for char in text)
+    return _GSM7.issuperset(text)
 
 
 def measure(text: str) -> SmsShape:
     """The encoding, units and segment count the text takes as an SMS."""
-    if is_gsm7(text):
+    # Units are counted with set and string operations (every SMS the outbox prints or writes is measured);
+    # the per-character costs are listed only for a text longer than one SMS.
+    if _GSM7.issuperset(text):
         encoding, limits = Encoding.GSM7, _GSM7_LIMITS
-        costs = [1 if char in _BASIC else 2 for char in text]
+        units = len(text) if _BASIC.issuperset(text) else len(text) + sum(map(text.count, _EXTENSION))
     else:
         encoding, limits = Encoding.UCS2, _UCS2_LIMITS
+        units = len(text.encode("utf-16-le", "surrogatepass")) // 2  # a character beyond U+FFFF takes two
+    if units <= limits[0]:
+        return SmsShape(encoding, units, 1)
+    if encoding is Encoding.GSM7:
+        costs = [1 if char in _BASIC else 2 for char in text]
+    else:
         costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
-    return SmsShape(encoding, sum(costs), _count_segments(costs, *limits))
+    return SmsShape(encoding, units, _count_segments(costs, *limits))
 
 
 def _count_segments(costs: list[int], single: int, part: int) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from gateway import yamltext
 from gateway.outbox.policy import OutboxPolicy
 
 
@@ -54,7 +55,7 @@ def load_policy(config_dir: Path, feature_sections: Mapping[str, type] | None = 
     if not path.exists():
         return Policy(features={name: cls() for name, cls in sections.items()})
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(raw, dict):

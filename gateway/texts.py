@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from gateway import yamltext
+
 log = logging.getLogger("lifeline.texts")
 
 # Shown when a text is missing: `check` requires it in every language.
@@ -40,7 +42,7 @@ class Texts:
             if path.name.startswith("_"):
                 continue  # _placeholders.yaml and other helpers are not languages
             try:
-                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                raw = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
             except yaml.YAMLError as exc:
                 raise TextsError(f"{path}: invalid YAML: {exc}") from exc
             if not isinstance(raw, dict):

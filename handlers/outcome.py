@@ -19,6 +19,9 @@ class Outgoing:
     urgent: bool = False  # retried until the outbox's urgent deadline, not a fixed number of times
     max_segments: int = 0  # at most this many SMS segments (0: as long as the text is) ...
     shorten: tuple[str, ...] = ()  # ... by cutting these values at a word, in this order, marked "…"
+    # Values written in the reader's conventions (a date, a place's name), by language; they replace the
+    # same names in `values` for a reader of that language. The gateway decides the language at write time.
+    localized: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,5 @@ class Result:
     values: Mapping[str, str] = field(default_factory=dict)
     outgoing: tuple[Outgoing, ...] = ()
     language: str | None = None  # the person chose a language: later screens use it
+    # The person erased themselves: the answer to them is forgotten (number and text) once it has left.
+    forget_sender: bool = False

@@ -31,8 +31,9 @@ class Features:
     handlers: Mapping[str, Handler]
     # (phone, now): a duty phone (of config/consulates.yaml, or on the roster now): its texts go to the officers.
     is_duty_phone: Callable[[str, float], bool]
-    # (phone, now): an officer wrote to this person within the reply window: their texts go back to them.
-    awaits_answer: Callable[[str, float], bool]
+    # (phone, now): when an officer wrote to this person, if within the reply window (else None): their texts
+    # go back to that officer, unless Lifeline asked them something since (a PIN must never go to anyone).
+    awaits_answer: Callable[[str, float], float | None]
     # (carrier, provider message id, status, now) → what to send, and whether a message was resent.
     delivery_report: Callable[[str, str, str, float], tuple[list[Outgoing], bool]]
     # now → what scheduled work has to send (escalations, reminders), each claimed once in the store.
@@ -57,12 +58,12 @@ def build_features(
     def is_duty_phone(phone: str, now: float) -> bool:
         return phone in duty_phones or duty.on_roster(phone, now)
 
-    def awaits_answer(phone: str, now: float) -> bool:
+    def awaits_answer(phone: str, now: float) -> float | None:
         return alerts.awaits_answer(phone, now, alert_policy)
 
     def due(now: float) -> list[Outgoing]:
         return (
-            alerts.escalations(now, directory, alert_policy)
+            alerts.escalations(now, directory, alert_policy, vocabulary)
             + alerts.summaries(now, alert_policy)
             + appointments.reminders(now, booking)
         )
@@ -85,16 +86,22 @@ def build_handlers(
     bound = functools.partial
     vocabulary = vocabulary or Vocabulary()
     return {
-        "alert.raise": bound(alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits),
+        "alert.raise": bound(
+            alerts.raise_alert, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.cancel": bound(alerts.cancel_alert, directory=directory),
-        "alert.locate": bound(alerts.locate_alert, directory=directory),
+        "alert.locate": bound(alerts.locate_alert, directory=directory, vocabulary=vocabulary),
         "alert.answer": bound(alerts.answer_consulate, policy=alert_policy or AlertPolicy()),
-        "alert.behalf": bound(alerts.raise_for, directory=directory, policy=alert_policy, limits=limits),
+        "alert.behalf": bound(
+            alerts.raise_for, directory=directory, policy=alert_policy, limits=limits, vocabulary=vocabulary
+        ),
         "alert.drill": bound(alerts.drill, directory=directory, limits=limits),
         "profile.location": profile.save_location,
         "profile.pins": profile.save_pins,
+        "profile.pins_start": profile.start_pins,
+        "profile.pin_check": bound(profile.check_current_pin, limits=limits, directory=directory),
         "profile.name": profile.save_name,
-        "consulate.offer": finder.offer,
+        "consulate.offer": bound(finder.offer, directory=directory),
         "consulate.find": bound(finder.find, directory=directory, vocabulary=vocabulary),
         "consulate.more": bound(finder.more, directory=directory, vocabulary=vocabulary),
         "appointment.start": bound(appointments.start, booking=booking),
@@ -111,16 +118,22 @@ def build_handlers(
         "appointment.cancel": bound(appointments.cancel, booking=booking),
         "appointment.reschedule": bound(appointments.reschedule, booking=booking),
         "consent.record": contacts.record_consent,
+        "consent.decline": privacy.decline,
         "contacts.list": contacts.list_contacts,
-        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory),
+        "contacts.add": bound(contacts.add_contact, limits=limits, directory=directory, vocabulary=vocabulary),
         "contacts.remove": contacts.remove_contact,
+        "contacts.choices": contacts.list_choices,
         "contacts.sms": bound(contacts.sms_command, limits=limits, vocabulary=vocabulary, directory=directory),
-        "data.erase": privacy.erase,
+        "contacts.read_phone": bound(contacts.read_phone, directory=directory, vocabulary=vocabulary),
+        "contacts.pick_country": contacts.pick_country,
+        "contacts.sms_country": bound(contacts.sms_country, limits=limits, directory=directory, vocabulary=vocabulary),
+        "data.erase": bound(privacy.erase, directory=directory),
         "duty.command": bound(duty.command, directory=directory, words=duty.CommandWords(vocabulary.duty_words)),
         "language.set": bound(language.choose, vocabulary=vocabulary),
         "feedback.complaint": bound(feedback.submit, kind="complaint"),
         "feedback.comment": bound(feedback.submit, kind="feedback"),
-        "nationality.set": bound(nationality.choose, directory=directory),
+        "nationality.set": bound(nationality.choose, directory=directory, vocabulary=vocabulary),
+        "nationality.other": bound(nationality.unserved, directory=directory),
     }
 
 

@@ -20,17 +20,39 @@ OPEN, CANCELLED, CLOSED = "open", "cancelled", "closed"
 DRILL = "drill"  # a practice alert: never open, never paged to a consulate
 
 
+# Why an alert is under duress (Alert.duress_reason).
+DURESS_PIN, PIN_TRIES, EARLIER = "pin", "tries", "earlier"
+
+
 def open_alert_of(person_id: int) -> Alert | None:
-    """The person's alert that is still open, if any."""
+    """The person's alert that is open as their phone knows it: one cancelled under duress stays open for
+    the consulate but, on the phone, is as cancelled as any other."""
     return (
         Alert.select()
-        .where((Alert.person == person_id) & (Alert.status == OPEN))
+        .where((Alert.person == person_id) & (Alert.status == OPEN) & Alert.duress_at.is_null())
         .order_by(Alert.created_at.desc())
         .first()
     )
 
 
-def raise_alert(person_id: int, note: str | None, consulate: str, now: float, status: str = OPEN) -> Alert:
+def open_under_duress(person_id: int) -> Alert | None:
+    """The person's newest alert still open that their phone was shown as cancelled (under duress)."""
+    return (
+        Alert.select()
+        .where((Alert.person == person_id) & (Alert.status == OPEN) & Alert.duress_at.is_null(False))
+        .order_by(Alert.created_at.desc())
+        .first()
+    )
+
+
+def raise_alert(
+    person_id: int,
+    note: str | None,
+    consulate: str,
+    now: float,
+    status: str = OPEN,
+    duress_reason: str | None = None,
+) -> Alert:
     """A new alert (open, or a drill) with a fresh short reference."""
     for _ in range(20):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
@@ -44,6 +66,7 @@ def raise_alert(person_id: int, note: str | None, consulate: str, now: float, st
                     consulate=consulate,
                     created_at=now,
                     updated_at=now,
+                    duress_reason=duress_reason,
                 )
         except peewee.IntegrityError:
             continue
@@ -72,10 +95,16 @@ def by_reference(reference: str) -> Alert | None:
     return Alert.get_or_none(Alert.reference == reference.upper())
 
 
-def phone_of_raiser(alert: Alert) -> tuple[str, str | None]:
-    """(number, chosen language) of the person who raised the alert."""
-    person = Person.get_by_id(alert.person_id)
-    return person.phone, person.language
+def phone_of_raiser(alert: Alert) -> tuple[str | None, str | None]:
+    """(number, chosen language) of the person who raised the alert; (None, None) once they erased
+    themselves."""
+    person = Person.get_or_none(Person.id == alert.person_id) if alert.person_id else None
+    return (person.phone, person.language) if person else (None, None)
+
+
+def references_of(person_id: int) -> list[str]:
+    """The references of every alert (and drill) the person raised."""
+    return [row.reference for row in Alert.select(Alert.reference).where(Alert.person == person_id)]
 
 
 def acknowledge(alert: Alert, by_phone: str, now: float) -> bool:
@@ -126,29 +155,36 @@ def record_reply(alert: Alert, officer_phone: str, now: float) -> None:
     AlertReply.create(alert=alert.id, officer=officer_phone, replied_at=now)
 
 
-def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str] | None:
-    """(the person's open alert, the officer who wrote to them last) when an officer wrote since then."""
+def awaiting_answer(person_id: int, since: float) -> tuple[Alert, str, float] | None:
+    """(the person's open alert, the officer who wrote to them last, when) when an officer wrote since then."""
     row = (
         AlertReply.select(AlertReply, Alert)
         .join(Alert)
-        .where((Alert.person == person_id) & (Alert.status == OPEN) & (AlertReply.replied_at >= since))
+        .where(
+            (Alert.person == person_id)
+            & (Alert.status == OPEN)
+            & Alert.duress_at.is_null()  # the phone was shown it cancelled: its texts are no answer
+            & (AlertReply.replied_at >= since)
+        )
         .order_by(AlertReply.replied_at.desc(), AlertReply.id.desc())
         .first()
     )
-    return (row.alert, row.officer) if row else None
+    return (row.alert, row.officer, row.replied_at) if row else None
 
 
 # Asked for every SMS a known person sends: written once, not built each time.
-_REPLIED_SINCE = Statement(
-    """SELECT 1 FROM alert_reply JOIN alert ON alert.id = alert_reply.alert_id
-    WHERE alert.person_id = {p} AND alert.status = {p} AND alert_reply.replied_at >= {p} LIMIT 1"""
+_LAST_REPLY = Statement(
+    """SELECT alert_reply.replied_at FROM alert_reply JOIN alert ON alert.id = alert_reply.alert_id
+    WHERE alert.person_id = {p} AND alert.status = {p} AND alert.duress_at IS NULL AND alert_reply.replied_at >= {p}
+    ORDER BY alert_reply.replied_at DESC, alert_reply.id DESC LIMIT 1"""
 )
 
 
-def officer_wrote_since(person_id: int, since: float) -> bool:
-    """True when an officer wrote to the person since then about an alert still open (awaiting_answer, as
-    a yes or no)."""
-    return _REPLIED_SINCE.one(person_id, OPEN, since) is not None
+def last_officer_reply(person_id: int, since: float) -> float | None:
+    """When an officer last wrote to the person, since then, about an alert still open (awaiting_answer's
+    moment alone)."""
+    row = _LAST_REPLY.one(person_id, OPEN, since)
+    return float(row[0]) if row else None
 
 
 def add_answer(alert: Alert, person_phone: str, text: str, now: float) -> None:
@@ -198,9 +234,15 @@ def claim_followup(alert: Alert, now: float) -> bool:
     )
 
 
-def record_duress(alert: Alert, now: float) -> None:
-    """The alert stays open; the consulate knows the cancel was forced."""
-    Alert.update(duress_at=now, updated_at=now).where(Alert.id == alert.id).execute()
+def record_duress(alert: Alert, reason: str, now: float) -> None:
+    """The alert stays open for the consulate, which knows the cancel may have been forced; the phone sees
+    it cancelled."""
+    Alert.update(duress_at=now, duress_reason=reason, updated_at=now).where(Alert.id == alert.id).execute()
+
+
+def under_duress(alert: Alert) -> bool:
+    """Open, but shown as cancelled on the person's phone: nothing about it may reach that phone."""
+    return alert.status == OPEN and alert.duress_at is not None
 
 
 # -- the officials' desk ----------------------------------------------------------------------------
@@ -219,6 +261,7 @@ class DeskAlert:
     closed_at: float | None
     cancelled_at: float | None
     duress_at: float | None
+    duress_reason: str | None  # DURESS_PIN, PIN_TRIES, EARLIER, or None
     phone: str | None  # the person's number and name; None once they erased themselves
     name: str | None
     note: str | None
@@ -237,6 +280,7 @@ def _desk(row: Alert, person: Person | None) -> DeskAlert:
         row.closed_at,
         row.cancelled_at,
         row.duress_at,
+        row.duress_reason,
         person.phone if person else None,
         person.name if person else None,
         row.note,

@@ -29,6 +29,7 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",  # durable at every checkpoint, safe in WAL mode
     "busy_timeout": 5000,  # other processes wait for the lock instead of failing
     "foreign_keys": 1,
+    "secure_delete": 1,  # a deleted row (an erased person) is overwritten, not left readable in a free page
 }
 
 
@@ -158,7 +159,7 @@ class Store:
                 self._unchecked += 1
                 if self._unchecked >= CHECKPOINT_AFTER:
                     self._unchecked = 0
-                    self._executor.submit(_checkpoint).add_done_callback(_retrieved)
+                    self._executor.submit(_checkpoint_loop_writes).add_done_callback(_retrieved)
                 return result
         deadline = time.monotonic() + self._answer_within
         future = self._executor.submit(_atomically, fn, args, deadline)
@@ -170,6 +171,14 @@ class Store:
         except TimeoutError:
             raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
 
+    async def overwrite_old_pages(self) -> None:
+        """After an erasure: SQLite copies the write-ahead log into the database and empties it, so the
+        pages written before the erasure (old versions of rows, encrypted but readable with the key) are
+        gone from disk too; with secure_delete the freed space is zeroed. PostgreSQL reuses dead rows'
+        space after its autovacuum: nothing to do here (a VACUUM FULL would lock the tables)."""
+        if not is_postgres():
+            await asyncio.get_running_loop().run_in_executor(self._executor, _checkpoint)
+
     def close(self) -> None:
         """Waits for running transactions and stops the threads (their connections close with them)."""
         self._executor.shutdown(wait=True)
@@ -178,6 +187,11 @@ class Store:
 
 # How long after its deadline a caller still waits for a transaction to report (see Store.answer).
 ANSWER_GRACE_SECONDS = 1.0
+
+
+def _checkpoint() -> None:
+    with _writer:  # no transaction of the event loop's starts meanwhile: the log is emptied whole
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _retrieved(future: Future) -> None:
@@ -228,7 +242,7 @@ def _pragma(connection: sqlite3.Connection, setting: str) -> None:
         raise peewee.OperationalError(str(exc)) from exc
 
 
-def _checkpoint() -> None:
+def _checkpoint_loop_writes() -> None:
     """Copies committed pages from the write-ahead log into the database file: most of them while the event
     loop goes on writing, then what it wrote meanwhile holding the writers' lock. The copy is then complete,
     so the next transaction writes the log from its start again instead of making it ever longer (webhooks

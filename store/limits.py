@@ -9,6 +9,7 @@ from store.models import LimitEvent
 ALERT = "alert"  # a new alert (raised for oneself or for someone else)
 DRILL = "drill"  # a practice alert
 CONTACT = "contact"  # a trusted contact added (each is texted a notice)
+PIN_WRONG = "pin_wrong"  # a wrong current PIN given to change or remove the PINs
 
 
 def used_since(phone: str, kind: str, since: float) -> int:

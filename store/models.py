@@ -27,6 +27,8 @@ class Person(BaseModel):
     location_updated_at = peewee.DoubleField(null=True)
     safety_pin = peewee.CharField(max_length=64, null=True)  # keyed hashes, never the PINs
     duress_pin = peewee.CharField(max_length=64, null=True)
+    # The emergency PIN "removed" the PINs: the phone is shown none, both are kept, every cancel is under duress.
+    pins_hidden_at = peewee.DoubleField(null=True)
     created_at = peewee.DoubleField()
     last_seen_at = peewee.DoubleField()
 
@@ -181,6 +183,9 @@ class Alert(BaseModel):
     closed_at = peewee.DoubleField(null=True)
     followup_sent_at = peewee.DoubleField(null=True)  # "3 of 3 received" went to the person
     duress_at = peewee.DoubleField(null=True)  # a cancel made under duress: the consulate was told
+    # Why the consulate treats the alert as under duress: "pin" (the emergency PIN cancelled it), "tries"
+    # (three wrong PINs), "earlier" (raised while an earlier alert of the person was under duress).
+    duress_reason = peewee.CharField(max_length=16, null=True)
 
 
 class AlertNote(BaseModel):

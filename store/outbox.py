@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import peewee
 
 from store.crypto import Undecryptable, lookup_hash, vault
-from store.db import inserted_one, is_postgres
+from store.db import database, inserted_one, is_postgres
 from store.models import DeliveryReport, OptOut, OutboxMessage
 from store.sql import Statement
 
@@ -28,6 +29,10 @@ CANCELLED = "cancelled"  # withdrawn before it left
 # dispatcher asks the carrier whether it already has the message.
 UNANSWERED = "unanswered: "
 TAKEN_OVER = UNANSWERED + "claim taken over after its lease"
+
+# The tag of a message whose recipient and text are forgotten once it has left (or failed): the answer
+# to someone who just erased their data, the last thing Lifeline writes to them.
+FORGET = "forget"
 
 # A report may only move a message forward: a late "sent" never undoes "delivered".
 _RANK = {PENDING: 0, SENDING: 1, SENT: 2, UNDELIVERED: 3, FAILED: 3, DELIVERED: 4, CANCELLED: 5}
@@ -88,29 +93,34 @@ _ENQUEUE = Statement(
 _OPTED_OUT = Statement("SELECT 1 FROM opt_out WHERE phone_hash = {p}")
 
 # A row still `sending` when claimed is a stale claim: its worker may have sent it before dying.
-_CLAIM = """UPDATE outbox_message
-    SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p},
-        last_error = CASE WHEN status = {p} THEN {p} ELSE last_error END
-    WHERE id IN (
-        SELECT id FROM outbox_message
-        WHERE (status = {p} AND due_at <= {p}) OR (status = {p} AND lease_until < {p})
-        ORDER BY due_at LIMIT {p} %s)
-    RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at, created_at, last_error"""
-_CLAIM_SQLITE = Statement(_CLAIM % "")
-# Other processes skip the rows this one is claiming instead of waiting for them.
-_CLAIM_POSTGRES = Statement(_CLAIM % "FOR UPDATE SKIP LOCKED")
-
-_MARK_SENT = Statement(
-    """UPDATE outbox_message
-    SET status = {p}, provider = {p}, provider_message_id = {p}, sent_at = {p}, lease_until = NULL,
-        last_error = NULL, updated_at = {p}
-    WHERE id = {p} AND claim_token = {p} AND status = {p}"""
+_CLAIM_SET = """SET status = {p}, claim_token = {p}, lease_until = {p}, attempts = attempts + 1, updated_at = {p},
+        last_error = CASE WHEN status = {p} THEN {p} ELSE last_error END"""
+_CLAIM_RETURNING = """RETURNING id, claim_token, "to", body, route, provider_index, attempts, tag, deadline_at,
+    created_at, last_error"""
+# Stale claims, then due messages, each read in the order of the (status, due_at) index and stopped at the
+# limit: the cost stays flat however long the backlog (an OR of both, sorted, read every due row first).
+_STALE = "SELECT id FROM outbox_message WHERE status = {p} AND lease_until < {p} ORDER BY due_at LIMIT {p}"
+_DUE = "SELECT id FROM outbox_message WHERE status = {p} AND due_at <= {p} ORDER BY due_at LIMIT {p}"
+_CLAIM_SQLITE = Statement(
+    f"""UPDATE outbox_message {_CLAIM_SET}
+    WHERE id IN (SELECT id FROM ({_STALE}) UNION ALL SELECT id FROM ({_DUE}) LIMIT {{p}})
+    {_CLAIM_RETURNING}"""
+)
+# PostgreSQL: other processes skip the rows this one is locking instead of waiting for them. MATERIALIZED:
+# each selection runs once, before the update, so no more than the limit is ever locked or claimed (the
+# planner could otherwise fold a `WHERE id IN (... SKIP LOCKED)` into a join and run it again).
+_CLAIM_POSTGRES = Statement(
+    f"""WITH stale AS MATERIALIZED ({_STALE} FOR UPDATE SKIP LOCKED),
+    due AS MATERIALIZED ({_DUE} FOR UPDATE SKIP LOCKED)
+    UPDATE outbox_message {_CLAIM_SET}
+    WHERE id IN (SELECT id FROM stale UNION ALL SELECT id FROM due LIMIT {{p}})
+    {_CLAIM_RETURNING}"""
 )
 
 _REPORT_LOCK = Statement("SELECT pg_advisory_xact_lock(hashtext({p}))")
-
-_EARLY_REPORTS = Statement(
-    "SELECT status, error FROM delivery_report WHERE provider = {p} AND provider_message_id = {p}"
+# The same for many messages in one round trip, in the order given (volatile functions run after ORDER BY).
+_REPORT_LOCKS = Statement(
+    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest({p}::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n"
 )
 
 
@@ -153,17 +163,23 @@ _QUARANTINE = Statement(
 )
 
 
+def _claim(limit: int, now: float, lease_seconds: float) -> tuple[Statement, tuple]:
+    """The claim statement for the open database, and its parameters."""
+    claim = (SENDING, uuid.uuid4().hex, now + lease_seconds, now, SENDING, TAKEN_OVER)
+    stale, due = (SENDING, now, limit), (PENDING, now, limit)
+    if is_postgres():
+        return _CLAIM_POSTGRES, (*stale, *due, *claim, limit)
+    return _CLAIM_SQLITE, (*claim, *stale, *due, limit)
+
+
 def claim_due(limit: int, now: float, lease_seconds: float) -> list[Claimed]:
     """Claims up to limit due messages (and stale claims of crashed workers) for this worker.
 
     A message that cannot be decrypted (written with another key) is marked failed here, once, and
     logged by its id only: the rest of the batch still leaves.
     """
-    statement = _CLAIM_POSTGRES if is_postgres() else _CLAIM_SQLITE
-    token = uuid.uuid4().hex
-    rows = statement.execute(
-        SENDING, token, now + lease_seconds, now, SENDING, TAKEN_OVER, PENDING, now, SENDING, now, limit
-    ).fetchall()
+    statement, params = _claim(limit, now, lease_seconds)
+    rows = statement.execute(*params).fetchall()
     decrypt = vault().decrypt
     claimed = []
     for row in sorted(rows):
@@ -224,15 +240,68 @@ def _serialise_reports(provider: str, provider_message_id: str) -> None:
         _REPORT_LOCK.execute(f"{provider}:{provider_message_id}")
 
 
-def mark_sent(message_id: int, token: str, provider: str, provider_message_id: str | None, now: float) -> bool:
-    """Records the carrier's acceptance, then applies any report that raced ahead of it."""
-    if provider_message_id:
-        _serialise_reports(provider, provider_message_id)
-    updated = _MARK_SENT.execute(SENT, provider, provider_message_id, now, now, message_id, token, SENDING).rowcount
-    if updated and provider_message_id:
-        for status, error in _EARLY_REPORTS.execute(provider, provider_message_id).fetchall():
-            _advance(provider, provider_message_id, status, error, now)
-    return bool(updated)
+@dataclass(frozen=True)
+class Accepted:
+    """A claimed message a carrier took, to record as sent."""
+
+    id: int
+    claim_token: str
+    provider: str
+    provider_message_id: str | None
+
+
+# Messages recorded per statement: well within SQLite's limit on parameters (4 a message).
+MARK_SENT_ROWS = 250
+
+
+def mark_sent(accepted: list[Accepted], now: float) -> set[int]:
+    """Records what the carriers took, all in the caller's one transaction, then applies any report that
+    raced ahead of a send; returns the ids recorded (not one whose claim was taken over meanwhile)."""
+    identified = [a for a in accepted if a.provider_message_id]
+    if identified and is_postgres():
+        # See _serialise_reports; sorted, so two processes' batches never wait for each other in a circle.
+        _REPORT_LOCKS.execute(sorted({f"{a.provider}:{a.provider_message_id}" for a in identified}))
+    placeholder = database.obj.param
+    empty = vault().encrypt("")  # what a message to someone who erased themselves keeps once it left
+    recorded: set[int] = set()
+    for first in range(0, len(accepted), MARK_SENT_ROWS):
+        chunk = accepted[first : first + MARK_SENT_ROWS]
+        params: list = [SENT, now, now, FORGET, empty, FORGET, empty, FORGET, now]
+        for a in chunk:
+            params += [a.id, a.claim_token, a.provider, a.provider_message_id]
+        params.append(SENDING)
+        recorded.update(row[0] for row in database.execute_sql(_mark_sent_sql(len(chunk), placeholder), params))
+    for provider in {a.provider for a in identified}:
+        ids = [a.provider_message_id for a in identified if a.provider == provider and a.id in recorded]
+        for first in range(0, len(ids), MARK_SENT_ROWS):
+            chunk = ids[first : first + MARK_SENT_ROWS]
+            early = database.execute_sql(_early_reports_sql(len(chunk), placeholder), [provider, *chunk])
+            for provider_message_id, status, error in early.fetchall():
+                _advance(provider, provider_message_id, status, error, now)
+    return recorded
+
+
+@functools.cache
+def _mark_sent_sql(rows: int, p: str) -> str:
+    """The update for this many messages, with this database's placeholder."""
+    values = ", ".join([f"({p}, {p}, {p}, {p})"] * rows)
+    return (
+        f"UPDATE outbox_message SET status = {p}, provider = v.column3, provider_message_id = v.column4, "
+        f"sent_at = {p}, lease_until = NULL, last_error = NULL, updated_at = {p}, "
+        f'"to" = CASE WHEN tag = {p} THEN {p} ELSE "to" END, body = CASE WHEN tag = {p} THEN {p} ELSE body END, '
+        f"purged_at = CASE WHEN tag = {p} THEN {p} ELSE purged_at END FROM (VALUES {values}) AS v "
+        f"WHERE outbox_message.id = v.column1 AND outbox_message.claim_token = v.column2 "
+        f"AND outbox_message.status = {p} RETURNING outbox_message.id"
+    )
+
+
+@functools.cache
+def _early_reports_sql(ids: int, p: str) -> str:
+    """The reports already stored for this many message ids of one provider."""
+    return (
+        "SELECT provider_message_id, status, error FROM delivery_report "
+        f"WHERE provider = {p} AND provider_message_id IN ({', '.join([p] * ids)})"
+    )
 
 
 def reschedule(
@@ -287,11 +356,20 @@ def retry_now(provider: str, now: float) -> int:
 
 def mark_failed(message_id: int, token: str, provider: str | None, error: str, now: float) -> bool:
     """Gives up on a claimed message."""
-    return bool(
+    failed = bool(
         OutboxMessage.update(status=FAILED, provider=provider, lease_until=None, last_error=error[:255], updated_at=now)
         .where(_claimed(message_id, token))
         .execute()
     )
+    if failed:
+        _forget_if_asked(message_id, now)
+    return failed
+
+
+def _forget_if_asked(message_id: int, now: float) -> None:
+    OutboxMessage.update(to="", body="", purged_at=now).where(
+        (OutboxMessage.id == message_id) & (OutboxMessage.tag == FORGET)
+    ).execute()
 
 
 def record_report(provider: str, provider_message_id: str, status: str, error: str | None, now: float) -> bool:
@@ -406,6 +484,15 @@ def withdraw(tag: str, now: float) -> int:
     return len(_WITHDRAW.execute(CANCELLED, now, tag, PENDING).fetchall())
 
 
+def withdraw_all(tags: list[str], now: float) -> int:
+    """Cancels the messages of these groups that have not left yet; returns how many."""
+    return (
+        OutboxMessage.update(status=CANCELLED, updated_at=now)
+        .where(OutboxMessage.tag.in_(tags) & (OutboxMessage.status == PENDING))
+        .execute()
+    )
+
+
 def recipients_told(tag: str, pending: bool = False) -> list[str]:
     """Numbers a message of this group may have reached (sent, delivered, or leaving right now), and with
     pending those it is about to reach; in the order they were first written to."""
@@ -468,7 +555,7 @@ def resend_elsewhere(provider: str, provider_message_id: str, now: float) -> boo
     if row is None:
         return False
     others = [p for p in row.route.split(",") if p != provider]
-    if not others or row.idempotency_key.endswith(":elsewhere"):
+    if not others or row.idempotency_key.endswith(":elsewhere") or row.tag == FORGET:
         return False
     return enqueue(
         NewMessage(

@@ -96,14 +96,37 @@ def pin_hash(person_id: int, pin: str, keys: Vault | None = None) -> str:
 
 
 def set_pins(person_id: int, safety: str, duress: str) -> None:
-    Person.update(safety_pin=pin_hash(person_id, safety), duress_pin=pin_hash(person_id, duress)).where(
-        Person.id == person_id
-    ).execute()
+    Person.update(
+        safety_pin=pin_hash(person_id, safety), duress_pin=pin_hash(person_id, duress), pins_hidden_at=None
+    ).where(Person.id == person_id).execute()
+
+
+def set_duress_pin(person_id: int, pin: str) -> None:
+    """PINs "set" under duress: the one given as the new safety PIN is the emergency PIN from now on; the real
+    safety PIN stays. The phone is shown PINs again."""
+    Person.update(duress_pin=pin_hash(person_id, pin), pins_hidden_at=None).where(Person.id == person_id).execute()
+
+
+def remove_pins(person_id: int) -> None:
+    """No PINs: cancelling an alert asks for none."""
+    Person.update(safety_pin=None, duress_pin=None, pins_hidden_at=None).where(Person.id == person_id).execute()
+
+
+def hide_pins(person_id: int, now: float) -> None:
+    """PINs "removed" with the emergency PIN: the phone is shown none, and every cancel is under duress."""
+    Person.update(pins_hidden_at=now).where(Person.id == person_id).execute()
 
 
 def has_pins(person_id: int) -> bool:
+    """PINs the phone knows of: a cancel asks for one."""
     person = Person.get_or_none(Person.id == person_id)
-    return bool(person and person.safety_pin)
+    return bool(person and person.safety_pin and person.pins_hidden_at is None)
+
+
+def pins_hidden(person_id: int) -> bool:
+    """The emergency PIN removed the PINs as far as the phone knows."""
+    person = Person.get_or_none(Person.id == person_id)
+    return bool(person and person.safety_pin and person.pins_hidden_at is not None)
 
 
 def check_pin(person_id: int, pin: str) -> str:

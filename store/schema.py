@@ -140,6 +140,13 @@ def _v16_api_request_counts() -> None:
     database.create_tables([ApiRequestCount])
 
 
+def _v17_duress_reason() -> None:
+    _add_missing_columns(Alert, Alert.duress_reason)
+    _add_missing_columns(Person, Person.pins_hidden_at)
+    # Before this step only the emergency PIN (or three wrong PINs, not told apart) set duress_at.
+    Alert.update(duress_reason="pin").where(Alert.duress_at.is_null(False) & Alert.duress_reason.is_null()).execute()
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -158,6 +165,7 @@ MIGRATIONS = [
     (14, _v14_aes_gcm),
     (15, _v15_person_nationality),
     (16, _v16_api_request_counts),
+    (17, _v17_duress_reason),
 ]
 
 

@@ -50,6 +50,11 @@ def forget(key: str) -> None:
     ConversationSession.delete().where(ConversationSession.key == key).execute()
 
 
+def forget_number(phone_hash: str) -> None:
+    """Drops every session of this number (its person erased themselves)."""
+    ConversationSession.delete().where(ConversationSession.phone_hash == phone_hash).execute()
+
+
 _DROPPED = Statement(
     """SELECT key, state FROM conversation_session
     WHERE phone_hash = {p} AND channel = 'ussd' AND key LIKE {p} AND ended = {p}

@@ -58,7 +58,7 @@ async def test_alert_by_sms_tells_every_contact_and_the_houston_duty_phones(star
     alert = await only_alert(client)
     assert REFERENCE.match(alert.reference)
     assert confirmation == (  # no location given yet: the confirmation asks for one
-        f"Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a 2 de sus contactos. "
         "¿Donde esta? Codigo postal o lugar:"
     )
     sent = await relays(client, alert.reference)
@@ -78,7 +78,7 @@ async def test_one_dial_alert_by_ussd_confirms_on_the_screen(start):
     screen = await (await client.post("/africastalking/ussd", data=form)).text()
     alert = await only_alert(client)
     assert screen == (
-        f"CON Aviso {alert.reference} enviado a 2 contacto(s) y al {HOUSTON.short_name}. "
+        f"CON Aviso {alert.reference} enviado al {HOUSTON.short_name} y a 2 de sus contactos. "
         "¿Donde esta? Codigo postal o lugar:\n0 Atras"
     )
     assert len(await relays(client, alert.reference)) == 2 + len(HOUSTON.duty_phones)
@@ -88,7 +88,11 @@ async def test_someone_never_registered_still_reaches_the_consulate(start):
     client = await start("console")
     confirmation = await Phone(client, HOUSTON_PERSON).send("ALERTA")
     alert = await only_alert(client)
-    assert confirmation.startswith(f"Aviso {alert.reference} enviado a 0 contacto(s) y al {HOUSTON.short_name}")
+    # Nobody to tell but the consulate: no "0 contacts", but how to add family for next time.
+    assert confirmation == (
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name}. Luego, para avisar a su familia, envie FAMILIA. "
+        "¿Donde esta? Codigo postal o lugar:"
+    )
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(HOUSTON.duty_phones)
 
 
@@ -188,7 +192,7 @@ async def test_duty_officer_acknowledges_and_the_person_is_told_once(start):
     officer = Phone(client, HOUSTON.duty_phones[0])
     officer.seen = len([m for m in await messages(client) if m.to == officer.number])
     assert await officer.send(f"ok {alert.reference.lower()}") == (
-        f"{alert.reference} confirmado. Avisamos a la persona que su consulado lo atiende."
+        f"{alert.reference} confirmado. Avisamos a la persona que su consulado atiende su aviso."
     )
     told = [m.body for m in await messages(client) if m.to == HOUSTON_PERSON]
     assert told[-1] == f"Lifeline {alert.reference}: su consulado recibio su aviso y lo esta atendiendo."
@@ -310,10 +314,11 @@ async def test_the_home_location_chooses_the_consulate_and_is_in_every_relay(sta
     chicago = DIRECTORY.by_id("chicago")
     alert = await only_alert(client)
     assert alert.consulate == "chicago"
-    assert confirmation.startswith(f"Aviso {alert.reference} enviado a 2 contacto(s) y al {chicago.short_name}.")
+    assert confirmation.startswith(f"Aviso {alert.reference} enviado al {chicago.short_name} y a 2 de sus contactos.")
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([MARIA, JOSE, *chicago.duty_phones])
-    assert all("pide ayuda en 60601 (" in m.body for m in sent)
+    # Said as where they live, not as where they are now; the alert's time is the relay's only date.
+    assert all("pide ayuda (vive en 60601). Aviso del " in m.body for m in sent)
 
 
 async def test_someone_without_a_location_is_asked_and_the_consulate_told(start):
@@ -366,8 +371,8 @@ async def test_a_drill_tells_only_the_family_marked_as_practice(start):
     practice = await only_alert(client)
     assert (practice.status, shown) == (
         "drill",
-        f"PRUEBA {practice.reference}: un aviso real iria a 2 contacto(s) y al {HOUSTON.short_name}. "
-        "Sus contactos recibieron un mensaje de prueba; el consulado no.",
+        f"PRUEBA {practice.reference}: un aviso real iria al {HOUSTON.short_name} y a 2 de sus contactos. "
+        "Ellos recibieron un mensaje de prueba; el consulado no.",
     )
     drills = [m for m in await messages(client) if m.body.startswith(f"PRUEBA Lifeline {practice.reference}")]
     assert sorted(m.to for m in drills) == sorted([MARIA, JOSE])
@@ -405,8 +410,12 @@ async def test_with_pins_the_safety_pin_cancels(start):
     assert sorted(safe) == sorted([MARIA, JOSE, *HOUSTON.duty_phones])
 
 
-@pytest.mark.parametrize("pins", [["9876"], ["1111", "2222", "3333"]], ids=["duress PIN", "wrong PIN three times"])
-async def test_the_duress_pin_looks_like_a_cancel_but_only_the_consulate_is_told(start, pins):
+@pytest.mark.parametrize(
+    "pins,told",
+    [(["9876"], "con su PIN de emergencia"), (["1111", "2222", "3333"], "dio 3 PIN incorrectos al cancelar")],
+    ids=["duress PIN", "wrong PIN three times"],
+)
+async def test_the_duress_pin_looks_like_a_cancel_but_only_the_consulate_is_told(start, pins, told):
     client = await start("console")
     phone = await with_pins(client)
     alert = await only_alert(client)
@@ -418,7 +427,8 @@ async def test_the_duress_pin_looks_like_a_cancel_but_only_the_consulate_is_told
     assert current.status == "open" and current.duress_at is not None
     later = [m for m in await relays(client, alert.reference) if m.tag.endswith(":later")]
     assert sorted(m.to for m in later) == sorted(HOUSTON.duty_phones)  # the family hears nothing
-    assert all("PIN de coaccion" in m.body for m in later)
+    # Three wrong PINs are reported as such, not as the emergency PIN.
+    assert all(told in m.body and "podria estar bajo presion" in m.body for m in later), [m.body for m in later]
 
 
 async def test_pins_are_stored_hashed(start, database_url):
@@ -435,8 +445,8 @@ async def test_a_trusted_contact_can_alert_for_the_person(start):
     maria.seen = 1  # her notice
     reply = await maria.send("ALERTA POR +1 713 555 0142")
     alert = await only_alert(client)
-    assert (
-        reply == f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a 1 contacto(s) mas de {HOUSTON_PERSON}."
+    assert reply == (
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a los otros contactos de {HOUSTON_PERSON} (1)."
     )
     sent = await relays(client, alert.reference)
     assert Counter(m.to for m in sent) == Counter([JOSE, *HOUSTON.duty_phones, HOUSTON_PERSON])
@@ -524,7 +534,9 @@ async def test_a_guatemalan_alert_pages_guatemalas_consulate(start):
     gt_houston = Directory.load(ROOT / "config" / "consulates.yaml").by_id("gt-houston")
     alert = await only_alert(client)
     assert alert.consulate == "gt-houston"
-    assert confirmation.startswith(f"Aviso {alert.reference} enviado a 0 contacto(s) y al {gt_houston.short_name}")
+    assert confirmation.startswith(
+        f"Aviso {alert.reference} enviado al {gt_houston.short_name}. Luego, para avisar a su familia, envie FAMILIA."
+    )
     assert sorted(m.to for m in await relays(client, alert.reference)) == sorted(gt_houston.duty_phones)
 
 

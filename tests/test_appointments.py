@@ -19,11 +19,12 @@ from handlers.consular.appointments import AppointmentPolicy
 from handlers.outcome import Request
 from handlers.reference.consulates import Directory
 from handlers.reference.services import load_services
-from store.models import Alert, Booking, OutboxMessage
+from store.models import Alert, Booking, Consent, InboundMessage, OutboxMessage, Person
 from tests import payloads
 from tests.conftest import ROOT, in_store
 from tests.test_flows_sms import Phone
 from tests.test_flows_ussd import dial
+from tests.test_outbox import settled
 
 HOUSTON_PERSON = "+17135550142"  # area code 713: the Houston consulate is responsible
 CHICAGO = ZoneInfo("America/Chicago")
@@ -57,14 +58,15 @@ async def test_book_by_ussd_with_the_responsible_consulate_first_and_an_sms_with
     start, at_monday_morning
 ):
     client = await start("console")
-    screens = await dial(client, ["4", "1", "1", "1", "1", "1"], phone=HOUSTON_PERSON)
-    services, consulates, days, slots, confirm, booked = screens[1:]
+    screens = await dial(client, ["4", "1", "1", "1", "1", "1", "1"], phone=HOUSTON_PERSON)
+    services, consulates, days, slots, confirm, consent, booked = screens[1:]
     assert services.startswith("CON ¿Que tramite?\n1 Pasaporte\n2 Matricula consular\n")
     assert consulates.startswith("CON ¿En que consulado?\n1 Consulado en Houston\n")  # jurisdiction first
     # An hour's notice: the first window offered is 10:00 (passport: 20 minutes).
     assert days.startswith("CON ¿Que dia?\n1 Lun 30/11\n2 Mar 01/12\n")
     assert choices(slots)["1"] == "10:00" and choices(slots)["2"] == "10:20"
     assert confirm.startswith("CON Pasaporte, Consulado en Houston, Lun 30/11 10:00\n1. Confirmar")
+    assert consent.startswith(f"CON {CONSENT_ES}")  # the first booking: agreed to before it is stored
     [booking] = await bookings(client)
     assert booked == (
         f"END Cita {booking.reference} confirmada: Pasaporte, Lun 30/11 10:00, Consulado en Houston. "
@@ -80,13 +82,74 @@ async def test_book_by_ussd_with_the_responsible_consulate_first_and_an_sms_with
     assert booking.starts_at == datetime(2026, 11, 30, 10, 0, tzinfo=CHICAGO).timestamp()
 
 
+CONSENT_ES = "Lifeline guarda, cifrados, sus contactos, citas y ubicacion."
+
+
+async def stored_about(client, phone: str) -> tuple[int, int, list[str]]:
+    """(bookings, consents, texts sent to the number): what the store holds about a person."""
+    booked = await in_store(client, Booking.select().count)
+    consents = await in_store(client, Consent.select().count)
+    return booked, consents, await sent_to(client, phone)
+
+
+async def test_a_booking_by_ussd_asks_consent_at_its_confirmation_and_stores_nothing_before(start, at_monday_morning):
+    client = await start("console")
+    walk = ["4", "1", "1", "1", "1", "1"]  # a passport, Houston, Monday, 10:00, Confirm
+    asked = (await dial(client, walk, phone=HOUSTON_PERSON, session="no"))[-1]
+    assert asked.startswith(f"CON {CONSENT_ES}") and "\n1. Acepto\n2. No acepto\n" in asked
+    assert await stored_about(client, HOUSTON_PERSON) == (0, 0, [])  # nothing booked, nothing sent
+    # Declined: a short clear end, and still nothing stored.
+    declined = (await dial(client, [*walk, "2"], phone=HOUSTON_PERSON, session="no"))[-1]
+    assert declined == "END No guardamos nada y la cita no se reservo."
+    assert await stored_about(client, HOUSTON_PERSON) == (0, 0, [])
+    assert await in_store(client, Person.select().count) == 0  # not even the number that dialled
+    # Agreed: the booking goes on at once, with its SMS.
+    booked = (await dial(client, [*walk, "1"], phone=HOUSTON_PERSON, session="yes"))[-1]
+    [booking] = await bookings(client)
+    assert booked.startswith(f"END Cita {booking.reference} confirmada: Pasaporte, Lun 30/11 10:00")
+    assert await in_store(client, Consent.select().count) == 1
+    assert (await sent_to(client, HOUSTON_PERSON))[0].startswith(f"Cita {booking.reference}: Pasaporte")
+    # Asked once: the next booking (New appointment, below the list) is confirmed at once.
+    again = (await dial(client, ["4", "1", *walk[1:]], phone=HOUSTON_PERSON))[-1]
+    assert again.startswith("END Cita ")
+
+
+async def test_a_booking_by_sms_asks_consent_and_a_refusal_keeps_nothing_not_even_the_number(
+    start, fake, at_monday_morning
+):
+    client = await start("africastalking")
+    phone = Phone(client, HOUSTON_PERSON)
+    await phone.send("CITA")
+    for answer in ("1", "1", "1", "1"):  # a passport, Houston, Monday, 10:00
+        await phone.send(answer)
+    assert (await phone.send("1")).startswith(CONSENT_ES)  # Confirm: consent first
+    assert await in_store(client, Booking.select().count) == 0
+    await phone.send_all("2")
+    await settled(client, lambda rows: all(r.status not in ("pending", "sending") for r in rows))
+    assert fake.accepted_to(HOUSTON_PERSON)[-1].body == "No guardamos nada y la cita no se reservo."
+    # Nothing is kept: no booking, no consent, no person, no message to or from the number.
+    assert await stored_about(client, HOUSTON_PERSON) == (0, 0, [])
+    assert await in_store(client, Person.select().count) == 0
+    kept = InboundMessage.select().where(InboundMessage.person.is_null(False))
+    assert await in_store(client, kept.count) == 0
+
+    phone.seen = 0
+    await phone.send("CITA")
+    for answer in ("1", "1", "1", "1", "1"):
+        await phone.send(answer)
+    confirmation, bring = sorted(await phone.send_all("1"))  # agreed: booked, as when consent was given before
+    [booking] = await bookings(client)
+    assert confirmation.startswith(f"Cita {booking.reference}: Pasaporte, Lun 30/11 10:00")
+    assert bring.startswith(f"Para su cita {booking.reference} traiga")
+
+
 async def test_cita_lists_cancels_and_frees_the_place_by_sms(start, at_monday_morning):
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     assert (await phone.send("CITA")).startswith("¿Que tramite?\n1 Pasaporte")  # nothing booked: straight on
-    for answer in ("2", "1", "1", "1"):  # matricula, Houston, first day, first time
+    for answer in ("2", "1", "1", "1", "1"):  # matricula, Houston, first day, first time, Confirm
         await phone.send(answer)
-    confirmation, bring = sorted(await phone.send_all("1"))  # by SMS the answer is the confirmation
+    confirmation, bring = sorted(await phone.send_all("1"))  # agreed; by SMS the answer is the confirmation
     assert confirmation.startswith("Cita ") and confirmation.endswith("4506 Caroline St, Houston, TX 77004.")
     assert bring.startswith("Para su cita ")
     [booking] = await bookings(client)
@@ -102,7 +165,7 @@ async def test_cita_lists_cancels_and_frees_the_place_by_sms(start, at_monday_mo
     # Someone else's reference is not theirs to cancel.
     other = Phone(client, "+17135550143")
     await other.send("CITA")
-    for answer in ("2", "1", "1", "1", "1"):
+    for answer in ("2", "1", "1", "1", "1", "1"):
         await other.send_all(answer)
     [_, theirs] = await bookings(client)
     assert (await phone.send(f"CITA CANCELAR {theirs.reference}")).startswith("No tiene una cita")
@@ -113,16 +176,18 @@ async def test_english_booking_and_reschedule_frees_the_old_place(start, at_mond
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     assert (await phone.send("BOOK")).startswith("Which service?\n1 Passport")
-    for answer in ("1", "1", "1", "1", "1"):
+    for answer in ("1", "1", "1", "1", "1", "1"):  # ..., Confirm, I agree
         await phone.send_all(answer)
     [first] = await bookings(client)
     listing = await phone.send("BOOK")
-    assert listing.startswith(f"Your bookings:\n{first.reference} Passport 30/11 10:00 Houston")
+    # English readers get English dates (month first, by name: never a day-first 01/12) and consulate names.
+    assert listing.startswith(f"Your bookings:\n{first.reference} Passport Nov 30 10:00 Houston")
     assert (await phone.send("3")) == "Appointment reference (e.g. C4F9):"  # change an appointment
-    assert (await phone.send(first.reference)).startswith("Which day?\n1 Mon 30/11\n2 Tue 01/12")
+    assert (await phone.send(first.reference)).startswith("Which day?\n1 Mon Nov 30\n2 Tue Dec 1")
     await phone.send("2")  # Tuesday
-    assert (await phone.send("1")).startswith("Passport, Consulado en Houston, Tue 01/12 08:00")
-    assert sorted(await phone.send_all("1"))[0].startswith("Appointment ")
+    assert (await phone.send("1")).startswith("Passport, Consulate in Houston, Tue Dec 1 08:00")
+    confirmation = sorted(await phone.send_all("1"))[0]
+    assert confirmation.startswith("Appointment ") and ", Tue Dec 1 08:00, Consulate in Houston" in confirmation
     old, new = await bookings(client)
     assert (old.status, new.status) == ("cancelled", "booked")
     assert new.starts_at == datetime(2026, 12, 1, 8, 0, tzinfo=CHICAGO).timestamp()
@@ -157,11 +222,12 @@ async def test_thirty_sessions_racing_for_a_place_of_two_give_two_bookings(start
     racers = [f"+171355501{n:02d}" for n in range(30)]
     walk = ["4", "1", "1", "1", "1"]  # up to the confirmation of Monday 10:00
     for n, phone in enumerate(racers):
-        screens = await dial(client, walk, phone=phone, session=f"race-{n}")
-        assert screens[-1].startswith("CON Pasaporte, Consulado en Houston, Lun 30/11 10:00")
+        screens = await dial(client, [*walk, "1"], phone=phone, session=f"race-{n}")
+        assert screens[-2].startswith("CON Pasaporte, Consulado en Houston, Lun 30/11 10:00")
+        assert screens[-1].startswith(f"CON {CONSENT_ES}")
 
-    async def confirm(n: int, phone: str) -> str:
-        form = payloads.at_ussd(phone, "*".join([*walk, "1"]), session=f"race-{n}")
+    async def confirm(n: int, phone: str) -> str:  # "I agree": the booking is made at once
+        form = payloads.at_ussd(phone, "*".join([*walk, "1", "1"]), session=f"race-{n}")
         response = await client.post("/africastalking/ussd", data=form)
         assert response.status == 200
         return await response.text()
@@ -178,7 +244,7 @@ async def test_the_reminder_goes_once_the_day_before_also_across_a_restart(start
     first = await start("console")
     phone = Phone(first, HOUSTON_PERSON)
     await phone.send("CITA")
-    for answer in ("1", "1", "2", "1", "1"):  # Tuesday 1 December, 08:00
+    for answer in ("1", "1", "2", "1", "1", "1"):  # Tuesday 1 December, 08:00; Confirm, I agree
         await phone.send_all(answer)
     [booking] = await bookings(first)
     await first.app[keys.CONVERSATION].send_due()
@@ -203,7 +269,7 @@ async def test_officials_export_the_days_bookings_as_csv(start, at_monday_mornin
         await texting.send(f"NOMBRE Persona {n}")
         await texting.send("1")  # consent
         await dial(client, ["4", "1", "1", "1", str(n + 1), "1"], phone=phone)  # 10:00 and 10:20
-    await dial(client, ["4", "1", "1", "2", "1", "1"], phone="+17135550144")  # Tuesday: not on the sheet
+    await dial(client, ["4", "1", "1", "2", "1", "1", "1"], phone="+17135550144")  # Tuesday: not on the sheet
     await client.close()
     sheet = tmp_path / "houston.csv"
     settings = make_settings("console")
@@ -226,7 +292,7 @@ async def test_book_here_from_a_found_consulate(start, at_monday_morning):
     assert screens[2].startswith("CON 1/5 Consulado en Dallas. ")
     assert screens[3].startswith("CON ¿Que tramite?\n1 Pasaporte")
     assert screens[4].startswith("CON ¿Que dia?\n1 Lun 30/11")  # Dallas is already chosen: no consulate question
-    await dial(client, ["3", "Dallas TX", "2", "1", "1", "1", "1"], phone="+17135550150")
+    await dial(client, ["3", "Dallas TX", "2", "1", "1", "1", "1", "1"], phone="+17135550150")
     [booking] = await bookings(client)
     assert booking.consulate == "dallas"
 
@@ -264,6 +330,7 @@ async def test_a_real_window_ahead_is_booked_and_one_too_near_is_offered_again(s
     assert (await phone.send("1")).startswith("Ese horario se acaba de ocupar. Elija otro:\n1 10:20")
     assert await bookings(client) == []
     assert (await phone.send("1")).startswith("Pasaporte, Consulado en Houston, Lun 30/11 10:20")
+    assert (await phone.send("1")).startswith(CONSENT_ES)  # a time that can be booked: consent first
     confirmation, _ = sorted(await phone.send_all("1"))
     assert confirmation.startswith("Cita ") and "10:20" in confirmation
 
@@ -272,7 +339,7 @@ async def test_leaving_a_change_for_a_new_booking_keeps_the_old_one(start, at_mo
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     await phone.send("CITA")
-    for answer in ("1", "1", "1", "1", "1"):
+    for answer in ("1", "1", "1", "1", "1", "1"):
         await phone.send_all(answer)
     [first] = await bookings(client)
     await phone.send("CITA")
@@ -292,7 +359,7 @@ async def test_cancelling_an_appointment_in_any_wording_never_cancels_an_alert(s
     client = await start("console")
     phone = Phone(client, HOUSTON_PERSON)
     await phone.send("CITA")
-    for answer in ("1", "1", "1", "1", "1"):
+    for answer in ("1", "1", "1", "1", "1", "1"):
         await phone.send_all(answer)
     [booking] = await bookings(client)
     await phone.send_all("ALERTA")
@@ -318,7 +385,8 @@ async def test_one_number_holds_at_most_three_upcoming_appointments(start, at_mo
         await phone.send("CITA" if day == "1" else "cita")
         if day != "1":
             await phone.send("1")  # new appointment, from the list
-        for answer in ("1", "1", day, "1", "1"):
+        agreed = ("1",) if day == "1" else ()  # the first booking: I agree
+        for answer in ("1", "1", day, "1", "1", *agreed):
             await phone.send_all(answer)
     assert len(await bookings(client)) == 3
     await phone.send("CITA")

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from gateway.app import CheckFailed, create_app
+from gateway.engine import flows as flows_module
 from gateway.engine.check import Report, check
 from gateway.settings import Settings
 from handlers.reference.text import fold
@@ -337,6 +338,14 @@ def test_shipped_files_pass():
     assert report.errors == []
 
 
+def test_the_shipped_consent_menu_is_one_sms_in_every_language():
+    """Issue 13: the consent question by SMS (its text and both answers) arrives as one message."""
+    report = check(ROOT / "menus", ROOT / "templates", DEFAULT_LANGUAGE, HANDLER_NAMES, fold)
+    consent = {lang: (kind, segments) for lang, screen, kind, _, segments in report.menus if screen == "main/consent"}
+    assert consent == {"es": ("gsm7", 1), "en": ("gsm7", 1)}
+    assert not [w for w in report.warnings if "screens.consent " in w]
+
+
 def test_copy_of_shipped_files_passes(shipped):
     """The fixture itself breaks nothing, so every failure above comes from its one breakage."""
     assert shipped.check().errors == []
@@ -569,6 +578,23 @@ def test_create_app_refuses_broken_menus(shipped):
 
     with pytest.raises(CheckFailed, match=r"1 error\(s\) .*screens\.alert\.handler: no handler named 'alert\.rise'"):
         create_app(settings)
+
+
+def test_create_app_reads_menus_and_texts_once(monkeypatch):
+    # The check's own reading is what the service runs on: start-up parses each file once.
+    read = []
+    real_read = flows_module._load_flow
+
+    def counting_read(path):
+        read.append(path.name)
+        return real_read(path)
+
+    monkeypatch.setattr(flows_module, "_load_flow", counting_read)
+    settings = Settings.from_env({"LIFELINE_MENUS": str(ROOT / "menus"), "LIFELINE_CONFIG": str(ROOT / "config")})
+
+    create_app(settings)
+
+    assert read == ["main.yaml"]
 
 
 def test_serve_exits_2_with_one_line_on_broken_menus(shipped, tmp_path):

@@ -350,7 +350,7 @@ async def test_an_officer_sees_the_days_bookings_and_cancels_one(start, clock):
 
     clock.advance(MONDAY_MORNING - clock())
     client = await start("console")
-    await dial(client, ["4", "1", "1", "1", "1", "1"], phone="+17135550142")  # a passport, Monday 10:00, Houston
+    await dial(client, ["4", "1", "1", "1", "1", "1", "1"], phone="+17135550142")  # passport, Mon 10:00, Houston, Agree
     await make_account(client, "olga@example.org", "officer", "houston")
     await log_in(client, "olga@example.org")
     page = await (await client.get("/console/bookings?consulate=houston&date=2026-11-30")).text()

@@ -398,6 +398,12 @@ BROKEN: list[tuple[str, Break, str, str]] = [
         "consulates[houston].short_name",
         "longer than 30",
     ),
+    (
+        "English name too long for SMS",
+        lambda d: houston(d).update(name_en="Consulate General of Mexico in Houston"),
+        "consulates[houston].name_en",
+        "longer than 30",
+    ),
     ("latitude out of range", lambda d: houston(d).update(latitude=129.7), "consulates[houston].latitude", "outside"),
     ("network not a country code", lambda d: mx(d).update(network="Mexico"), "networks[0].network", "country code"),
     ("no networks", lambda d: d.update(networks=[]), "networks", "empty"),

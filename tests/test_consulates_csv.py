@@ -154,6 +154,27 @@ def test_a_bad_cell_names_its_row_and_column(tmp_path, yaml_path, label, change,
     assert problem in refusal
 
 
+def test_a_spreadsheet_from_before_name_en_still_imports(tmp_path, yaml_path):
+    """name_en (the name English readers see) is a later column: a file without it loses only those names."""
+    columns = [c for c in COLUMNS if c != "name_en"]
+    rows = [{k: v for k, v in row.items() if k != "name_en"} for row in exported()]
+    row_of(rows, "houston")["address"] = "1 Main St, Houston, TX 77002"
+
+    assert import_csv(write_csv(tmp_path / "c.csv", rows, columns), yaml_path) == 75
+    houston = Directory.load(yaml_path).by_id("houston")
+    assert (houston.address, houston.name_en) == ("1 Main St, Houston, TX 77002", "")
+
+
+def test_name_en_round_trips(tmp_path, yaml_path):
+    rows = exported()
+    assert row_of(rows, "houston")["name_en"] == "Consulate in Houston"
+    row_of(rows, "houston")["name_en"] = "Mexican Consulate Houston"
+
+    import_csv(write_csv(tmp_path / "c.csv", rows), yaml_path)
+
+    assert Directory.load(yaml_path).by_id("houston").name_en == "Mexican Consulate Houston"
+
+
 def test_a_missing_or_unknown_column_is_refused_before_any_row(tmp_path, yaml_path):
     columns = [c if c != "latitude" else "latitud" for c in COLUMNS]
     rows = [{("latitud" if k == "latitude" else k): v for k, v in row.items()} for row in exported()]

@@ -237,7 +237,7 @@ async def test_case_04_an_opted_out_contact_is_named_not_counted_and_marked_in_t
     reply = await phone.send("ALERTA")
     alert = await only_alert(client)
     assert reply.startswith(
-        f"Aviso {alert.reference} enviado a 1 contacto(s) y al {HOUSTON.short_name}. Sin SMS: Maria."
+        f"Aviso {alert.reference} enviado al {HOUSTON.short_name} y a 1 de sus contactos. Sin SMS: Maria."
     )
     assert await phone.send("FAMILIA") == "1 Maria +17135550199 ES *\n2 Jose +17135550188 ES\n* = no recibe SMS"
     listing = (await dial(client, ["5", "1"], phone=HOUSTON_PERSON))[-1]
@@ -354,7 +354,7 @@ async def test_case_07_a_location_elsewhere_pages_the_consulate_responsible_for_
     assert all('"me detuvieron"' in m.body for m in paged)  # the whole alert
     central = [m for m in sent if m.to in DIRECTORY.central.phones and "esta en" in m.body]
     assert sorted(m.to for m in central) == sorted(DIRECTORY.central.phones)
-    assert all(f"Lo atiende el {CHICAGO.short_name}." in m.body for m in central)
+    assert all(f"Atiende el caso el {CHICAGO.short_name}." in m.body for m in central)
     chicago = Phone(client, CHICAGO.duty_phones[0])
     chicago.seen = 1
     assert (await chicago.send(f"OK {alert.reference}")).startswith(f"{alert.reference} confirmado")

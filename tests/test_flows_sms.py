@@ -80,7 +80,7 @@ CONVERSATIONS = [
         "FAMILIA with a number and name asks consent, then adds",
         [
             ("FAMILIA +1 713 555 0142 Maria", "Lifeline guarda, cifrados"),
-            ("1", "Listo: Maria sera avisado si usted pide ayuda."),
+            ("1", "Listo: Maria recibira el aviso si usted pide ayuda."),
             ("FAMILIA", "1 Maria +17135550142"),
         ],
     ),

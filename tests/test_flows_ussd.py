@@ -25,6 +25,7 @@ MAIN_EN = (
     "CON Lifeline\n1. Alert\n2. I am safe\n3. Find consulate\n4. Book appointment\n5. My contacts\n"
     "6. Rights and help\n7. Idioma / Language"
 )
+ASK_PHONE = "CON Numero del contacto con codigo de area. De otro pais: 00 o 011 y el codigo del pais:\n0 Atras"
 _sessions = itertools.count(1)
 
 
@@ -53,7 +54,7 @@ SPANISH = [
     ("consulate found offline", ["3", "77002"], "CON 1/5 Consulado en Houston. 4506 Caroline St"),
     ("back from a question", ["3", "0"], MAIN_ES),
     ("appointment asks the service", ["4"], "CON ¿Que tramite?\n1 Pasaporte\n2 Matricula consular"),
-    ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos y su ubicacion."),
+    ("contacts ask for consent first", ["5"], "CON Lifeline guarda, cifrados, sus contactos, citas y ubicacion."),
     ("declining consent stores nothing", ["5", "2"], "END No guardamos nada."),
     (
         "after consent, without contacts, adding",
@@ -61,21 +62,27 @@ SPANISH = [
         "CON Mis contactos\n1. Agregar contacto\n2. Mi ubicacion\n3. Mi PIN de seguridad\n4. Mi nombre\n5. Mi pais"
         "\n0 Atras",
     ),
-    ("contact number asked", ["5", "1", "1"], "CON Numero del contacto (con lada):\n0 Atras"),
-    ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Incluya la lada.\nNumero del contacto"),
-    ("contact name asked", ["5", "1", "1", "7135550142"], "CON Nombre del contacto:\n0 Atras"),
+    ("contact number asked", ["5", "1", "1"], ASK_PHONE),
+    ("invalid number re-asks", ["5", "1", "1", "12"], "CON Numero no valido. Escribalo con codigo de area; de otro"),
+    (
+        "a number that may be US or Mexican: which country",
+        ["5", "1", "1", "7135550142"],
+        "CON ¿De que pais es el numero?\n1 Estados Unidos +17135550142\n2 Mexico +527135550142\n3 Otro pais\n0 Atras",
+    ),
+    ("contact name asked", ["5", "1", "1", "7135550142", "1"], "CON Nombre del contacto:\n0 Atras"),
     (
         "contact added",
-        ["5", "1", "1", "7135550142", "Maria", "1"],
-        "END Listo: Maria sera avisado si usted pide ayuda.",
+        ["5", "1", "1", "7135550142", "1", "Maria", "1"],
+        "END Listo: Maria recibira el aviso si usted pide ayuda.",
     ),
     ("back twice", ["5", "1", "1", "0", "0"], MAIN_ES),
     (
         "rights menu",
         ["6"],
         "CON Derechos y ayuda\n1. Mis derechos\n2. Como usar Lifeline\n3. Hacer una prueba\n"
-        "4. Queja o comentario\n0 Atras",
+        "4. Queja o comentario\n5. Borrar mis datos\n0 Atras",
     ),
+    ("erasing asks first", ["6", "5"], "CON ¿Borrar todos sus datos de Lifeline"),
     ("rights text", ["6", "1"], "CON Tiene derecho a guardar silencio"),
     ("info goes on", ["6", "1", "1"], "CON Derechos y ayuda\n1. Mis derechos"),
     ("invalid choice re-shows with an error", ["9"], "CON Opcion no valida.\nLifeline\n1. Alerta"),
@@ -97,13 +104,13 @@ ENGLISH = [
     ("main menu", [], MAIN_EN),
     ("alert", ["1"], "CON Message "),
     ("consulate asks where", ["3"], "CON Type your ZIP code, or city and state:\n0 Back"),
-    ("consent", ["5"], "CON Lifeline keeps your contacts and location, encrypted."),
+    ("consent", ["5"], "CON We keep your contacts, bookings and location, encrypted."),
     (
         "contacts",
         ["5", "1"],
         "CON My contacts\n1. Add contact\n2. My location\n3. My safety PIN\n4. My name\n5. My country\n0 Back",
     ),
-    ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Include the area code."),
+    ("invalid number re-asks", ["5", "1", "1", "abc"], "CON Not a valid number. Type it with the area code;"),
     ("invalid choice", ["8"], "CON Not a valid option.\nLifeline"),
     ("long text pages with 98", ["6", "1"], "CON You may stay silent"),
 ]
@@ -128,9 +135,9 @@ async def test_a_long_text_pages_with_98_within_the_screen_limit(start):
         "Luis",
         "Rosa Elena Castillo Ramirez",
     ]
-    await dial(client, ["5", "1", "1", "7135550190", names[0], "2"])  # consents, then adds the first
+    await dial(client, ["5", "1", "1", "17135550190", names[0], "2"])  # consents, then adds the first
     for n, name in enumerate(names[1:], 1):
-        await dial(client, ["5", "2", f"713555019{n}", name, "2"])
+        await dial(client, ["5", "2", f"1713555019{n}", name, "2"])
     first, second, third = (await dial(client, ["5", "1", "98", "98"]))[-3:]
     assert first.endswith("\n98 More")
     assert "98 More" not in second and second.endswith("0 Back")
@@ -145,7 +152,9 @@ async def test_one_dial_shortcut_carries_the_first_option_on_the_first_hop(start
     form = payloads.at_ussd(PERSON, "1", session="shortcut")
     response = await client.post("/africastalking/ussd", data=form)
     assert re.fullmatch(
-        r"CON Aviso [A-Z0-9]{4} enviado a 0 contacto\(s\) y al .+ ¿Donde esta\? .+", await response.text(), re.DOTALL
+        r"CON Aviso [A-Z0-9]{4} enviado al .+\. Luego, para avisar a su familia, envie FAMILIA\. ¿Donde esta\? .+",
+        await response.text(),
+        re.DOTALL,
     )
 
 
@@ -154,13 +163,13 @@ async def test_a_session_survives_a_restart(start):
     await dial(first, ["5", "1", "1"], session="restart-me")
     await first.close()
     second = await start("console")  # a new process on the same database
-    form = payloads.at_ussd(PERSON, "5*1*1*7135550142", session="restart-me")
+    form = payloads.at_ussd(PERSON, "5*1*1*17135550142", session="restart-me")
     assert await (await second.post("/africastalking/ussd", data=form)).text() == "CON Nombre del contacto:\n0 Atras"
 
 
 async def test_hops_of_one_session_may_land_on_different_processes(start):
     one, two = await start("console"), await start("console")
-    hops = ["", "5", "5*1", "5*1*1", "5*1*1*7135550142", "5*1*1*7135550142*0"]
+    hops = ["", "5", "5*1", "5*1*1", "5*1*1*17135550142", "5*1*1*17135550142*0"]
     screens = []
     for n, text in enumerate(hops):
         client = (one, two)[n % 2]
@@ -172,7 +181,7 @@ async def test_hops_of_one_session_may_land_on_different_processes(start):
         "\n0 Atras"
     )
     assert screens[4] == "CON Nombre del contacto:\n0 Atras"
-    assert screens[5] == "CON Numero del contacto (con lada):\n0 Atras"
+    assert screens[5] == ASK_PHONE
 
 
 async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock):
@@ -180,10 +189,10 @@ async def test_a_dropped_session_is_offered_again_on_the_next_dial(start, clock)
     await dial(client, ["5", "1", "1"], session="dropped")  # the network drops it here
     offer = (await dial(client, [], session="redial"))[-1]
     assert offer == MAIN_ES + "\n8. Continuar donde se quedo"  # 1 stays the alert
-    screens = await dial(client, ["8", "7135550142"], session="redial")
-    assert screens[1] == "CON Numero del contacto (con lada):\n0 Atras"
+    screens = await dial(client, ["8", "17135550142"], session="redial")
+    assert screens[1] == ASK_PHONE
     assert screens[2] == "CON Nombre del contacto:\n0 Atras"  # the resumed flow goes on
-    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "8*7135550142*Maria*1", session="redial"))
+    await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, "8*17135550142*Maria*1", session="redial"))
     # The dropped session was offered once, and the resumed one ended: the next dial starts fresh.
     assert (await dial(client, [], session="third"))[-1] == MAIN_ES
 
@@ -256,6 +265,4 @@ async def test_a_session_stored_before_the_flows_changed_starts_afresh(start):
         now + 600,
     )
     form = payloads.at_ussd(PERSON, "5*1", session="stale")  # replayed from the main menu
-    assert await (await client.post("/africastalking/ussd", data=form)).text() == (
-        "CON Numero del contacto (con lada):\n0 Atras"
-    )
+    assert await (await client.post("/africastalking/ussd", data=form)).text() == ASK_PHONE

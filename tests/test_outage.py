@@ -25,7 +25,7 @@ from tests.test_outbox import settled, sms_in
 MAX_ATTEMPTS = 4  # the test policy's count for routine messages (tests/conftest.py)
 RELAYED = {MARIA, JOSE, *HOUSTON.duty_phones}
 CENTRALS = {p for n in Directory.load(ROOT / "config" / "consulates.yaml").networks for p in n.central.phones}
-OVERDUE_PAGE = "mensaje(s) de aviso llevan minutos sin poder salir"
+OVERDUE_PAGE = "hay mensajes de aviso que no pueden salir desde hace minutos"
 
 
 def set_outbox_policy(config_dir, **values) -> None:
@@ -152,7 +152,7 @@ async def test_overdue_relays_degrade_healthz_and_page_the_centrals_once_through
     await client.app[keys.CONVERSATION].send_due()  # a second sweep within the interval pages nobody
     pages = [r for r in await messages(client) if OVERDUE_PAGE in r.body]
     assert sorted(r.to for r in pages) == sorted(CENTRALS)
-    assert all(f"Lifeline: {len(RELAYED)} mensaje(s)" in r.body for r in pages)
+    assert all(f"desde hace minutos: {len(RELAYED)}. Revise" in r.body for r in pages)
 
     fake.during("africastalking", 0, "ok")  # Africa's Talking comes back; Twilio does not
     await settled(client, lambda rows: all(r.status == outbox.SENT for r in rows if r.deadline_at is not None))

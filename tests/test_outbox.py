@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import yaml
 
 from gateway import keys
 from store import outbox
+from store.db import database, is_postgres
 from store.models import DeliveryReport, OutboxMessage
 from tests import payloads
 from tests.conftest import PERSON, in_store
+from tests.fake_carrier import HANG, OK
 
 PUBLIC = "https://lifeline.example.org"
 
@@ -147,7 +150,8 @@ async def test_report_arriving_before_the_send_is_recorded_is_applied_afterwards
         now,
     )
     [claimed] = await store.run(outbox.claim_due, 10, now + 1, 60)
-    assert await store.run(outbox.mark_sent, claimed.id, claimed.claim_token, "africastalking", "ATXid_early", now)
+    accepted = outbox.Accepted(claimed.id, claimed.claim_token, "africastalking", "ATXid_early")
+    assert await store.run(outbox.mark_sent, [accepted], now) == {claimed.id}
     [row] = await in_store(client, lambda: list(OutboxMessage.select()))
     assert row.status == outbox.DELIVERED
 
@@ -259,3 +263,61 @@ async def test_metrics_count_inbound_outbound_segments_and_latency(start, fake):
         "lifeline_outbox_backlog 0.0",
     ):
         assert line in text, line
+
+
+@pytest.mark.parametrize("provider", ["twilio", "africastalking"])
+async def test_a_burst_is_at_the_carrier_all_at_once_up_to_the_configured_concurrency(
+    start, fake, config_dir, provider
+):
+    # More than aiohttp's default 100 connections (the Twilio SDK's session) and the 16 threads the Africa's
+    # Talking sender had: neither may hold a burst of relays back when the outbox allows more in flight.
+    burst = 120
+    policy_file = config_dir / "policy.yaml"
+    policy = yaml.safe_load(policy_file.read_text())
+    # Sends wait for the carrier longer than the test waits for them all to be there: none is retried meanwhile.
+    policy["outbox"].update(concurrency=burst, send_timeout_seconds=60, lease_seconds=180)
+    policy_file.write_text(yaml.safe_dump(policy))
+    client = await start(provider)
+    fake.during(provider, 300, HANG)
+    now = client.app[keys.CLOCK]()
+    people = [f"+1555556{n:04d}" for n in range(burst)]  # fictional 555 numbers
+
+    def enqueue_burst():
+        for n, phone in enumerate(people):
+            outbox.enqueue(outbox.NewMessage(f"burst-{n}", phone, "ALERTA test", "gsm7", 1, (provider,)), now)
+
+    await in_store(client, enqueue_burst)
+    client.app[keys.DISPATCHER].wake()
+    async with asyncio.timeout(30):  # a guard against hanging, not a speed test
+        while fake.holding < burst:
+            await asyncio.sleep(0.05)
+    assert sorted(m.to for m in fake.taken) == sorted(people)  # every message at the carrier, all at once
+    # The carrier answers again; the hung requests are dropped, and every message ends sent.
+    fake.during(provider, 0, OK)
+    await fake.refuse()
+    await fake.accept()
+    await settled(client, lambda rows: all(row.status == outbox.SENT for row in rows), timeout=60)
+
+
+async def test_a_claim_reads_the_due_index_in_order_and_sorts_nothing_whatever_the_backlog(start):
+    # A claim that sorted every due row first took 3.4 ms at 30,000 pending against 0.13 ms at 100.
+    client = await start("console")
+    now = client.app[keys.CLOCK]()
+
+    def backlog_and_plan() -> str:
+        row = {"to": "", "to_hash": "-", "body": "", "encoding": "gsm7", "segments": 1, "route": "console"}
+        backlog = [
+            {**row, "idempotency_key": f"backlog-{n}", "status": outbox.PENDING, "due_at": now - n}
+            | {"created_at": now, "updated_at": now}
+            for n in range(2000)
+        ]
+        OutboxMessage.insert_many(backlog).execute()
+        statement, params = outbox._claim(16, now, 60)
+        if is_postgres():
+            database.execute_sql("ANALYZE outbox_message")
+            return "\n".join(row[0] for row in database.execute_sql("EXPLAIN " + statement.sql(), params))
+        return "\n".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + statement.sql(), params))
+
+    plan = await in_store(client, backlog_and_plan)
+    assert "outbox_message_status_due_at" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import random
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
+import zipcodes
 
 from handlers.reference import places
 from handlers.reference.places import Place, distance_km, find_place
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """The indexes built from the gazetteer now, as Python objects: the reference the served index (packed
+    into a file once) must agree with."""
+    return places._fresh()
+
+
+@pytest.fixture(scope="module")
+def packed(fresh):
+    return places._pack(fresh, places._sources_digest())
 
 
 def _near(place: Place, latitude: float, longitude: float, km: float = 30) -> bool:
@@ -201,10 +220,10 @@ def _osa(a: str, b: str) -> int:
 
 
 @pytest.mark.parametrize("typed", ["Los Angelos", "Hoston", "Dalas", "Sprngfield", "Phoenx"])
-def test_a_typo_goes_to_the_nearest_then_largest_city_as_a_full_scan_finds(typed):
+def test_a_typo_goes_to_the_nearest_then_largest_city_as_a_full_scan_finds(typed, fresh):
     # The index searches names by length and large cities first: it must agree with a plain scan of every
     # name, nearest first, then most ZIP codes (then most accepting the name, state, name: deterministic).
-    index = places._index()
+    index = fresh
     name = typed.lower()
     budget = 1 if len(name) <= 6 else 2
     # A name longer or shorter by more than the budget is farther than the budget: no need to score it.
@@ -234,23 +253,153 @@ def test_a_place_is_frozen():
         place.state = "CA"
 
 
-def test_warm_builds_once_even_from_several_threads(monkeypatch):
-    monkeypatch.setattr(places, "_built", None)
-    builds = []
-    real_build = places._build
-
-    def counting_build():
+def _fresh_from(fresh, builds: list):
+    def counting_fresh():
         builds.append(1)
-        return real_build()
+        return fresh
 
-    monkeypatch.setattr(places, "_build", counting_build)
+    return counting_fresh
+
+
+def test_the_index_file_is_built_once_even_from_several_threads_then_only_read(fresh, tmp_path, monkeypatch):
+    monkeypatch.setattr(places, "CACHE_DIR", tmp_path)
+    (tmp_path / "places-0123456789abcdef0123.idx").write_bytes(b"from other sources")
+    builds = []
+    monkeypatch.setattr(places, "_fresh", _fresh_from(fresh, builds))
+    monkeypatch.setattr(places, "_loaded", None)
     threads = [threading.Thread(target=places.warm) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(builds) == 1
+    # One file, named after its sources; the file of other sources is gone.
+    assert [p.name for p in tmp_path.iterdir()] == [f"places-{places._sources_digest()}.idx"]
     assert find_place("77002").label == "77002 Houston, TX"
+
+    # The next process reads the file and builds nothing.
+    monkeypatch.setattr(places, "_loaded", None)
+    assert find_place("Los Angelos").label == "Los Angeles, CA"
+    assert len(builds) == 1
+
+
+def _header_only(header: dict) -> bytes:
+    text = json.dumps(header).encode()
+    return places._FORMAT + len(text).to_bytes(4, "little") + text + b"\0" * 64
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:40],
+        lambda data: b"x" + data[1:],
+        lambda data: _header_only({"sources": places._sources_digest()}),
+        lambda data: _header_only({"sources": places._sources_digest(), "arrays": {"names": ["B", 0, 9]}}),
+    ],
+    ids=["empty", "half", "cut-in-header", "not-the-format", "header-without-arrays", "header-half-written"],
+)
+def test_a_damaged_index_file_is_built_again(fresh, packed, tmp_path, monkeypatch, damage):
+    monkeypatch.setattr(places, "CACHE_DIR", tmp_path)
+    path = tmp_path / f"places-{places._sources_digest()}.idx"
+    path.write_bytes(damage(packed))
+    builds = []
+    monkeypatch.setattr(places, "_fresh", _fresh_from(fresh, builds))
+    monkeypatch.setattr(places, "_loaded", None)
+    assert find_place("Hoston").label == "Houston, TX"
+    assert len(builds) == 1
+    assert places._index().path == path
+
+
+def test_an_unwritable_cache_still_serves_the_index_built_in_memory(fresh, tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    monkeypatch.setattr(places, "CACHE_DIR", blocked / "lifeline")
+    monkeypatch.setattr(places, "_fresh", _fresh_from(fresh, []))
+    monkeypatch.setattr(places, "_loaded", None)
+    assert find_place("77002").label == "77002 Houston, TX"
+    assert places._index().path is None
+
+
+def test_the_index_file_is_named_after_the_gazetteer_and_the_builder(tmp_path):
+    # An edited gazetteer (zipcodes' data is compiled into its extension) or builder makes another file.
+    gazetteer = Path(shutil.copytree(Path(zipcodes.__file__).parent, tmp_path / "zipcodes"))
+    code = Path(shutil.copytree(Path(places.__file__).parent, tmp_path / "reference"))
+    same = places._sources_digest(gazetteer, code)
+    assert same == places._sources_digest()
+    compiled = next(p for p in gazetteer.iterdir() if p.suffix in (".so", ".pyd"))
+    data = bytearray(compiled.read_bytes())
+    data[len(data) // 2] ^= 1
+    compiled.write_bytes(data)
+    edited_gazetteer = places._sources_digest(gazetteer, code)
+    (code / "states.py").write_text((code / "states.py").read_text() + "\n# edited\n")
+    edited_builder = places._sources_digest(gazetteer, code)
+    assert len({same, edited_gazetteer, edited_builder}) == 3
+
+
+def test_the_served_index_holds_exactly_what_a_fresh_build_does(fresh):
+    index = places._index()
+    assert index.path is not None and index.path.parent == places.CACHE_DIR
+    for code in (f"{number:05d}" for number in range(100_000)):
+        assert index.zip(code) == fresh.zip(code), code
+    for name, cities in fresh.cities.items():
+        assert index.largest(name) == cities[0]
+        assert [index.city(name, city.place.state) for city in cities] == list(cities)
+    assert index.largest("zzyzx springs") is None and index.city("houston", "VT") is None
+    assert index.largest("aaa") is None and index.largest("zzzzzz") is None  # before the first, after the last
+    for tier in (0, 1):
+        for length in range(80):
+            assert index.names_of_length(tier, length) == fresh.names_of_length(tier, length)
+    for state in [*places.STATES, "AA", "ZZ"]:
+        assert index.names_in(state) == fresh.names_in(state)
+    assert (index.states, index.state_aliases, index.state_names) == (
+        fresh.states,
+        fresh.state_aliases,
+        fresh.state_names,
+    )
+
+
+def _typos(name: str, pick: random.Random) -> list[str]:
+    at = pick.randrange(len(name))
+    letter = pick.choice("abcdefghijklmnopqrstuvwxyz")
+    swapped = name[:at] + name[at + 1 : at + 2] + name[at : at + 1] + name[at + 2 :]
+    return [name[:at] + name[at + 1 :], name[:at] + letter + name[at + 1 :], swapped, name[:at] + letter + name[at:]]
+
+
+def test_look_ups_on_the_served_index_answer_as_on_a_fresh_build(fresh):
+    # Everything the tests above type, then a seeded sample of city names with one or two typos, with and
+    # without their state, and some with another state (the state is the answer then).
+    pick = random.Random(16)
+    typed = [row[0] for row in ZIPS + CITIES + STATES] + ["", "12", "asdfgh", "Hstn", "Ls Angls", "Springfeld"]
+    for name in pick.sample(sorted(fresh.cities), 120):
+        state = pick.choice(fresh.cities[name]).place.state
+        for typo in _typos(name, pick):
+            typed += [typo, f"{typo} {state}", f"{typo}, {places.STATES[state]}", f"{typo} {pick.choice(['TX', 'NM'])}"]
+        typed += _typos(_typos(name, pick)[0], pick)
+    index = places._index()
+    answers = [(text, places._find(index, text)) for text in typed]
+    assert answers == [(text, places._find(fresh, text)) for text in typed]
+    kinds = [place.kind for _, place in answers if place]
+    assert kinds.count("city") > 1000 and kinds.count("state") > 200 and kinds.count("zip") > 5
+
+
+def test_the_index_costs_a_few_mb():
+    places.warm()  # the file exists (built now if it did not)
+    code = (
+        "from handlers.reference import places\n"
+        "def rss():\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        return next(int(line.split()[1]) for line in status if line.startswith('VmRSS')) / 1024\n"
+        "before = rss()\n"
+        "places.warm()\n"
+        "assert places._index().path is not None\n"
+        "print(rss() - before)\n"
+    )
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # A generous bound (the file's pages and the names' strings are some 5 MB): the built index held 76 MB,
+    # and its build left 196 MB behind.
+    assert float(answer.stdout) < 20
 
 
 @pytest.mark.parametrize(

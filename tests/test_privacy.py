@@ -35,15 +35,16 @@ async def test_raw_database_holds_no_number_or_text_in_clear(start, fake, databa
     caplog.set_level(logging.DEBUG)
     client = await start("africastalking,twilio", PUBLIC_URL="https://lifeline.example.org")
     await client.post("/africastalking/sms", data=payloads.at_sms(PERSON, SECRET_WORDS))
-    # A contact typed on the keypad: My contacts → add → number → name.
+    # A contact typed on the keypad: My contacts → add → number → its country (US or Mexico) → name.
     for text in (
         "",
         "5",
         "5*1",
         "5*1*1",
         f"5*1*1*{CONTACT}",
-        f"5*1*1*{CONTACT}*Maria Lopez",
-        f"5*1*1*{CONTACT}*Maria Lopez*1",
+        f"5*1*1*{CONTACT}*1",
+        f"5*1*1*{CONTACT}*1*Maria Lopez",
+        f"5*1*1*{CONTACT}*1*Maria Lopez*1",
     ):
         response = await client.post("/africastalking/ussd", data=payloads.at_ussd(PERSON, text, session="priv"))
         assert response.status == 200

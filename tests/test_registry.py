@@ -78,20 +78,29 @@ CASES = [
     Case("duty officer acknowledges", frozenset({"duty.command"}), lambda c: _officer(c, "OK"), "confirmado"),
     Case("the person answers the officer", frozenset({"alert.answer"}), lambda c: _answer(c), "su respuesta"),
     Case(
-        "consent and a contact by USSD",
-        frozenset({"consent.record", "contacts.add"}),
-        lambda c: _ussd(c, ["5", "1", "1", "2", "7135550143", "Ana", "1"]),
+        "consent and a contact by USSD, its country picked",
+        frozenset({"consent.record", "contacts.read_phone", "contacts.pick_country", "contacts.add"}),
+        lambda c: _ussd(c, ["5", "1", "1", "2", "7135550143", "1", "Ana", "1"]),
         "Ana",
     ),
     Case("a contact by SMS", frozenset({"contacts.sms"}), lambda c: _sms(c, f"FAMILIA {ANA} Ana", "1"), "Ana"),
+    Case(
+        "a contact by SMS, its country picked",
+        frozenset({"contacts.sms_country"}),
+        lambda c: _sms(c, "FAMILIA 713 555 0143 Ana", "1", "2"),
+        "Ana",
+    ),
     Case("list the contacts", frozenset({"contacts.list"}), lambda c: _listed(c), "Ana"),
-    Case("remove a contact", frozenset({"contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
+    Case("remove a contact", frozenset({"contacts.choices", "contacts.remove"}), lambda c: _remove_contact(c), "Ana"),
     Case("home location", frozenset({"profile.location"}), lambda c: _sms(c, "UBICACION 77002", "1"), "77002"),
     Case("name", frozenset({"profile.name"}), lambda c: _sms(c, "NOMBRE Maria Lopez", "1"), "Maria Lopez"),
-    Case("PINs", frozenset({"profile.pins"}), lambda c: _pins(c), "PIN"),
+    Case("PINs", frozenset({"profile.pins", "profile.pins_start"}), lambda c: _pins(c), "PIN"),
+    Case("remove the PINs", frozenset({"profile.pin_check"}), lambda c: _remove_pins(c), "quitamos sus PIN"),
     Case("language", frozenset({"language.set"}), lambda c: _sms(c, "IDIOMA ingles"), "English"),
     Case("nationality", frozenset({"nationality.set"}), lambda c: _nationality(c), "24"),
+    Case("a nationality not served", frozenset({"nationality.other"}), lambda c: _not_served(c), "24"),
     Case("erase", frozenset({"data.erase"}), lambda c: _erase(c), "borrados"),
+    Case("decline consent", frozenset({"consent.decline"}), lambda c: _ussd(c, ["5", "2"]), "No guardamos nada"),
     Case("complaint", frozenset({"feedback.complaint"}), lambda c: _sms(c, "QUEJA me trataron mal"), "confidencial"),
     Case("feedback", frozenset({"feedback.comment"}), lambda c: _ussd(c, ["6", "4", "2", "Muy util"]), "Gracias"),
     Case(
@@ -116,7 +125,7 @@ CASES = [
                 "appointment.book",
             }
         ),
-        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1"]),
+        lambda c: _ussd(c, ["4", "1", "1", "1", "1", "1", "1"]),  # ..., Confirm, I agree
         "confirmada",
     ),
     Case("book here", frozenset({"appointment.here"}), lambda c: _book_here(c), "Pasaporte"),
@@ -135,10 +144,15 @@ async def _pins(client) -> str:
     return await _sms(client, "PIN", "1234", "9876")
 
 
+async def _remove_pins(client) -> str:
+    await _pins(client)
+    return await _ussd(client, ["5", "5", "2", "1234"])  # My contacts → PINs → remove, with the safety PIN
+
+
 async def _erase(client) -> str:
-    await _sms(client, "BORRAR")
-    _phones[(id(client), HOUSTON_PERSON)].seen = 0  # the erasure deletes what was sent before
-    return await _sms(client, "1")
+    await _sms(client, "FAMILIA +1 713 555 0199 Maria", "1")  # something to erase
+    # On the keypad, whose answer is the screen: by SMS the confirmation is forgotten once it has left.
+    return await _ussd(client, ["6", "5", "1"])
 
 
 async def _remove_contact(client) -> str:
@@ -151,17 +165,22 @@ async def _nationality(client) -> str:
     return await _sms(client, "PAIS GT")
 
 
+async def _not_served(client) -> str:
+    await registered(client)
+    return await _ussd(client, ["5", "7", "3"])  # My contacts → My country → another country
+
+
 async def _book_here(client) -> str:
     return await _ussd(client, ["3", "77002", "2"])
 
 
 async def _cancel_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "2", "1"])
 
 
 async def _change_booking(client) -> str:
-    await _ussd(client, ["4", "1", "1", "1", "1", "1"])
+    await _ussd(client, ["4", "1", "1", "1", "1", "1", "1"])
     return await _ussd(client, ["4", "3", "1", "1", "1", "1"])
 
 

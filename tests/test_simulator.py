@@ -167,8 +167,8 @@ WALKS = [
     (["1"], "Aviso "),
     (["2"], "No tiene avisos abiertos."),
     (["3", "77002", "1"], "2/5 Consulado en "),
-    (["4", "1", "1", "1", "1", "1"], "Cita "),
-    (["5", "1", "1", "7135550199", "Maria", "1"], "Listo: Maria sera avisado"),
+    (["4", "1", "1", "1", "1", "1", "1"], "Cita "),  # ..., Confirm, I agree
+    (["5", "1", "1", "17135550199", "Maria", "1"], "Listo: Maria recibira el aviso"),
     (["6", "1", "98"], "Tiene derecho a guardar silencio"),
     (["6", "2"], "Marque este codigo y elija una opcion."),
     (["7", "2"], "Done: we will answer you in English."),
@@ -185,7 +185,7 @@ async def test_the_simulator_walks_every_flow_of_the_main_menu(make_settings, in
 
 
 async def test_ussd_mode_shows_the_sms_a_hop_sent_to_another_phone(make_settings):
-    person = Person(["5", "1", "1", "7135550199", "Maria", "1", "/quit"])
+    person = Person(["5", "1", "1", "17135550199", "Maria", "1", "/quit"])
     await simulate("ussd", PERSON, None, make_settings("console"), person.read_line, person.write)
     assert person.shown[-1] == (
         "SMS to +1******0199 [gsm7, 1 segment]:\nLifeline: +15555550142 le puso como contacto de confianza. "

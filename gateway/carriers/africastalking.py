@@ -25,6 +25,7 @@ from gateway import keys
 from gateway.carriers import fields, webhook
 from gateway.carriers.base import Carrier, Failure, SendError, Sent, retry_after_seconds
 from gateway.messages import BadRequest, Channel, DeliveryStatus, Inbound, StatusReport, UssdSessionEnded
+from gateway.outbox.policy import OutboxPolicy
 from gateway.phones import to_e164
 from store.db import DatabaseUnavailable
 
@@ -230,12 +231,21 @@ def _read_by(response: requests.Response, deadline: float) -> bytes:
 class AfricasTalkingSender:
     name = NAME
 
-    def __init__(self, username: str, api_key: str, api_url: str, sender_id: str | None, timeout: float):
+    def __init__(
+        self,
+        username: str,
+        api_key: str,
+        api_url: str,
+        sender_id: str | None,
+        timeout: float,
+        concurrency: int = OutboxPolicy.concurrency,
+    ):
         self._service = _SMSService(username, api_key, api_url)
         self._sender_id = sender_id
         self._seconds = timeout  # the whole send, answer included
-        # The SDK is synchronous (requests): it runs on these threads, never on the event loop.
-        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="africastalking")
+        # The SDK is synchronous (requests): it runs on these threads, never on the event loop, one thread
+        # (and keep-alive connection) for each send the dispatcher may have in flight: fewer would queue them.
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="africastalking")
 
     async def send(self, to: str, body: str) -> Sent:
         """Sends one SMS within the policy's send_timeout_seconds; raises SendError."""
@@ -356,6 +366,7 @@ def _sender(settings, policy) -> AfricasTalkingSender:
         settings.at_api_url,
         settings.at_sender_id,
         policy.send_timeout_seconds,
+        policy.concurrency,
     )
 
 

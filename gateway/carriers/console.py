@@ -4,6 +4,7 @@ newcomer sees what a person would receive."""
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import re
 import uuid
@@ -26,21 +27,25 @@ class ConsoleSender:
     def __init__(self):
         # The latest messages, for a simulator to show; bounded so a long run does not grow.
         self.sent: collections.deque[tuple[str, str, str]] = collections.deque(maxlen=1000)
+        # Ids unique across processes and restarts: a random prefix drawn once, then a counter (a random
+        # draw per message cost more than the rest of the send).
+        self._prefix = f"console-{uuid.uuid4().hex[:16]}-"
+        self._numbers = itertools.count(1)
 
     async def send(self, to: str, body: str) -> Sent:
-        message_id = f"console-{uuid.uuid4().hex}"
+        message_id = f"{self._prefix}{next(self._numbers)}"
         self.sent.append((message_id, to, body))
-        shape = encoding.measure(body)
-        plural = "s" if shape.segments > 1 else ""
-        log.info(
-            "SMS to %s (%d characters, %s, %d segment%s): %s",
-            mask(to),
-            len(body),
-            shape.encoding.value,
-            shape.segments,
-            plural,
-            masked_text(body).replace("\n", "\\n"),  # one log line per SMS
-        )
+        if log.isEnabledFor(logging.INFO):  # measured and masked only to be printed
+            shape = encoding.measure(body)
+            log.info(
+                "SMS to %s (%d characters, %s, %d segment%s): %s",
+                mask(to),
+                len(body),
+                shape.encoding.value,
+                shape.segments,
+                "s" if shape.segments > 1 else "",
+                masked_text(body).replace("\n", "\\n"),  # one log line per SMS
+            )
         return Sent(provider_message_id=message_id)
 
     async def find_sent(self, to: str, body: str, since: float) -> Sent | None:
@@ -51,14 +56,19 @@ class ConsoleSender:
         return None
 
 
+# What a number may be written with besides digits and a leading +: dropped before it is masked.
+_SEPARATORS = str.maketrans("", "", " .-()")
+
+
+def _masked(found: re.Match) -> str:
+    written = found.group()
+    number = written.translate(_SEPARATORS)
+    return mask(number) if len(number) - number.startswith("+") >= MIN_DIGITS else written
+
+
 def masked_text(body: str) -> str:
     """The text with every phone number in it masked (+1 555 555 0199 → +1******0199)."""
-
-    def masked(found: re.Match) -> str:
-        digits = re.sub(r"[^\d+]", "", found.group())
-        return mask(digits) if sum(c.isdigit() for c in digits) >= MIN_DIGITS else found.group()
-
-    return _NUMBER_IN_TEXT.sub(masked, body)
+    return _NUMBER_IN_TEXT.sub(_masked, body)
 
 
 CARRIER = Carrier(name="console", build_sender=lambda settings, policy: ConsoleSender())

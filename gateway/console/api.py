@@ -24,8 +24,6 @@ MAX_LIMIT = 100
 RATE = 120  # requests a minute per token, counted in the database: one limit for every server process
 
 
-
-
 def problem(status: int, message: str, **headers: str) -> web.Response:
     """An error as JSON; the message is fixed text, never the request's input."""
     return web.json_response({"error": message}, status=status, headers=headers)
@@ -101,7 +99,7 @@ def _alert(alert) -> dict:
         "escalated_at": _iso(alert.escalated_at),
         "closed_at": _iso(alert.closed_at),
         "cancelled_at": _iso(alert.cancelled_at),
-        "under_duress": alert.duress_at is not None,
+        "under_duress": alert.duress_reason is not None or alert.duress_at is not None,
         "person_phone_masked": mask(alert.phone) if alert.phone else None,
     }
 

@@ -32,6 +32,7 @@ def _row(alert, at: float) -> dict:
         "created_at": alert.created_at,
         "minutes": int((at - alert.created_at) // 60),
         "acknowledged": alert.acknowledged_at is not None,
+        "duress": alert.duress_reason is not None or alert.duress_at is not None,
         "who": mask(alert.phone) if alert.phone else "-",
         "name": mask_name(alert.name),
     }

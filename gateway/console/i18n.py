@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from gateway import yamltext
 
 
 class Words:
     def __init__(self, directory: Path, default_language: str):
         self._by_language = {}
         for path in sorted(directory.glob("*.yaml")):
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
             self._by_language[path.stem] = {str(k): str(v) for k, v in raw.items()}
         self.default_language = default_language if default_language in self._by_language else "en"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import peewee
 
@@ -25,7 +25,8 @@ from handlers.outcome import Outgoing, Result
 from handlers.reference.numbers import region_of
 from handlers.registry import Features
 from store import inbound as inbound_store
-from store import outbox, people
+from store import outbox, people, sessions
+from store.crypto import lookup_hash
 from store.db import Store
 
 __all__ = ["Answer", "Conversation", "Sms", "enqueue", "route_for"]
@@ -77,12 +78,17 @@ class Conversation:
     async def receive(self, message: Inbound) -> Answer:
         """Processes a message once; a retried webhook gets the first answer again."""
         try:
-            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
+            answer, enqueued, erased = await self._store.answer(self._receive, message, self._clock())
         except peewee.IntegrityError:
             # The same webhook, retried, raced this one and committed first: answer as it did.
-            answer, enqueued = await self._store.answer(self._receive, message, self._clock())
+            answer, enqueued, erased = await self._store.answer(self._receive, message, self._clock())
         if enqueued:
             self._wake_dispatcher()
+        if erased:
+            try:
+                await self._store.overwrite_old_pages()
+            except Exception:  # the erasure is committed; the pages go at the next checkpoint
+                log.warning("could not overwrite the database's old pages after an erasure", exc_info=True)
         log.debug(  # the access log already has one line per webhook
             "%s %s from %s%s",
             message.carrier,
@@ -92,14 +98,14 @@ class Conversation:
         )
         return answer
 
-    def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool]:
+    def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool, bool]:
         if not inbound_store.first_delivery(message.carrier, message.external_id, now):
             # A retry or a replay: nothing is done again. Past the retention period only the mark is
             # left, and there is no earlier screen to show.
             earlier = inbound_store.already_received(message.carrier, message.external_id)
             if earlier is None:
-                return Answer(None, True, repeated=True), False
-            return Answer(earlier.text, earlier.ends, repeated=True), False
+                return Answer(None, True, repeated=True), False, False
+            return Answer(earlier.text, earlier.ends, repeated=True), False, False
         person = inbound_store.touch_person(message.phone, now)
         turn = Turn(
             message=message,
@@ -109,11 +115,18 @@ class Conversation:
             now=now,
         )
         text, ends = self._channels[message.channel](turn)
+        if turn.erased:
+            # The answer still reaches them, and then their number and its text are forgotten; the session
+            # this message saved (what they typed) goes with the rest.
+            turn.outgoing = [
+                replace(sms, tag=outbox.FORGET) if sms.to == message.phone else sms for sms in turn.outgoing
+            ]
+            sessions.forget_number(lookup_hash(message.phone))
         inbound_store.record_inbound(
             message.carrier, message.external_id, message.channel.value, person, message.text, text, ends, now
         )
         self._enqueue(turn.outgoing, f"{message.carrier}:{message.external_id}", message.carrier, now)
-        return Answer(text, ends, repeated=False), bool(turn.outgoing)
+        return Answer(text, ends, repeated=False), bool(turn.outgoing), turn.erased
 
     async def report(self, report: StatusReport) -> None:
         """Records a carrier's status report and sends what the features say follows from it."""

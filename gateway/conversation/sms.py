@@ -31,7 +31,7 @@ class TextMessages:
         texts: Texts,
         policy: ConversationPolicy,
         is_duty_phone: Callable[[str, float], bool],
-        awaits_answer: Callable[[str, float], bool],
+        awaits_answer: Callable[[str, float], float | None],
     ):
         self._steps = steps
         self._engine = steps.engine
@@ -64,11 +64,11 @@ class TextMessages:
             self._start(turn, self._keywords.duty_start, {"duty_text": message.text})
             return
         match = None if reserved else self._keywords.match(message.text)
-        if not isinstance(match, Match) and reserved != "help" and self._answering(message.phone, now):
-            # The person answers the officer who wrote to them; a pending question stays pending.
+        stored = sessions.load(key, now) if match is None and not reserved else None
+        if not isinstance(match, Match) and reserved != "help" and self._answering(message.phone, now, stored):
+            # The person answers the officer who wrote to them; an older pending question stays pending.
             self._start(turn, self._keywords.answer_start, {ANSWER_TEXT: message.text})
             return
-        stored = sessions.load(key, now) if match is None and not reserved else None
         pending = Session.from_json(stored.state) if stored else None
         if pending is not None and not self._engine.knows(pending):
             pending = None  # asked before the flows were edited: start afresh
@@ -98,8 +98,13 @@ class TextMessages:
             expires = now + self._policy.sms_pending_minutes * 60
             sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
 
-    def _answering(self, phone: str, now: float) -> bool:
-        return bool(self._keywords.answer_start) and self._awaits_answer(phone, now)
+    def _answering(self, phone: str, now: float, stored: sessions.StoredSession | None = None) -> bool:
+        """An officer wrote to the person, and Lifeline asked nothing since (a question asked after the
+        officer's text, such as "Type your PIN", is what the person answers)."""
+        if not self._keywords.answer_start:
+            return False
+        wrote_at = self._awaits_answer(phone, now)
+        return wrote_at is not None and (stored is None or stored.updated_at < wrote_at)
 
     def _start(self, turn: Turn, target: str, data: dict) -> None:
         """A flow run for this one message, leaving any pending question as it was."""

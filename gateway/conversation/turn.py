@@ -31,6 +31,7 @@ class Turn:
     context: Context
     now: float
     outgoing: list[Sms] = field(default_factory=list)
+    erased: bool = False  # the person erased themselves with this message
 
 
 class Steps:
@@ -63,6 +64,7 @@ class Steps:
             turn.outgoing.extend(self.written(out) for out in result.outgoing)
             if result.language:
                 turn.language = result.language
+            turn.erased = turn.erased or result.forget_sender
             step = self.engine.after(step.session, result.outcome, result.values, turn.context)
         raise RuntimeError(f"more than {MAX_ACTIONS_PER_INPUT} actions in a row at {step.session.screen}")
 
@@ -73,7 +75,8 @@ class Steps:
         def render(values):
             return self._texts.say(language, out.text, values)
 
-        text = bounded(render, out.values, out.shorten, out.max_segments) if out.max_segments else render(out.values)
+        values = {**out.values, **out.localized.get(language, {})}
+        text = bounded(render, values, out.shorten, out.max_segments) if out.max_segments else render(values)
         return Sms(out.to, text, out.tag, out.delay_seconds, out.urgent)
 
     def say(self, turn: Turn):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway import encoding
+from gateway import encoding, yamltext
 from gateway.engine.engine import Show
 from gateway.engine.flows import FlowError, FlowSet, load_flows, split_target, targets
 from gateway.engine.keywords import KeywordError, Keywords
@@ -46,6 +46,7 @@ class Report:
         default_factory=list
     )  # lang, key, encoding, units, segments
     menus: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # lang, screen, encoding, units, segments
+    loaded: Loaded | None = None  # what was checked, for the service to run on without reading it all again
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def check(
     except (FlowError, KeywordError, TextsError) as exc:
         report.errors.append(str(exc))
         return report
+    report.loaded = loaded
     flows, keywords, texts = loaded.flows, loaded.keywords, loaded.texts
     _check_keyword_targets(flows, keywords, report)
     _check_handlers(flows, handler_names, report)
@@ -182,7 +184,7 @@ def _samples(templates_dir: Path, flows: FlowSet, keywords: Keywords, report: Re
     path = templates_dir / "_placeholders.yaml"
     if path.exists():
         try:
-            declared = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            declared = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             report.errors.append(f"{path}: invalid YAML: {exc}")
             declared = {}

@@ -247,7 +247,8 @@ class Engine:
             ends=screen.kind == "end",
             error=session.error,
             page=session.page,
-            values=dict(session.data),
+            # An input's limit, for the error that says it ("no more than 160 characters").
+            values={**session.data, **({"max_length": str(screen.max_length)} if screen.kind == "input" else {})},
             kind=screen.kind,
             can_go_back=bool(session.stack),
         )

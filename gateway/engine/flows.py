@@ -18,8 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from gateway import yamltext
+
 KINDS = ("menu", "input", "action", "info", "end")
-VALIDATORS = ("digits", "zip", "phone", "date", "choice", "text")
+VALIDATORS = ("digits", "pin", "zip", "phone", "date", "choice", "text")
 
 
 class FlowError(ValueError):
@@ -93,7 +95,7 @@ def load_flows(directory: Path, home: str = "main") -> FlowSet:
 
 def _load_flow(path: Path) -> Flow:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise FlowError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("screens"), dict):

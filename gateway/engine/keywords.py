@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import OSA  # one wrong, missing, extra or swapped letter
 
+from gateway import yamltext
+
 # Words US carriers and Twilio act on themselves (single-word messages, any case).
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
@@ -111,7 +113,7 @@ class Keywords:
     @classmethod
     def load(cls, path: Path, fold: Callable[[str], str]) -> Keywords:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise KeywordError(f"{path}: invalid YAML: {exc}") from None
         entries = raw.get("keywords") if isinstance(raw, dict) else None

@@ -10,6 +10,7 @@ from gateway.engine.reading import Reading
 
 _DATE = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
 _ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
+PIN_LENGTH = 4
 
 
 def validate(kind: str | None, text: str, screen: Screen, region: str, reading: Reading) -> str | None:
@@ -19,6 +20,8 @@ def validate(kind: str | None, text: str, screen: Screen, region: str, reading: 
         return None
     if kind == "digits":
         return text if text.isascii() and text.isdigit() and len(text) <= screen.max_length else None
+    if kind == "pin":  # exactly PIN_LENGTH digits: "12" and "12345" both get the error that says so
+        return text if text.isascii() and text.isdigit() and len(text) == PIN_LENGTH else None
     if kind == "zip":
         match = _ZIP.match(text.replace(" ", ""))
         return match.group(1) if match else None

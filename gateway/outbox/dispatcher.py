@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -48,7 +49,13 @@ class Dispatcher:
         self._rng = rng
         self._health = ProviderHealth(clock)
         self._wake = asyncio.Event()
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task] = set()  # every send task, until its outcome is written
+        # The messages whose carrier has not answered yet: the slots in use. A slot takes the next message
+        # as soon as the carrier answers, while the outcome is being written.
+        self._sending: set[int] = set()
+        # Sends the carriers took, waiting to be recorded together in one transaction (see _mark_sent).
+        self._accepted: list[tuple[outbox.Accepted, asyncio.Future]] = []
+        self._recording: asyncio.Task | None = None
         self.problem: str | None = None  # why the outbox cannot be read right now, for /healthz
 
     def wake(self) -> None:
@@ -76,21 +83,24 @@ class Dispatcher:
     async def _cycle(self, batch: int) -> None:
         """Claims what is due (if there is room), then sleeps until there may be more."""
         self._wake.clear()
-        free = self.policy.concurrency - len(self._in_flight)
+        free = self.policy.concurrency - len(self._sending)
         look_ahead = False
         if free >= batch:
             claimed = await self._store.run(outbox.claim_due, free, self._clock(), self.policy.lease_seconds)
             self.problem = None  # the outbox answers again
             for message in claimed:
+                self._sending.add(message.id)
                 task = asyncio.create_task(self._send(message))
                 self._in_flight.add(task)
-                task.add_done_callback(self._finished)
+                task.add_done_callback(functools.partial(self._finished, message.id))
             if len(claimed) == free:
                 return  # there may be more due right now
             look_ahead = True  # nothing else is due now: sleep until something is
         await self._sleep(look_ahead)
 
     async def _sleep(self, look_ahead: bool) -> None:
+        if self._wake.is_set():
+            return  # enqueued (or a slot freed) meanwhile: claim again now, not after one more query
         timeout = IDLE_POLL_SECONDS
         if look_ahead:
             wake_at = await self._store.run(outbox.next_wake_at)
@@ -100,9 +110,15 @@ class Dispatcher:
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _answered(self, message_id: int) -> None:
+        """The carrier answered (or the send ended without asking it): the slot is free."""
+        if message_id in self._sending:
+            self._sending.discard(message_id)
+            self._wake.set()
+
+    def _finished(self, message_id: int, task: asyncio.Task) -> None:
         self._in_flight.discard(task)
-        self._wake.set()  # a slot is free
+        self._answered(message_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("send task crashed", exc_info=task.exception())
 
@@ -114,10 +130,16 @@ class Dispatcher:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self._recording is not None:  # nobody waits for it any more
+            self._recording.cancel()
+            await asyncio.gather(self._recording, return_exceptions=True)
 
     def _choose(self, message: outbox.Claimed, route: tuple[str, ...]) -> tuple[int, str | None]:
         """The position in the route to use: the planned one, or the next healthy one after it; when none
         is healthy, the next that has not asked us to wait, else the one whose wait ends first."""
+        planned = route[message.provider_index] if message.provider_index < len(route) else None
+        if planned in self._senders and self._health.healthy(planned):
+            return message.provider_index, planned  # the usual case, decided without ranking the others
         usable = [i for i in range(len(route)) if route[i] in self._senders]
         if not usable:
             return message.provider_index, None
@@ -144,7 +166,7 @@ class Dispatcher:
         if message.unanswered and await self._found(message):
             return
         try:
-            sent = await self._senders[provider].send(message.to, message.body)
+            sent = await self._carrier_send(provider, message)
         except SendError as error:
             await self._failed(message, index, route_length, provider, error)
             return
@@ -153,14 +175,28 @@ class Dispatcher:
             await self._failed(message, index, route_length, provider, SendError(Failure.RETRY, repr(exc)[:120]))
             return
         came_back = self._health.succeeded(provider)
-        recorded = await self._record(
-            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
-        )
+        recorded = await self._mark_sent(message, provider, sent)
         self._metrics.sends.labels(provider=provider, result="sent").inc()
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
+        if message.tag == outbox.FORGET:
+            await self._forget_traces()
         if came_back:
             await self._retry_waiting(provider)
+
+    async def _carrier_send(self, provider: str, message: outbox.Claimed) -> Sent:
+        try:
+            return await self._senders[provider].send(message.to, message.body)
+        finally:
+            self._answered(message.id)
+
+    async def _forget_traces(self) -> None:
+        """The last text to someone who erased themselves has left and been forgotten: the database's older
+        pages, which still held its number, are overwritten too."""
+        try:
+            await self._store.overwrite_old_pages()
+        except Exception:  # they are overwritten by the next erasure or checkpoint
+            log.warning("could not overwrite the database's old pages after an erasure", exc_info=True)
 
     async def _retry_waiting(self, provider: str) -> None:
         """A provider that failed works again: what waits to retry through it need not sit out its backoff."""
@@ -180,9 +216,7 @@ class Dispatcher:
         if found is None:
             return False
         provider, sent = found
-        await self._record(
-            outbox.mark_sent, message.id, message.claim_token, provider, sent.provider_message_id, self._clock()
-        )
+        await self._mark_sent(message, provider, sent)
         self._metrics.sends.labels(provider=provider, result="found").inc()
         log.info("message %s to %s was already taken by %s: not sent again", message.id, mask(message.to), provider)
         return True
@@ -208,6 +242,35 @@ class Dispatcher:
                         return provider, sent
         log.info("message %s to %s: no provider has it, sending again", message.id, mask(message.to))
         return None
+
+    async def _mark_sent(self, message: outbox.Claimed, provider: str, sent: Sent) -> bool:
+        """Records a send the carrier took; False when its claim was taken over meanwhile. The sends taken
+        while one batch is being written wait and go together in the next: one transaction for many, so
+        the records keep up with the sends, and queue behind webhooks' transactions once, not once each."""
+        future = asyncio.get_running_loop().create_future()
+        self._accepted.append(
+            (outbox.Accepted(message.id, message.claim_token, provider, sent.provider_message_id), future)
+        )
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_accepted())
+        return await future
+
+    async def _record_accepted(self) -> None:
+        try:
+            while self._accepted:
+                batch, self._accepted = self._accepted, []
+                try:
+                    recorded = await self._record(outbox.mark_sent, [a for a, _ in batch], self._clock())
+                except Exception as exc:  # each send reports it, as when it was written alone
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for accepted, future in batch:
+                    if not future.done():
+                        future.set_result(accepted.id in recorded)
+        finally:
+            self._recording = None
 
     async def _record(self, fn, *args):
         """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
@@ -240,6 +303,8 @@ class Dispatcher:
         label = provider or "none"
         if step.give_up:
             await self._record(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
+            if message.tag == outbox.FORGET:
+                await self._forget_traces()
             self._metrics.sends.labels(provider=label, result="failed").inc()
             # An urgent message given up is what nobody may miss; a routine one is an everyday event.
             level = logging.ERROR if message.deadline_at is not None else logging.WARNING

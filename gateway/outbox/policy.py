@@ -13,7 +13,7 @@ class OutboxPolicy:
     backoff_max_seconds: float = 600.0
     lease_seconds: float = 60.0
     send_timeout_seconds: float = 15.0
-    concurrency: int = 16
+    concurrency: int = 64  # sends in flight at once per process (each sender opens as many connections)
     transliterate: bool = False
     alarm_after_seconds: float = 180.0  # an urgent message not sent within this is overdue
     alarm_repeat_seconds: float = 1800.0  # while any is overdue, the central numbers are paged once per this

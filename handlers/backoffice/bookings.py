@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.backoffice.day_sheet import day_bounds
 from handlers.outcome import Outgoing, Result
-from handlers.reference.consulates import Consulate
+from handlers.reference.consulates import Consulate, name_for
 from handlers.reference.services import Service
 from store import audit, bookings
 
@@ -48,6 +48,6 @@ def cancel(consulate: Consulate, reference: str, email: str, now: float) -> Resu
     audit.append(email, "booking.cancel", appointment.reference, consulate.id, now)
     told = ()
     if phone:
-        values = {"ref": appointment.reference, "consulate_name": consulate.short_name}
+        values = {"ref": appointment.reference, "consulate_name": name_for(consulate, language)}
         told = (Outgoing(phone, "appointment.cancelled_by_consulate", values, language),)
     return Result(outcome="done", outgoing=told)

@@ -18,11 +18,13 @@ import yaml
 from handlers.reference.consulates import ConsulatesError, Directory, Node, consulate_from, read_yaml
 
 COLUMNS = (
-    "network", "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
+    "network", "id", "name", "short_name", "name_en", "city", "state", "country", "latitude", "longitude", "time_zone",
     "address", "phone", "duty_phones", "backup_phones", "weekdays", "opens", "closes", "slot_capacity",
     "holidays", "states", "zip_prefixes", "area_codes", "default_for",
 )  # fmt: skip
 _TEXT = ("id", "name", "short_name", "city", "state", "country", "time_zone", "address", "phone")
+# Columns a spreadsheet exported before they existed may lack: the import reads them as empty.
+_OPTIONAL = ("name_en",)
 _LISTS = ("duty_phones", "backup_phones", "holidays", "weekdays", "states", "zip_prefixes", "area_codes", "default_for")
 _NETWORKS_LINE = re.compile(r"^networks:", re.MULTILINE)
 _ROW_KEY = re.compile(r"^(?:row \d+|consulates\[[^\]]*\]|networks\[\d+\]\.consulates\[\d+\])")
@@ -123,7 +125,7 @@ def _records(csv_path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str
         f"row 1: {name}: unknown column (expected {', '.join(COLUMNS)})" for name in header if name not in COLUMNS
     ]
     problems += [f"row 1: {name}: column listed twice" for name in dict.fromkeys(header) if header.count(name) > 1]
-    problems += [f"row 1: {name}: missing column" for name in COLUMNS if name not in header]
+    problems += [f"row 1: {name}: missing column" for name in COLUMNS if name not in header and name not in _OPTIONAL]
     if problems:
         raise CsvRejected(problems)
     records, problems = [], []
@@ -134,7 +136,8 @@ def _records(csv_path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str
             problems.append(f"row {number}: {len(row)} cells for {len(header)} columns (a comma not in quotes?)")
             continue
         padded = row + [""] * (len(header) - len(row))  # a spreadsheet may drop a row's trailing empty cells
-        records.append((number, {name: cell.strip() for name, cell in zip(header, padded, strict=True)}))
+        cells = {name: cell.strip() for name, cell in zip(header, padded, strict=True)}
+        records.append((number, {name: "" for name in _OPTIONAL} | cells))
     if not records and not problems:
         raise CsvRejected(["row 2: no consulates (the file has only a header row)"])
     return records, problems
@@ -191,7 +194,7 @@ def _data(cells: dict[str, str], numbers: dict[str, float | int]) -> dict:
         return {c: value(c) for c in columns if cells[c] or c in _TEXT or c in ("duty_phones", "weekdays")}
 
     return {
-        **keys("id", "name", "short_name", "city", "state", "country", "latitude", "longitude"),
+        **keys("id", "name", "short_name", "name_en", "city", "state", "country", "latitude", "longitude"),
         **keys("time_zone", "address", "phone", "duty_phones", "backup_phones"),
         "hours": keys("weekdays", "opens", "closes", "slot_capacity"),
         **keys("holidays"),

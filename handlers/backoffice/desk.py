@@ -22,7 +22,7 @@ class Event:
     """One line of an alert's timeline."""
 
     at: float
-    kind: str  # raised, relay, acknowledged, escalated, duress, cancelled, closed, note
+    kind: str  # raised, relay, acknowledged, escalated, duress, pin_tries, duress_earlier, cancelled, closed, note
     who: str | None = None  # a number (shown masked unless revealed), or an account's email
     role: str | None = None  # contact, duty, person, other (relays)
     provider: str | None = None
@@ -65,9 +65,11 @@ def alert_view(
     events = [Event(alert.created_at, "raised", who=alert.phone)]
     if alert.acknowledged_at:
         events.append(Event(alert.acknowledged_at, "acknowledged", who=authors.get(alert.acknowledged_by)))
+    if alert.duress_reason == alerts.EARLIER:
+        events.append(Event(alert.created_at, "duress_earlier"))
     for at, kind in (
         (alert.escalated_at, "escalated"),
-        (alert.duress_at, "duress"),
+        (alert.duress_at, "pin_tries" if alert.duress_reason == alerts.PIN_TRIES else "duress"),
         (alert.cancelled_at, "cancelled"),
         (alert.closed_at, "closed"),
     ):
@@ -119,7 +121,8 @@ def act(reference: str, verb: str, email: str, text: str, scope: tuple[str, ...]
     values = {"ref": alert.reference}
     who = actor_key(email)
     text = " ".join((text or "").split())[:MAX_TEXT]
-    person = alerts.phone_of_raiser(alert) if alert.person_id else None
+    # Cancelled under duress: nothing reaches the phone, which was shown the alert cancelled.
+    person = alerts.phone_of_raiser(alert) if alert.person_id and not alerts.under_duress(alert) else None
     if verb == "ack":
         first = alerts.acknowledge(alert, who, now)
         told = (
@@ -136,7 +139,7 @@ def act(reference: str, verb: str, email: str, text: str, scope: tuple[str, ...]
         return Result(outcome="empty", values=values)
     if verb == "reply":
         if person is None:
-            return Result(outcome="unchanged", values=values)  # the person erased themselves
+            return Result(outcome="unchanged", values=values)  # the person erased themselves, or under duress
         reply = Outgoing(
             person[0], "alert.reply", {**values, "reply": text}, person[1], tag=later_tag_of(alert.reference)
         )

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from handlers.lifeline import nationality
 from handlers.lifeline.profile import zip_and_state
 from handlers.outcome import Outgoing, Request, Result
-from handlers.reference.consulates import Consulate, Directory, Network, local_datetime
-from handlers.reference.numbers import region_of
+from handlers.reference.consulates import Consulate, Directory, Network, local_datetime, name_for
 from handlers.reference.places import distance_km, find_place
 from handlers.reference.schedule import bookable_days, local_day, reminder_time, windows_on
 from handlers.reference.services import Service
@@ -54,7 +54,10 @@ class Booking:
 
 
 def start(request: Request, booking: Booking) -> Result:
-    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking."""
+    """CITA / BOOK, or the menu option: the person's upcoming appointments, else straight to booking; whose
+    consulates, first, when the person's number suggests a nationality not served."""
+    if nationality.unasked(request, booking.directory):
+        return nationality.ask(then="appointment")
     upcoming = bookings.upcoming_of(request.person_id, request.now)
     if not upcoming:
         return Result(outcome="none")
@@ -80,7 +83,7 @@ def list_consulates(request: Request, booking: Booking) -> Result:
     offered = nearest_first(request, booking.directory)[:CONSULATES_SHOWN]
     if not offered:
         return Result(outcome="none")
-    names = [c.short_name for c in offered]
+    names = [name_for(c, request.language) for c in offered]
     return Result(outcome="ok", values={"choices": _numbered(names), "consulate_ids": ",".join(c.id for c in offered)})
 
 
@@ -109,8 +112,8 @@ def list_days(request: Request, booking: Booking) -> Result:
             if len(days) == booking.policy.days_shown:
                 break
     if not days:
-        return Result(outcome="none", values={"consulate_name": consulate.short_name})
-    shown = [_day_name(day, booking.vocabulary.weekdays(request.language)) for day in days]
+        return Result(outcome="none", values={"consulate_name": name_for(consulate, request.language)})
+    shown = [_day_name(day, booking.vocabulary, request.language) for day in days]
     return Result(outcome="ok", values={"choices": _numbered(shown), "day_list": ",".join(map(str, days))})
 
 
@@ -155,7 +158,8 @@ def choose_slot(request: Request, booking: Booking) -> Result:
 
 
 def book(request: Request, booking: Booking) -> Result:
-    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place."""
+    """Takes a place in the chosen window, or says it was just taken; a reschedule frees the old place.
+    Someone who never agreed to what Lifeline keeps is asked first: nothing is booked before that."""
     consulate, service = _chosen(request, booking)
     starts_at = _number(request.data.get("slot"))
     if consulate is None or service is None:
@@ -164,6 +168,8 @@ def book(request: Request, booking: Booking) -> Result:
     if not _is_window(consulate, service, starts_at, request.now, notice):
         # Offered once but too near now (the confirmation waited): the day's times again.
         return Result(outcome="taken" if starts_at > request.now else "invalid", values={"slot": ""})
+    if not people.has_consented(request.person_id):
+        return Result(outcome="needs_consent")  # asked for a time that can still be booked
     if _being_changed(request, consulate, service) is None and (
         len(bookings.upcoming_of(request.person_id, request.now)) >= booking.policy.max_upcoming
     ):
@@ -259,7 +265,7 @@ def by_distance(network: Network, responsible: Consulate | None, origin: tuple[f
 
 
 def _network(request: Request, directory: Directory) -> Network:
-    return directory.network_for(people.nationality_of(request.person_id) or region_of(request.phone))
+    return nationality.network_of(request, directory)
 
 
 def _chosen(request: Request, booking: Booking) -> tuple[Consulate | None, Service | None]:
@@ -335,14 +341,17 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def _day_name(day: date, names: tuple[str, ...]) -> str:
-    shown = f"{day:%d/%m}"
+def _day_name(day: date, vocabulary: Vocabulary, language: str | None) -> str:
+    """The weekday and the date as the reader writes it: "Lun 30/11", "Mon Nov 30"."""
+    names = vocabulary.weekdays(language or "")
+    shown = vocabulary.day(language or "", day)
     return f"{names[day.weekday()]} {shown}" if names else shown
 
 
 def _summary(booking: Booking, service: Service, consulate: Consulate, starts_at: float, language: str) -> str:
-    day = _day_name(local_day(consulate, starts_at), booking.vocabulary.weekdays(language))
-    return f"{service.name(language)}, {consulate.short_name}, {day} {local_datetime(consulate, starts_at)[-5:]}"
+    day = _day_name(local_day(consulate, starts_at), booking.vocabulary, language)
+    name = name_for(consulate, language)
+    return f"{service.name(language)}, {name}, {day} {local_datetime(consulate, starts_at)[-5:]}"
 
 
 def _describe(appointment, booking: Booking, language: str) -> str:
@@ -352,18 +361,20 @@ def _describe(appointment, booking: Booking, language: str) -> str:
     name = service.name(language) if service else appointment.service
     if consulate is None:
         return f"{appointment.reference} {name}"
-    return f"{appointment.reference} {name} {local_datetime(consulate, appointment.starts_at)} {consulate.city}"
+    day = booking.vocabulary.day(language, local_day(consulate, appointment.starts_at))
+    time = local_datetime(consulate, appointment.starts_at)[-5:]
+    return f"{appointment.reference} {name} {day} {time} {consulate.city}"
 
 
 def _confirmation_values(
     booking: Booking, reference: str, service: Service, consulate: Consulate, starts_at: float, language: str
 ):
-    day = _day_name(local_day(consulate, starts_at), booking.vocabulary.weekdays(language))
+    day = _day_name(local_day(consulate, starts_at), booking.vocabulary, language)
     return {
         "ref": reference,
         "service": service.name(language),
         "when": f"{day} {local_datetime(consulate, starts_at)[-5:]}",
-        "consulate_name": consulate.short_name,
+        "consulate_name": name_for(consulate, language),
         "address": consulate.address,
         "bring": service.what_to_bring(language),
     }

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
-from handlers.reference.consulates import Central, Consulate, Directory, local_date, local_datetime
+from handlers.reference.consulates import Central, Consulate, Directory, local_moment, name_for
 from handlers.reference.names import names_match
 from handlers.reference.numbers import read_number, region_of
 from handlers.reference.places import Place, find_place
 from handlers.reference.text import words
+from handlers.reference.vocabulary import Vocabulary
 from store import alerts, outbox, people, roster
 from store import limits as limit_uses
 
@@ -62,16 +63,49 @@ LEAVING = {outbox.PENDING, outbox.SENDING}
 
 # A relay is at most two SMS segments: what people typed is cut at a word to fit, never the fixed words.
 RELAY_SEGMENTS = 2
-TYPED = ("note", "answer", "reply", "where")
+TYPED = ("note", "answer", "reply", "where", "home")
 NAMES_SHOWN = 2  # contacts named in a confirmation; more are counted ("Maria, Jose +3")
 OPEN_SHOWN = 5  # open references in the officers' help
 
 
 def relay(
-    to: str, key: str, values: dict, language: str | None = None, tag: str | None = None, delay: float = 0.0
+    to: str,
+    key: str,
+    values: dict,
+    language: str | None = None,
+    tag: str | None = None,
+    delay: float = 0.0,
+    localized: dict | None = None,
 ) -> Outgoing:
     """A message about an alert, kept within RELAY_SEGMENTS; urgent: it outlives a carrier outage."""
-    return Outgoing(to, key, values, language, tag, delay, urgent=True, max_segments=RELAY_SEGMENTS, shorten=TYPED)
+    return Outgoing(
+        to,
+        key,
+        values,
+        language,
+        tag,
+        delay,
+        urgent=True,
+        max_segments=RELAY_SEGMENTS,
+        shorten=TYPED,
+        localized=localized or {},
+    )
+
+
+def for_readers(vocabulary: Vocabulary, office, at: float | None = None) -> dict[str, dict[str, str]]:
+    """What a relay writes in its reader's conventions, by language: the office's name, and (given a time)
+    one date and time on the office's clock, its zone named ("25/11 12:54 CST", "Nov 25, 12:54 PM CST")."""
+    moment = local_moment(office, at) if at is not None else None
+    return {
+        language: {"consulate": name_for(office, language)}
+        | ({"when": vocabulary.moment(language, moment)} if moment else {})
+        for language in vocabulary.languages
+    }
+
+
+def _written(vocabulary: Vocabulary, office, at: float) -> str:
+    """The date and time for a reader whose language has no conventions of its own: day first, 24 hours."""
+    return vocabulary.moment("", local_moment(office, at))
 
 
 @dataclass(frozen=True)
@@ -94,16 +128,26 @@ def told_about(alert, directory: Directory, now: float, pending: bool = True) ->
 
     relayed = outbox.recipients_told(tag_of(alert.reference), pending=pending)
     paged_later = [p for p in outbox.recipients_told(later_tag_of(alert.reference), pending) if is_officer(p)]
-    return [
+    everyone = [
         Recipient(phone, contacts[phone].language if phone in contacts else None, is_officer(phone))
         for phone in dict.fromkeys([*relayed, *paged_later])
     ]
+    # Once the person erased themselves their contacts are theirs no more to write to: the consulate only.
+    return everyone if alert.person_id else [r for r in everyone if r.officer]
 
 
-def news(alert, directory: Directory, now: float, keys: tuple[str, str], values: dict, but: str = "") -> list[Outgoing]:
+def news(
+    alert,
+    directory: Directory,
+    now: float,
+    keys: tuple[str, str],
+    values: dict,
+    but: str = "",
+    localized: dict | None = None,
+) -> list[Outgoing]:
     """One message to everyone told (except `but`): keys are (for contacts, for officers)."""
     return [
-        relay(r.phone, keys[r.officer], values, r.language, later_tag_of(alert.reference))
+        relay(r.phone, keys[r.officer], values, r.language, later_tag_of(alert.reference), localized=localized)
         for r in told_about(alert, directory, now)
         if r.phone != but
     ]
@@ -134,8 +178,8 @@ def summaries(now: float, policy: AlertPolicy) -> list[Outgoing]:
 def _summary(alert, now: float, reported: bool) -> list[Outgoing]:
     """ "N of M received": received counts delivery reports only. Sent when every relay has a final report,
     or (not reported) once none is still leaving."""
-    if alert.person_id is None:
-        return []
+    if alert.person_id is None or alert.status != alerts.OPEN or alert.duress_at is not None:
+        return []  # the person said they are safe (or seemed to): no news about the relays
     recipients = {
         to: [s for s in statuses if s != outbox.CANCELLED]
         for to, statuses in outbox.statuses_by_recipient(tag_of(alert.reference)).items()
@@ -160,7 +204,9 @@ def _summary(alert, now: float, reported: bool) -> list[Outgoing]:
     return [Outgoing(person, "alert.followup", values, language)]
 
 
-def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
+def raise_alert(
+    request: Request, directory: Directory, policy: AlertPolicy, limits: Limits, vocabulary: Vocabulary | None = None
+) -> Result:
     """Creates the alert and its relays; a second press while one is open updates it instead.
 
     Limits protect the contacts: beyond them the consulate is still paged, told how many alerts came
@@ -174,25 +220,42 @@ def raise_alert(request: Request, directory: Directory, policy: AlertPolicy, lim
     limited = today > limits.alerts_per_day
     home = people.location_of(request.person_id)
     office = _responsible(directory, request.person_id, request.phone, home[0] if home else None)
-    alert = alerts.raise_alert(request.person_id, note, office.id, request.now)
+    # After a cancel under duress the phone sees a new alert, as after any cancel; the consulate is told
+    # the earlier one is still open.
+    forced = alerts.open_under_duress(request.person_id)
+    alert = alerts.raise_alert(request.person_id, note, office.id, request.now, duress_reason=_earlier(forced))
     contacts = [] if limited else people.contacts_of(request.person_id)
     unreachable = outbox.unreachable([c.phone for c in contacts])
     alerts.record_told(alert, len(contacts) - len(unreachable))
-    values = {**_relay_values(alert, office, request.phone), "today": str(today) if limited else ""}
+    vocabulary = vocabulary or Vocabulary()
+    values = {
+        **_relay_values(alert, office, request.phone, vocabulary),
+        "today": str(today) if limited else "",
+        "earlier": forced.reference if forced else "",
+    }
+    readers = for_readers(vocabulary, office, alert.created_at)
     tag = tag_of(alert.reference)
-    relays = [relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds) for c in contacts]
-    relays += [
-        relay(p, "alert.relay_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
+    relays = [
+        relay(c.phone, "alert.relay_contact", values, c.language, tag, policy.grace_seconds, readers) for c in contacts
     ]
+    duty_key = "alert.relay_duty_duress" if forced else "alert.relay_duty"
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds, readers) for p in paged(office, request.now)]
     shown = {
         "ref": alert.reference,
-        "contact_count": str(len(contacts) - len(unreachable)),
-        "consulate": office_name(office),
+        "contact_count": _count(len(contacts) - len(unreachable)),
+        "consulate": name_for(office, request.language),
         "unreachable": _names([c for c in contacts if c.phone in unreachable]),
     }
-    # Someone with no known location is asked for one at once (the flow decides how).
-    outcome = ("raised_limited" if limited else "raised") + ("" if home else "_unlocated")
+    # Someone with no contact at all learns how to add family; someone with no known location is asked
+    # for one at once (the flow decides how).
+    kind = "raised_limited" if limited else "raised_alone" if not contacts else "raised"
+    outcome = kind + ("" if home else "_unlocated")
     return Result(outcome=outcome, values=shown, outgoing=tuple(relays))
+
+
+def _earlier(forced) -> str | None:
+    """The duress reason of an alert raised while an earlier one of the person is under duress."""
+    return alerts.EARLIER if forced is not None else None
 
 
 def _count_alert(request: Request) -> int:
@@ -203,7 +266,9 @@ def _count_alert(request: Request) -> int:
     return today
 
 
-def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limits: Limits) -> Result:
+def raise_for(
+    request: Request, directory: Directory, policy: AlertPolicy, limits: Limits, vocabulary: Vocabulary | None = None
+) -> Result:
     """ALERTA POR <number>: a trusted contact raises the alert for a person who cannot (detained, no phone).
     The consulate and the person's other contacts are told who raised it; the person's phone is told too.
     From a number nobody listed, "ALERTA POR la migra" is the sender's own cry for help."""
@@ -224,29 +289,34 @@ def raise_for(request: Request, directory: Directory, policy: AlertPolicy, limit
     limited = today > limits.alerts_per_day  # the consulate is paged; nobody else
     home = people.location_of(person_id)
     office = _responsible(directory, person_id, number, home[0] if home else None)
-    alert = alerts.raise_alert(person_id, None, office.id, request.now)
+    forced = alerts.open_under_duress(person_id)  # the person's phone was shown it cancelled
+    alert = alerts.raise_alert(person_id, None, office.id, request.now, duress_reason=_earlier(forced))
     others = [] if limited else [c for c in people.contacts_of(person_id) if c.phone != request.phone]
     alerts.record_told(alert, len(others))
+    vocabulary = vocabulary or Vocabulary()
     values = {
         "ref": alert.reference,
-        "who": number,
+        "who": who(person_id, number),
         "by": request.phone,
-        "where": _home_place(office, home),
-        "when": local_datetime(office, request.now),
+        "home": home[0] if home else "",
+        "when": _written(vocabulary, office, request.now),
         "today": str(today) if limited else "",
+        "earlier": forced.reference if forced else "",
     }
+    readers = for_readers(vocabulary, office, request.now)
     tag = tag_of(alert.reference)
-    relays = [relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds) for c in others]
-    relays += [
-        relay(p, "alert.behalf_duty", values, None, tag, policy.grace_seconds) for p in paged(office, request.now)
+    relays = [
+        relay(c.phone, "alert.behalf_contact", values, c.language, tag, policy.grace_seconds, readers) for c in others
     ]
+    duty_key = "alert.behalf_duty_duress" if forced else "alert.behalf_duty"
+    relays += [relay(p, duty_key, values, None, tag, policy.grace_seconds, readers) for p in paged(office, request.now)]
     if not limited:
         relays.append(Outgoing(number, "alert.behalf_person", values, tag=later_tag_of(alert.reference), urgent=True))
     shown = {
         "ref": alert.reference,
-        "contact_count": str(len(others)),
-        "consulate": office_name(office),
-        "who": number,
+        "contact_count": _count(len(others)),
+        "consulate": name_for(office, request.language),
+        "who": who(person_id, number),
     }
     return Result(outcome="raised", values=shown, outgoing=tuple(relays))
 
@@ -279,11 +349,15 @@ def drill(request: Request, directory: Directory, limits: Limits) -> Result:
     practice = alerts.raise_alert(request.person_id, None, office.id, request.now, status=alerts.DRILL)
     values = {"ref": practice.reference, "who": who(request.person_id, request.phone)}
     relays = tuple(Outgoing(c.phone, "alert.drill_contact", values, c.language) for c in contacts)
-    shown = {"ref": practice.reference, "contact_count": str(len(contacts)), "consulate": office_name(office)}
-    return Result(outcome="drilled", values=shown, outgoing=relays)
+    shown = {
+        "ref": practice.reference,
+        "contact_count": _count(len(contacts)),
+        "consulate": name_for(office, request.language),
+    }
+    return Result(outcome="drilled" if contacts else "drilled_alone", values=shown, outgoing=relays)
 
 
-def locate_alert(request: Request, directory: Directory) -> Result:
+def locate_alert(request: Request, directory: Directory, vocabulary: Vocabulary | None = None) -> Result:
     """Where the person is, as they give it, right after the alert: a ZIP, a city or a state becomes a place
     (and may page the consulate responsible for it with the whole alert); anything else is relayed as
     written. A lone number that is no ZIP is asked again, once. Everyone told hears it."""
@@ -299,19 +373,25 @@ def locate_alert(request: Request, directory: Directory) -> Result:
     if place is not None and people.has_consented(request.person_id):
         people.set_location(request.person_id, place.zip_code if place.kind == "zip" else place.label, request.now)
     current.location = where  # as now stored
+    vocabulary = vocabulary or Vocabulary()
     office = office_of(directory, current.consulate)
     values = {"ref": current.reference, "who": who(request.person_id, request.phone), "where": where}
     responsible = _responsible_for(directory, request.person_id, request.phone, place) if place else None
     newly: tuple[str, ...] = ()
     outgoing = []
+    readers: dict = {}
     if responsible is not None and responsible.id != office.id:
         # The place is another consulate's: it gets the whole alert, and may act on it from now on.
         alerts.move_to(current, responsible.id, request.now)
         newly = paged(responsible, request.now)
-        whole = _relay_values(current, responsible, request.phone)
-        outgoing += [relay(p, "alert.relay_duty", whole, None, tag_of(current.reference)) for p in newly]
-        values["consulate"] = office_name(responsible)
-    located = news(current, directory, request.now, ("alert.located", "alert.located"), values)
+        whole = _relay_values(current, responsible, request.phone, vocabulary)
+        alert_readers = for_readers(vocabulary, responsible, current.created_at)
+        tag = tag_of(current.reference)
+        outgoing += [relay(p, "alert.relay_duty", whole, None, tag, localized=alert_readers) for p in newly]
+        values["consulate"] = name_for(responsible, None)
+        readers = for_readers(vocabulary, responsible)
+    keys = ("alert.located", "alert.located")
+    located = news(current, directory, request.now, keys, values, localized=readers)
     outgoing += [message for message in located if message.to not in newly]
     return Result(outcome="located", values={"ref": current.reference}, outgoing=tuple(outgoing))
 
@@ -335,47 +415,57 @@ def answer_consulate(request: Request, policy: AlertPolicy) -> Result:
     text = request.data.get("answer_text", "").strip()
     if waiting is None or not text:
         return Result(outcome="none")
-    alert, officer = waiting
+    alert, officer, _ = waiting
     alerts.add_answer(alert, request.phone, text, request.now)
     values = {"ref": alert.reference, "who": who(request.person_id, request.phone), "answer": text}
     answer = relay(officer, "alert.answer", values, tag=later_tag_of(alert.reference))
     return Result(outcome="sent", values={"ref": alert.reference}, outgoing=(answer,))
 
 
-def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> bool:
-    """An officer wrote to this number within the reply window, about an alert still open."""
+def awaits_answer(phone: str, now: float, policy: AlertPolicy) -> float | None:
+    """When an officer wrote to this number, if within the reply window and about an alert still open."""
     person_id = people.person_with_number(phone)
     since = now - policy.reply_window_minutes * 60
-    return person_id is not None and alerts.officer_wrote_since(person_id, since)
+    return alerts.last_officer_reply(person_id, since) if person_id is not None else None
 
 
 def to_new_contact(
-    person_id: int, phone: str, contact_phone: str, language: str | None, directory: Directory | None
+    person_id: int,
+    phone: str,
+    contact_phone: str,
+    language: str | None,
+    directory: Directory | None,
+    vocabulary: Vocabulary | None = None,
 ) -> list[Outgoing]:
     """A contact added while an alert is open receives it at once."""
     current = alerts.open_alert_of(person_id)
     if current is None or directory is None:
         return []
+    vocabulary = vocabulary or Vocabulary()
     office = office_of(directory, current.consulate)
-    values = _relay_values(current, office, phone)
-    return [relay(contact_phone, "alert.relay_contact", values, language, tag_of(current.reference))]
+    values = _relay_values(current, office, phone, vocabulary)
+    readers = for_readers(vocabulary, office, current.created_at)
+    return [relay(contact_phone, "alert.relay_contact", values, language, tag_of(current.reference), localized=readers)]
 
 
-def _relay_values(alert, office, phone: str) -> dict:
-    """Who, where and when, and what they wrote: the whole alert, for a relay."""
-    home = people.location_of(alert.person_id) if alert.person_id else None
+def _relay_values(alert, office, phone: str, vocabulary: Vocabulary) -> dict:
+    """Who, where and when, and what they wrote: the whole alert, for a relay. Where they said they are;
+    else where they live, said as such; one date and time, the alert's."""
     return {
         "ref": alert.reference,
         "who": who(alert.person_id, phone),
-        "where": alert.location or _home_place(office, home),
-        "when": local_datetime(office, alert.created_at),
+        **_where(alert),
+        "when": _written(vocabulary, office, alert.created_at),
         "note": alert.note or "",
     }
 
 
-def _home_place(office, home: tuple[str, float] | None) -> str:
-    """The home location they gave, with the day it was last updated; nothing when they gave none."""
-    return f"{home[0]} ({local_date(office, home[1])})" if home else ""
+def _where(alert) -> dict[str, str]:
+    """The place the person gave with the alert ("where"), else the home location they saved ("home")."""
+    if alert.location:
+        return {"where": alert.location, "home": ""}
+    home = people.location_of(alert.person_id) if alert.person_id else None
+    return {"where": "", "home": home[0] if home else ""}
 
 
 def _responsible(directory: Directory, person_id: int, phone: str, home: str | None) -> Consulate | Central:
@@ -411,35 +501,60 @@ MAX_PIN_TRIES = 3
 def cancel_alert(request: Request, directory: Directory) -> Result:
     """Withdraws what has not left; tells everyone already told that the person is safe.
 
-    With PINs set, the safety PIN cancels. The duress PIN, or a wrong PIN three times, answers
-    exactly as a cancel would, but tells only the consulate, and keeps the alert open.
+    On USSD one key would cancel: the person confirms first (args or data `cancel_confirmed`). With PINs
+    set, the safety PIN cancels. The emergency PIN, or a wrong PIN three times, answers exactly as a cancel
+    would and the phone goes on seeing the alert as cancelled, but the consulate is told why, and the alert
+    stays open for it.
     """
     current = alerts.open_alert_of(request.person_id)
     if current is None:
         return Result(outcome="none")
+    confirmed = {"cancel_confirmed": "1"}
+    if request.channel == "ussd" and not (request.args.get("cancel_confirmed") or request.data.get("cancel_confirmed")):
+        return Result(outcome="confirm", values={"ref": current.reference})
+    if people.pins_hidden(request.person_id):  # the emergency PIN "removed" the PINs: no cancel is real now
+        return _under_duress(request, current, directory, alerts.DURESS_PIN, "alert.duress")
     if people.has_pins(request.person_id):
         pin = request.data.get("pin")
         if pin is None:
-            return Result(outcome="pin_required")
+            return Result(outcome="pin_required", values=confirmed)
         verdict = people.check_pin(request.person_id, pin)
         tries = int(request.data.get("pin_tries", "0")) + 1
         if verdict == "wrong" and tries < MAX_PIN_TRIES:
-            return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": ""})
-        if verdict != "safety":
-            return _under_duress(request, current, directory)
+            return Result(outcome="pin_wrong", values={"pin_tries": str(tries), "pin": "", **confirmed})
+        if verdict == "duress":
+            return _under_duress(request, current, directory, alerts.DURESS_PIN, "alert.duress")
+        if verdict == "wrong":
+            return _under_duress(request, current, directory, alerts.PIN_TRIES, "alert.pin_tries")
     return _cancel(request, current, directory)
 
 
-def _under_duress(request: Request, current, directory: Directory) -> Result:
-    """The same answer as a cancel on the phone; only the consulate learns it was forced."""
-    alerts.record_duress(current, request.now)
-    office = office_of(directory, current.consulate)
+def _under_duress(request: Request, current, directory: Directory, reason: str, key: str) -> Result:
+    """The same answer as a cancel on the phone; only the consulate learns why it may have been forced.
+    The family hears nothing: the alert is not over."""
+    alerts.record_duress(current, reason, request.now)
     values = {"ref": current.reference, "who": who(request.person_id, request.phone)}
-    told = tuple(
-        Outgoing(to, "alert.duress", values, tag=later_tag_of(current.reference), urgent=True)
-        for to in paged(office, request.now)
-    )
+    later = later_tag_of(current.reference)
+    told = tuple(Outgoing(to, key, values, tag=later, urgent=True) for to in _officers(current, directory, request.now))
     return Result(outcome="cancelled", values={"ref": current.reference}, outgoing=told)
+
+
+def pins_forced(person_id: int, phone: str, directory: Directory, now: float) -> list[Outgoing]:
+    """The emergency PIN changed or removed the PINs: the consulate of the person's open alert (one under
+    duress first) is told; with no alert open there is nobody to tell."""
+    current = alerts.open_under_duress(person_id) or alerts.open_alert_of(person_id)
+    if current is None or directory is None:
+        return []
+    values = {"ref": current.reference, "who": who(person_id, phone)}
+    later = later_tag_of(current.reference)
+    officers = _officers(current, directory, now)
+    return [Outgoing(to, "alert.duress_pins", values, tag=later, urgent=True) for to in officers]
+
+
+def _officers(alert, directory: Directory, now: float) -> list[str]:
+    """Every consulate phone that heard of the alert (escalations too), and whoever is on duty for it now."""
+    told = [r.phone for r in told_about(alert, directory, now) if r.officer]
+    return list(dict.fromkeys([*told, *paged(office_of(directory, alert.consulate), now)]))
 
 
 def _cancel(request: Request, current, directory: Directory) -> Result:
@@ -465,7 +580,7 @@ def _repeat(request: Request, current, note: str | None, directory: Directory, p
     values = {
         "ref": current.reference,
         "who": who(request.person_id, request.phone),
-        "where": current.location or _home_place(office, home),
+        **_where(current),
         "note": note or "",
     }
     later = later_tag_of(current.reference)
@@ -476,8 +591,8 @@ def _repeat(request: Request, current, note: str | None, directory: Directory, p
     alerts.record_update(current, note, bool(contacts), request.now)
     shown = {
         "ref": current.reference,
-        "consulate": office_name(office),
-        "contact_count": str(len(contacts)) if contacts else "",
+        "consulate": name_for(office, request.language),
+        "contact_count": _count(len(contacts)),
     }
     outcome = "updated" if current.location or home else "updated_unlocated"
     return Result(outcome=outcome, values=shown, outgoing=tuple(update))
@@ -491,19 +606,22 @@ def who(person_id: int | None, phone: str) -> str:
 
 def _names(contacts) -> str:
     """First names, the first NAMES_SHOWN of them and how many more: "Maria, Jose +3"; "" for none."""
-    names = [(c.name.split() or ["?"])[0] for c in contacts]
+    names = [(c.name.split() or [c.phone])[0] for c in contacts]
     shown = ", ".join(names[:NAMES_SHOWN])
     return f"{shown} +{len(names) - NAMES_SHOWN}" if len(names) > NAMES_SHOWN else shown
 
 
-def office_name(office) -> str:
-    """The office as a message names it: its short name."""
-    return getattr(office, "short_name", None) or office.name
+def _count(number: int) -> str:
+    """A count a text shows only when there is something to count: "" for none (its bracketed part goes)."""
+    return str(number) if number else ""
 
 
-def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[Outgoing]:
+def escalations(
+    now: float, directory: Directory, policy: AlertPolicy, vocabulary: Vocabulary | None = None
+) -> list[Outgoing]:
     """Pages backup phones and the central number for alerts nobody acknowledged, and reminds the duty
     phones; each alert once. Runs from the store, so it survives restarts."""
+    vocabulary = vocabulary or Vocabulary()
     pages: list[Outgoing] = []
     for alert in alerts.due_for_escalation(now, policy.escalate_after_seconds):
         if not alerts.mark_escalated(alert, now):
@@ -513,12 +631,17 @@ def escalations(now: float, directory: Directory, policy: AlertPolicy) -> list[O
         phone, _ = alerts.phone_of_raiser(alert)
         values = {
             "ref": alert.reference,
-            "who": who(alert.person_id, phone),
-            "when": local_datetime(office, alert.created_at),
+            "who": who(alert.person_id, phone) if phone else "",
+            "when": _written(vocabulary, office, alert.created_at),
         }
+        readers = for_readers(vocabulary, office, alert.created_at)
+        # An alert whose person erased themselves is still nobody's yet: paged without who it was.
+        key = "alert.escalated" if phone else "alert.escalated_erased"
         tag = later_tag_of(alert.reference)
         backups = [*(office.backup_phones if isinstance(office, Consulate) else ()), *central.phones]
-        pages += [Outgoing(phone, "alert.escalated", values, tag=tag, urgent=True) for phone in dict.fromkeys(backups)]
+        pages += [
+            Outgoing(phone, key, values, tag=tag, urgent=True, localized=readers) for phone in dict.fromkeys(backups)
+        ]
         duty = paged(office, now) if isinstance(office, Consulate) else ()
         pages += [Outgoing(phone, "alert.reminder", values, tag=tag, urgent=True) for phone in duty]
     return pages

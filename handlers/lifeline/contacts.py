@@ -9,14 +9,16 @@ from handlers.lifeline import alerts
 from handlers.lifeline.limits import DAY, Limits
 from handlers.outcome import Outgoing, Request, Result
 from handlers.reference.consulates import Directory
-from handlers.reference.numbers import read_number
+from handlers.reference.numbers import Typed, read_typed, region_of
 from handlers.reference.vocabulary import Vocabulary
 from store import limits as limit_uses
 from store import outbox, people
 
 # The consent text shown is templates' consent.body; bump this when its meaning changes.
-CONSENT_VERSION = "2026-11-1"
+CONSENT_VERSION = "2026-11-2"  # 2: appointments named
 MAX_NAME = 40
+# The last line of "which country?": the number belongs to none of those shown.
+OTHER = "other"
 
 # "+1 713 555 0142 Maria", "713-555-0142 Maria Lopez"
 _NUMBER_THEN_NAME = re.compile(r"^\s*(\+?[\d][\d\s().-]{5,}\d)\s+(.+?)\s*$")
@@ -26,6 +28,8 @@ _REMOVE = re.compile(r"^\s*(?:BORRAR|QUITAR|DELETE|REMOVE)\s+(\d+)\s*$", re.IGNO
 def record_consent(request: Request) -> Result:
     """The person agreed; what they asked for before agreeing (a contact, a location) goes on."""
     people.record_consent(request.person_id, CONSENT_VERSION, request.now)
+    if request.args.get("then"):  # asked by a screen that knows where to go on (a booking's confirmation)
+        return Result(outcome=request.args["then"])
     if request.data.get("contact_text"):
         return Result(outcome="command")
     if request.data.get("location"):
@@ -51,17 +55,91 @@ def list_contacts(request: Request) -> Result:
     return Result(outcome="listed", values={"contacts": lines, "no_sms": NO_SMS if unreachable else ""})
 
 
+# On the screen asking which contact to remove, five numbered names and the question fit one USSD screen.
+CHOICE_NAME = 16
+CHOICE_NAME_WITH_DIGITS = 12  # two contacts with the same name: the last digits of their numbers tell them apart
+
+
+def list_choices(request: Request) -> Result:
+    """The contacts as a short numbered list of names, for the question which one to remove."""
+    contacts = people.contacts_of(request.person_id)
+    if not contacts:
+        return Result(outcome="empty")
+    shown = [contact.name[:CHOICE_NAME].strip() for contact in contacts]
+    lines = [
+        f"{c.position} {name}"
+        if shown.count(name) == 1
+        else f"{c.position} {name[:CHOICE_NAME_WITH_DIGITS].strip()} ({c.phone[-4:]})"
+        for c, name in zip(contacts, shown, strict=True)
+    ]
+    return Result(outcome="listed", values={"contact_choices": "\n".join(lines)})
+
+
 def _line(contact: people.TrustedContact, unreachable: bool) -> str:
     parts = (str(contact.position), contact.name, contact.phone, (contact.language or "").upper(), NO_SMS * unreachable)
     return " ".join(part for part in parts if part)
 
 
-def add_contact(request: Request, limits: Limits, directory: Directory | None) -> Result:
+def add_contact(
+    request: Request, limits: Limits, directory: Directory | None, vocabulary: Vocabulary | None = None
+) -> Result:
     """Adds the number and name the flow collected; the contact is told once who added them."""
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
     language = request.args.get("language") or request.language
-    return _add(request, request.data["contact_phone"], request.data["contact_name"], language, limits, directory)
+    phone, name = request.data["contact_phone"], request.data["contact_name"]
+    return _add(request, phone, name, language, limits, directory, vocabulary)
+
+
+def read_phone(request: Request, directory: Directory | None, vocabulary: Vocabulary) -> Result:
+    """The number typed on the contact screen: read, or its country asked when it may be more than one."""
+    typed = _read(request.data.get("contact_typed", ""), request, directory)
+    if not typed.numbers:
+        return Result(outcome="invalid")
+    if typed.certain:
+        return Result(outcome="read", values={"contact_phone": typed.numbers[0]})
+    return Result(outcome="ambiguous", values=_countries_offered(typed, request.language, vocabulary))
+
+
+def pick_country(request: Request) -> Result:
+    """The country picked for the typed number; the last choice is "another country"."""
+    picked = _picked(request)
+    if picked in (None, OTHER):
+        return Result(outcome=picked or "invalid")
+    return Result(outcome="read", values={"contact_phone": picked})
+
+
+def sms_country(request: Request, limits: Limits, directory: Directory | None, vocabulary: Vocabulary) -> Result:
+    """The reply to "which country?" after FAMILIA <number> <name>: the contact is added with that number."""
+    picked = _picked(request)
+    if picked in (None, OTHER):
+        return Result(outcome=picked or "invalid")
+    name, language = request.data.get("contact_name", ""), request.data.get("contact_language") or request.language
+    return _add(request, picked, name, language, limits, directory, vocabulary)
+
+
+def _read(text: str, request: Request, directory: Directory | None) -> Typed:
+    """The numbers typed text may be: in the person's country, where the consulates are, or a nationality's."""
+    countries = (*directory.host_countries, *directory.nationalities) if directory else ()
+    return read_typed(text, request.region, countries)
+
+
+def _countries_offered(typed: Typed, language: str, vocabulary: Vocabulary) -> dict[str, str]:
+    """ "1 Estados Unidos +17135550142", one line per country, and the number that stands for another country."""
+    names = [vocabulary.country(region_of(number) or "", language) for number in typed.numbers]
+    lines = [f"{n} {name} {number}" for n, (name, number) in enumerate(zip(names, typed.numbers, strict=True), 1)]
+    return {"choices": "\n".join(lines), "other": str(len(lines) + 1), "contact_numbers": ",".join(typed.numbers)}
+
+
+def _picked(request: Request) -> str | None:
+    """The number whose country's line was picked, OTHER for the last line, None for a line not shown."""
+    numbers = request.data.get("contact_numbers", "").split(",")
+    choice = request.data.get("country_choice", "").strip()
+    if choice == str(len(numbers) + 1):
+        return OTHER
+    if not (choice.isascii() and choice.isdigit()) or not 1 <= int(choice) <= len(numbers):
+        return None
+    return numbers[int(choice) - 1] or None
 
 
 def remove_contact(request: Request) -> Result:
@@ -73,7 +151,8 @@ def remove_contact(request: Request) -> Result:
 
 
 def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary, directory: Directory | None) -> Result:
-    """FAMILIA (list), FAMILIA +1 713 555 0142 Maria [EN] (add), FAMILIA BORRAR 2 (remove)."""
+    """FAMILIA (list), FAMILIA +1 713 555 0142 Maria [EN] (add), FAMILIA BORRAR 2 (remove); a number that may
+    be more than one country's is answered with the question which."""
     text = request.data.get("contact_text", "").strip()
     if not text:
         return list_contacts(request)
@@ -83,11 +162,15 @@ def sms_command(request: Request, limits: Limits, vocabulary: Vocabulary, direct
     if not people.has_consented(request.person_id):
         return Result(outcome="needs_consent")
     entry = _NUMBER_THEN_NAME.match(text)
-    phone = read_number(entry.group(1), request.region) if entry else None
-    if phone is None:
+    typed = _read(entry.group(1), request, directory) if entry else Typed()
+    if not typed.numbers:
         return Result(outcome="invalid")
     name, language = _name_and_language(entry.group(2), request, vocabulary)
-    return _add(request, phone, name, language, limits, directory)
+    if typed.certain:
+        return _add(request, typed.numbers[0], name, language, limits, directory, vocabulary)
+    offered = _countries_offered(typed, request.language, vocabulary)
+    name = " ".join(name.split())[:MAX_NAME]
+    return Result(outcome="ambiguous", values={**offered, "contact_name": name, "contact_language": language})
 
 
 def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> tuple[str, str]:
@@ -99,7 +182,15 @@ def _name_and_language(text: str, request: Request, vocabulary: Vocabulary) -> t
     return text, request.language
 
 
-def _add(request: Request, phone: str, name: str, language: str, limits: Limits, directory: Directory | None) -> Result:
+def _add(
+    request: Request,
+    phone: str,
+    name: str,
+    language: str,
+    limits: Limits,
+    directory: Directory | None,
+    vocabulary: Vocabulary | None,
+) -> Result:
     name = " ".join(name.split())[:MAX_NAME]
     if phone == request.phone:
         return Result(outcome="invalid")
@@ -111,9 +202,10 @@ def _add(request: Request, phone: str, name: str, language: str, limits: Limits,
     if outcome != "added":
         return Result(outcome=outcome, values=values)
     limit_uses.count_use(request.phone, limit_uses.CONTACT, request.now)
-    notice = Outgoing(phone, "contacts.notice", {"who": request.phone}, language)
+    # Their name, when they gave one: a bare number from a stranger invites STOP.
+    notice = Outgoing(phone, "contacts.notice", {"who": alerts.who(request.person_id, request.phone)}, language)
     # Added while an alert is open: the alert reaches them at once, after the notice.
-    relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory)
+    relays = alerts.to_new_contact(request.person_id, request.phone, phone, language, directory, vocabulary)
     return Result(outcome="added", values=values, outgoing=(notice, *relays))
 
 

@@ -74,21 +74,30 @@ def command(request: Request, directory: Directory, words: CommandWords) -> Resu
             return Result(outcome="empty", values=values)
         alerts.add_note(alert, request.phone, text, request.now)
         return Result(outcome="noted", values=values)
+    # None once the person erased themselves: the case goes on between officers, nobody writes to them.
     person, language = alerts.phone_of_raiser(alert)
-    told = {**values, "who": who(alert.person_id, person)}
+    told = {**values, "who": who(alert.person_id, person) if person else ""}
+    later = later_tag_of(reference)
+    # Cancelled under duress: the phone was shown a cancelled alert, and whoever holds it must go on
+    # seeing exactly that. The officers and the family still hear everything.
+    to_person = () if person is None or alerts.under_duress(alert) else (person,)
     if parsed.verb == ACK:
         if not alerts.acknowledge(alert, request.phone, request.now):
             return Result(outcome="acknowledged", values=values)  # told once, by the first
         keys = ("alert.ack_contact", "alert.ack_duty")
         outgoing = (
             # What the consulate says to a person in crisis outlives a carrier outage, like the relays.
-            Outgoing(person, "alert.acknowledged", values, language, later_tag_of(reference), urgent=True),
+            *(Outgoing(p, "alert.acknowledged", values, language, later, urgent=True) for p in to_person),
             *news(alert, directory, request.now, keys, told, but=request.phone),
         )
         return Result(outcome="acknowledged", values=values, outgoing=outgoing)
     if parsed.verb == REPLY:
         if not text:
             return Result(outcome="empty", values=values)
+        if person is None:
+            return Result(outcome="erased", values=values)
+        if not to_person:
+            return Result(outcome="duress", values=values)
         alerts.record_reply(alert, request.phone, request.now)  # the person's answer comes back to this phone
         # Tagged with the alert, so the officials' desk shows it in the case's timeline.
         reply = relay(person, "alert.reply", {**values, "reply": text}, language, later_tag_of(reference))
@@ -96,7 +105,7 @@ def command(request: Request, directory: Directory, words: CommandWords) -> Resu
     outbox.withdraw(tag_of(reference), request.now)  # what has not left yet is no longer news
     keys = ("alert.closed_contact", "alert.closed_duty")
     outgoing = (
-        Outgoing(person, "alert.closed_person", values, language, later_tag_of(reference), urgent=True),
+        *(Outgoing(p, "alert.closed_person", values, language, later, urgent=True) for p in to_person),
         *news(alert, directory, request.now, keys, told, but=request.phone),
     )
     alerts.close(alert, request.now)

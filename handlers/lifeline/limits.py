@@ -12,3 +12,4 @@ class Limits:
     alerts_per_day: int = 5  # new alerts (a repeat press updates the open one and does not count)
     contacts_added_per_day: int = 10  # each added contact gets an SMS: a stranger must not get many
     drills_per_day: int = 3  # each drill texts every contact
+    wrong_pins_per_day: int = 5  # wrong current PINs before a change or removal: no trying all 10,000

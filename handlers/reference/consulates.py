@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import yaml
-from phonenumbers import geocoder
 
+from handlers.reference import yamltext
+from handlers.reference.phone_states import state_of
 from handlers.reference.states import STATES
 
-# phonenumbers' geocoder spells these two differently from the states' own names.
+# Also as phonenumbers' geocoder spells these two.
 _STATE_BY_NAME = {name.lower(): code for code, name in STATES.items()} | {
     "washington state": "WA",
     "washington d.c.": "DC",
@@ -42,7 +43,6 @@ _ZIP_PREFIX_STATES = (
     (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (967, 968, "HI"), (969, 969, "GU"),
     (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
 )  # fmt: skip
-_GEOCODED_CITY = re.compile(r", ([A-Z]{2})$")  # "Houston, TX"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ZIP_PREFIX = re.compile(r"^\d{3,5}$")  # 3 digits for a region; 4 or 5 to carve a town out of it
 _AREA_CODE = re.compile(r"^[2-9]\d{2}$")
@@ -55,9 +55,9 @@ _HOURS_KEYS = {"weekdays", "opens", "closes", "slot_capacity"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CENTRAL_KEYS = {"name", "short_name", "phones", "time_zone"}
+_CENTRAL_KEYS = {"name", "short_name", "name_en", "phones", "time_zone"}
 _CONSULATE_KEYS = {
-    "id", "name", "short_name", "city", "state", "country", "latitude", "longitude", "time_zone",
+    "id", "name", "short_name", "name_en", "city", "state", "country", "latitude", "longitude", "time_zone",
     "address", "phone", "duty_phones", "backup_phones", "hours", "holidays", "jurisdiction",
 }  # fmt: skip
 _JURISDICTION_KEYS = {"states", "zip_prefixes", "area_codes", "default_for"}
@@ -120,6 +120,7 @@ class Consulate:
     hours: Hours
     holidays: frozenset[date]  # the network's and its own
     jurisdiction: Jurisdiction
+    name_en: str = ""  # short_name for English readers ("Consulate in Houston"); "" when not given
 
     def is_open_on(self, day: date) -> bool:
         """True on an opening weekday that is not a holiday."""
@@ -135,6 +136,7 @@ class Central:
     short_name: str
     phones: tuple[str, ...]
     time_zone: str
+    name_en: str = ""  # short_name for English readers; "" when not given
 
     @property
     def id(self) -> str:
@@ -192,6 +194,16 @@ class Directory:
     def consulates(self) -> tuple[Consulate, ...]:
         return tuple(c for n in self.networks for c in n.consulates)
 
+    @property
+    def nationalities(self) -> tuple[str, ...]:
+        """The nationalities served, one per network, in the file's order."""
+        return tuple(n.network for n in self.networks)
+
+    @property
+    def host_countries(self) -> tuple[str, ...]:
+        """The countries the consulates are in: a number from one says nothing of its owner's nationality."""
+        return tuple(dict.fromkeys(c.country for c in self.consulates))
+
 
 @dataclass(frozen=True)
 class Network:
@@ -244,7 +256,7 @@ class Network:
         by_area = self._first(lambda j: area_code in j.area_codes)
         if by_area:
             return by_area
-        state = _state_of_description(geocoder.description_for_number(number, "en"))
+        state = state_of(number)
         return self._for_state(state) if state else None
 
     def duty_phones(self) -> frozenset[str]:
@@ -263,14 +275,22 @@ class Network:
         return next((c for c in claimants if state in c.jurisdiction.default_for), None)
 
 
+def name_for(office: Consulate | Central, language: str | None) -> str:
+    """The office as a message names it to a reader of the language: its English name for English readers
+    when the file gives one ("Consulate in Houston"), else its short name ("Consulado en Houston")."""
+    if language == "en" and office.name_en:
+        return office.name_en
+    return office.short_name or office.name
+
+
+def local_moment(office: Consulate | Central, epoch_seconds: float) -> datetime:
+    """The moment on the office's clock, with its time zone (for a text to name it)."""
+    return _local(office, epoch_seconds)
+
+
 def local_time(office: Consulate | Central, epoch_seconds: float) -> str:
     """HH:MM (24 h) in the office's time zone."""
     return _local(office, epoch_seconds).strftime("%H:%M")
-
-
-def local_date(office: Consulate | Central, epoch_seconds: float) -> str:
-    """DD/MM in the office's time zone."""
-    return _local(office, epoch_seconds).strftime("%d/%m")
 
 
 def local_datetime(office: Consulate | Central, epoch_seconds: float) -> str:
@@ -303,21 +323,13 @@ def _state_code(text: str | None) -> str | None:
     return _STATE_BY_NAME.get(cleaned.lower())
 
 
-def _state_of_description(description: str) -> str | None:
-    """The state in a geocoder description: "Houston, TX", "Texas" or "Washington D.C."."""
-    city = _GEOCODED_CITY.search(description)
-    if city:
-        return city.group(1) if city.group(1) in STATES else None  # ", ON" is Ontario
-    return _STATE_BY_NAME.get(description.lower())
-
-
 # Loading and checking.
 
 
 def read_yaml(path: Path) -> object:
     """The YAML document in the file; ConsulatesError naming the file when it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamltext.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConsulatesError(path, "(file)", f"cannot be read: {error.strerror}") from error
     except yaml.YAMLError as error:
@@ -368,6 +380,11 @@ class Node:
         if max_length and len(value) > max_length:
             raise self.fail(name, f"{value!r} is longer than {max_length} characters")
         return value
+
+    def optional_text(self, name: str, max_length: int | None = None) -> str:
+        """A text key that may be absent or empty: ""."""
+        value = self.value(name, str, required=False)
+        return self.text(name, max_length) if value and value.strip() else ""
 
     def degrees(self, name: str, limit: float) -> float:
         value = float(self.value(name, (int, float)))
@@ -458,6 +475,7 @@ def _central(node: Node, network: str) -> Central:
         short_name=node.text("short_name", SHORT_NAME_MAX),
         phones=node.phones("phones"),
         time_zone=node.time_zone("time_zone"),
+        name_en=node.optional_text("name_en", SHORT_NAME_MAX),
     )
 
 
@@ -503,6 +521,7 @@ def consulate_from(node: Node, network: str, holidays: frozenset[date]) -> Consu
         hours=_hours(node.child("hours")),
         holidays=holidays | frozenset(node.days("holidays")),
         jurisdiction=_jurisdiction(node.child("jurisdiction")),
+        name_en=node.optional_text("name_en", SHORT_NAME_MAX),
     )
 
 

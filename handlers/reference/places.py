@@ -1,19 +1,33 @@
 """Where a person says they are: a US ZIP code, a city (with or without its state) or a state, as typed on a
 feature phone, turned into a place with coordinates.
 
-Offline and pure: the data is the `zipcodes` package's; the indexes are built once, on first use or by
-`warm()`. Typos are forgiven with rapidfuzz's bounded edit distance over the city names.
+Offline and pure: the data is the `zipcodes` package's. Its indexes take two seconds to build and 76 MB as
+Python objects, so they are built once into a compact file of arrays (`python -m handlers.reference.places`,
+run by `make`; or on first use when the file is missing or its sources changed) that a process maps and
+reads in milliseconds and a few MB. Typos are forgiven with rapidfuzz's bounded edit distance over the city
+names.
 """
 
 from __future__ import annotations
 
+import bisect
 import gc
+import hashlib
+import json
+import logging
 import math
+import mmap
+import os
 import re
+import sys
+import tempfile
 import threading
+import unicodedata
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import zipcodes
 from rapidfuzz import process
@@ -41,6 +55,14 @@ _APOSTROPHES = re.compile(r"['’`´]")  # "Coeur d'Alene" is "coeur dalene", no
 _WORD = re.compile(r"[a-z]+")
 _MC = re.compile(r"\bMc([a-z])")
 
+# The compact index's file, in the environment that holds the zipcodes data it is made from; its name carries
+# the hash of its sources, so a new gazetteer or a changed builder makes a new file.
+CACHE_DIR = Path(sys.prefix) / "share" / "lifeline"
+_FORMAT = b"lifeline places index 1\n"
+_SOURCES = ("places.py", "states.py", "text.py")  # beside this file: the builder and what it reads
+
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Place:
@@ -64,7 +86,10 @@ class _City:
 
 
 @dataclass(frozen=True)
-class _Index:
+class _Built:
+    """The indexes as `_build` makes them: Python objects, 76 MB. Packed into `_Index` for serving; kept as
+    the reference the packed index is tested against."""
+
     zips: dict[str, Place]
     cities: dict[str, tuple[_City, ...]]  # normalized name -> its cities, largest first
     cities_by_state: dict[tuple[str, str], _City]  # (normalized name, state) -> the city
@@ -76,13 +101,29 @@ class _Index:
     state_aliases: dict[str, str]  # normalized name or code -> code
     state_names: list[str]  # normalized full names (no codes), for the fuzzy look-up
 
+    def zip(self, code: str) -> Place | None:
+        return self.zips.get(code)
+
+    def city(self, name: str, state: str) -> _City | None:
+        return self.cities_by_state.get((name, state))
+
+    def largest(self, name: str) -> _City | None:
+        cities = self.cities.get(name)
+        return cities[0] if cities else None
+
+    def names_in(self, state: str) -> list[str]:
+        return self.names_by_state.get(state, [])
+
+    def names_of_length(self, tier: int, length: int) -> list[str]:
+        return self.names_by_length[tier].get(length, [])
+
 
 _index_lock = threading.Lock()
-_built: _Index | None = None
+_loaded: _Index | None = None
 
 
 def warm() -> None:
-    """Builds the indexes now, so that the first person does not wait for them."""
+    """Loads the index now (building its file first if needed), so that the first person does not wait."""
     _index()
 
 
@@ -90,10 +131,13 @@ def find_place(text: str) -> Place | None:
     """The place `text` names (a ZIP anywhere in it wins), or None when it names none."""
     if not isinstance(text, str) or len(text) > MAX_INPUT:
         return None
-    index = _index()
+    return _find(_index(), text)
+
+
+def _find(index: _Index | _Built, text: str) -> Place | None:
     found = _ZIP.search(text)
     if found:
-        return index.zips.get(found.group(1))
+        return index.zip(found.group(1))
     words = _words(text)
     if not words:
         return None
@@ -146,12 +190,9 @@ def _words(text: str) -> list[str]:
     return [_ABBREVIATIONS.get(word, word) for word in words[:-1]] + words[-1:]
 
 
-def _exact(index: _Index, name: str, state: str | None) -> Place | None:
-    if state:
-        city = index.cities_by_state.get((name, state))
-        return city.place if city else None
-    cities = index.cities.get(name)
-    return cities[0].place if cities else None
+def _exact(index: _Index | _Built, name: str, state: str | None) -> Place | None:
+    city = index.city(name, state) if state else index.largest(name)
+    return city.place if city else None
 
 
 def _typo_budget(name: str) -> int:
@@ -160,7 +201,7 @@ def _typo_budget(name: str) -> int:
     return 0 if letters < 4 else 1 if letters <= 6 else 2
 
 
-def _fuzzy(index: _Index, name: str, state: str | None) -> Place | None:
+def _fuzzy(index: _Index | _Built, name: str, state: str | None) -> Place | None:
     """The nearest city name within the typo budget, the larger city when two are as near; with no state,
     a state name as near wins (there are few, and they are typed often)."""
     budget = _typo_budget(name)
@@ -177,48 +218,39 @@ def _fuzzy(index: _Index, name: str, state: str | None) -> Place | None:
             break
         hits = process.extract(name, choices, scorer=OSA.distance, score_cutoff=cutoff, limit=None)
         for candidate, distance, _ in hits:
-            city = index.cities_by_state[(candidate, state)] if state else index.cities[candidate][0]
+            city = index.city(candidate, state) if state else index.largest(candidate)
             key = (distance, -city.size, -city.secondary, city.place.state, candidate)  # a total order
             if best is None or key < best:
                 best = key
         if best:
             cutoff = best[0] - 1  # the next tier's cities are smaller: they must be nearer
     if best:
-        return index.cities_by_state[(best[4], best[3])].place
+        return index.city(best[4], best[3]).place
     return index.states[index.state_aliases[near_state[0]]] if near_state else None
 
 
-def _fuzzy_choices(index: _Index, name: str, state: str | None, budget: int) -> Iterator[list[str]]:
+def _fuzzy_choices(index: _Index | _Built, name: str, state: str | None, budget: int) -> Iterator[list[str]]:
     """The names to compare, in tiers: the cities with several ZIP codes, then the others (a typo of a large
     city at one edit cannot be beaten by a smaller one: none is nearer, as the exact look-up failed, and one
     as near loses to the larger). Only names whose length is within reach."""
     if state:
-        yield index.names_by_state.get(state, [])
+        yield index.names_in(state)
         return
     lengths = range(len(name) - budget, len(name) + budget + 1)
-    for tier in index.names_by_length:
-        yield [candidate for length in lengths for candidate in tier.get(length, ())]
+    for tier in (0, 1):
+        yield [candidate for length in lengths for candidate in index.names_of_length(tier, length)]
 
 
 def _index() -> _Index:
-    global _built
-    built = _built
-    if built is None:
-        # One builder at a time: a second thread waits for the first instead of doing the same second of work.
+    global _loaded
+    loaded = _loaded
+    if loaded is None:
+        # One loader at a time: a second thread waits for the first instead of doing the same work.
         with _index_lock:
-            if _built is None:
-                # The build makes some 150,000 objects while zipcodes' 42,000 row dicts are alive: the cycle
-                # collector would walk them all again and again for nothing (none of this makes a cycle),
-                # doubling the time.
-                collecting = gc.isenabled()
-                gc.disable()
-                try:
-                    _built = _build()
-                finally:
-                    if collecting:
-                        gc.enable()
-            built = _built
-    return built
+            if _loaded is None:
+                _loaded = _load_or_build()
+            loaded = _loaded
+    return loaded
 
 
 def _pretty(city: str) -> str:
@@ -245,7 +277,8 @@ class _Centre:
         return round(self.latitude / self.count, 4), round(self.longitude / self.count, 4)
 
 
-def _build() -> _Index:
+def _build() -> _Built:
+    """The indexes from zipcodes' 42,000 rows: two seconds, 76 MB of objects."""
     main: dict[tuple[str, str], _Centre] = defaultdict(_Centre)  # (name, state) -> its ZIP codes' centre
     also: dict[tuple[str, str], _Centre] = defaultdict(_Centre)  # the same, of ZIP codes accepting the name
     main_count: dict[tuple[str, str], int] = defaultdict(int)
@@ -325,7 +358,7 @@ def _build() -> _Index:
     state_names = {" ".join(_words(name)): code for code, name in STATES.items() if code in states}
     state_names |= {" ".join(_words(name)): code for name, code in OTHER_NAMES.items()}
     aliases = state_names | {code.lower(): code for code in states}
-    return _Index(
+    return _Built(
         zips=zips,
         cities=cities,
         cities_by_state=cities_by_state,
@@ -335,3 +368,296 @@ def _build() -> _Index:
         state_aliases=aliases,
         state_names=sorted(state_names),
     )
+
+
+def _fresh() -> _Built:
+    """`_build`, with the cycle collector paused and zipcodes' own copy of its rows let go."""
+    # The build makes some 150,000 objects while zipcodes' 42,000 row dicts are alive: the cycle collector
+    # would walk them all again and again for nothing (none of this makes a cycle), doubling the time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build()
+    finally:
+        # zipcodes keeps the rows `list_all` made (100 MB) for later calls: there are none.
+        if getattr(zipcodes, "_zips_cache", None) is not None:
+            zipcodes._zips_cache = None
+        if collecting:
+            gc.enable()
+
+
+# The packed index: the file starts with _FORMAT, the length of a JSON header (4 bytes, little-endian) and
+# the header, which holds the small tables and where each array is: [typecode, offset, bytes] from the first
+# 8-byte boundary after it. Arrays are in this machine's byte order (part of the file's name via the hash).
+_ARRAYS = {
+    "names": "B",  # every normalized city name, sorted, "\n" between them
+    "name_first": "I",  # the first city row of each name, and one past the last row
+    # City rows, grouped by name, largest first as `_Built.cities` has them:
+    "city_size": "I",
+    "city_secondary": "I",
+    "city_state": "B",  # index into the header's state_codes
+    "city_zip": "I",
+    "city_latitude": "d",
+    "city_longitude": "d",
+    "city_label_at": "I",  # where each label starts in city_labels, and where the last one ends
+    "city_labels": "B",
+    # The names (rows of `names`) in the order the fuzzy look-up compares them: of each state (the header's
+    # state_codes order), and of each tier and length (the header's "lengths" says where each starts):
+    "state_names": "I",
+    "state_names_at": "I",
+    "length_names": "I",
+    # ZIP rows, by ZIP code; a ZIP's label is the code and its city's label:
+    "zip_code": "I",
+    "zip_city": "I",
+    "zip_latitude": "d",
+    "zip_longitude": "d",
+}
+
+
+class _Index:
+    """The indexes served: arrays over the packed file (mapped, shared by processes), Places made on demand;
+    a few MB where `_Built` is 76."""
+
+    def __init__(self, packed: memoryview, digest: str, path: Path | None = None):
+        try:
+            self._read(packed, digest)
+        except (KeyError, TypeError, IndexError) as error:  # a file edited by hand: built again, not refused
+            raise ValueError(f"malformed: {error!r}") from None
+        self.path = path
+
+    def _read(self, packed: memoryview, digest: str) -> None:
+        if packed[: len(_FORMAT)] != _FORMAT:
+            raise ValueError("not a places index of this version")
+        start = len(_FORMAT) + 4
+        size = int.from_bytes(packed[len(_FORMAT) : start], "little")
+        header = json.loads(bytes(packed[start : start + size]))  # ValueError when cut short
+        if not isinstance(header, dict) or header.get("sources") != digest:
+            raise ValueError("made from other sources")
+        data = -(-(start + size) // 8) * 8
+        arrays: dict[str, memoryview] = {}
+        for name, (typecode, offset, length) in header["arrays"].items():
+            if data + offset + length > len(packed):
+                raise ValueError("truncated")
+            arrays[name] = packed[data + offset : data + offset + length].cast(typecode)
+        self._arrays = arrays
+        self._state_codes: list[str] = header["state_codes"]
+        self.states = {
+            code: Place(label, code, None, lat, lon, "state") for code, (label, lat, lon) in header["states"].items()
+        }
+        self.state_aliases: dict[str, str] = header["state_aliases"]
+        self.state_names: list[str] = header["state_names"]
+        self._names = bytes(arrays["names"]).decode("utf-8").split("\n")  # sorted
+        self._lengths: list[dict[int, list[int]]] = [
+            {int(length): at for length, at in tier.items()} for tier in header["lengths"]
+        ]
+        # The lists the fuzzy look-up compares, made when first asked for: most are never needed.
+        self._listed: dict[tuple[str, int], list[str]] = {}
+
+    @classmethod
+    def open(cls, path: Path, digest: str) -> _Index:
+        """The index in the file, mapped; FileNotFoundError, or ValueError when it is not a good one."""
+        with path.open("rb") as file:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)  # ValueError when empty
+        return cls(memoryview(mapped), digest, path)
+
+    def zip(self, code: str) -> Place | None:
+        codes = self._arrays["zip_code"]
+        number = int(code)
+        row = bisect.bisect_left(codes, number)
+        if row == len(codes) or codes[row] != number:
+            return None
+        city = self._arrays["zip_city"][row]
+        latitude, longitude = self._arrays["zip_latitude"][row], self._arrays["zip_longitude"][row]
+        return Place(f"{code} {self._label(city)}", self._state(city), code, latitude, longitude, "zip")
+
+    def city(self, name: str, state: str) -> _City | None:
+        row = self._row(name)
+        if row is None:
+            return None
+        first = self._arrays["name_first"]
+        return next((self._city(c) for c in range(first[row], first[row + 1]) if self._state(c) == state), None)
+
+    def largest(self, name: str) -> _City | None:
+        row = self._row(name)
+        return None if row is None else self._city(self._arrays["name_first"][row])
+
+    def names_in(self, state: str) -> list[str]:
+        if state not in self._state_codes:
+            return []
+        at = self._state_codes.index(state)
+        first = self._arrays["state_names_at"]
+        return self._list(("state", at), "state_names", first[at], first[at + 1])
+
+    def names_of_length(self, tier: int, length: int) -> list[str]:
+        if length not in self._lengths[tier]:
+            return []
+        return self._list((f"tier {tier}", length), "length_names", *self._lengths[tier][length])
+
+    def _list(self, key: tuple[str, int], array_name: str, start: int, end: int) -> list[str]:
+        listed = self._listed.get(key)
+        if listed is None:
+            names = self._names
+            listed = self._listed[key] = [names[row] for row in self._arrays[array_name][start:end]]
+        return listed
+
+    def _row(self, name: str) -> int | None:
+        row = bisect.bisect_left(self._names, name)
+        return row if row < len(self._names) and self._names[row] == name else None
+
+    def _city(self, row: int) -> _City:
+        arrays = self._arrays
+        place = Place(
+            self._label(row),
+            self._state(row),
+            f"{arrays['city_zip'][row]:05d}",
+            arrays["city_latitude"][row],
+            arrays["city_longitude"][row],
+            "city",
+        )
+        return _City(arrays["city_size"][row], arrays["city_secondary"][row], place)
+
+    def _label(self, city: int) -> str:
+        at = self._arrays["city_label_at"]
+        return bytes(self._arrays["city_labels"][at[city] : at[city + 1]]).decode("utf-8")
+
+    def _state(self, city: int) -> str:
+        return self._state_codes[self._arrays["city_state"][city]]
+
+
+def _pack(built: _Built, digest: str) -> bytes:
+    """The packed file's bytes; ValueError when the gazetteer has something the format cannot hold."""
+    names = sorted(built.cities)
+    state_codes = sorted({city.place.state for cities in built.cities.values() for city in cities})
+    state_index = {code: index for index, code in enumerate(state_codes)}
+    arrays = {name: array(typecode) for name, typecode in _ARRAYS.items()}
+    labels = bytearray()
+    row_of_label: dict[str, int] = {}
+    for name in names:
+        arrays["name_first"].append(len(arrays["city_size"]))
+        for city in built.cities[name]:
+            place = city.place
+            if place.kind != "city" or not _is_zip(place.zip_code):
+                raise ValueError(f"city {place!r} does not fit the packed index")
+            row_of_label[place.label] = len(arrays["city_size"])
+            arrays["city_size"].append(city.size)
+            arrays["city_secondary"].append(city.secondary)
+            arrays["city_state"].append(state_index[place.state])
+            arrays["city_zip"].append(int(place.zip_code))
+            arrays["city_latitude"].append(place.latitude)
+            arrays["city_longitude"].append(place.longitude)
+            arrays["city_label_at"].append(len(labels))
+            labels += place.label.encode("utf-8")
+    arrays["name_first"].append(len(arrays["city_size"]))
+    arrays["city_label_at"].append(len(labels))
+    row_of_name = {name: row for row, name in enumerate(names)}
+    for code in state_codes:
+        arrays["state_names_at"].append(len(arrays["state_names"]))
+        arrays["state_names"].extend(row_of_name[name] for name in built.names_by_state.get(code, []))
+    arrays["state_names_at"].append(len(arrays["state_names"]))
+    lengths: list[dict[int, list[int]]] = []
+    for tier in built.names_by_length:
+        lengths.append({})
+        for length, tier_names in sorted(tier.items()):
+            lengths[-1][length] = [len(arrays["length_names"]), len(arrays["length_names"]) + len(tier_names)]
+            arrays["length_names"].extend(row_of_name[name] for name in tier_names)
+    arrays["city_labels"].frombytes(labels)
+    arrays["names"].frombytes("\n".join(names).encode("utf-8"))
+    for code in sorted(built.zips, key=int):
+        place = built.zips[code]
+        city = row_of_label.get(place.label.removeprefix(f"{code} "))
+        if (
+            not _is_zip(code)
+            or place.zip_code != code
+            or city is None
+            or state_codes[arrays["city_state"][city]] != place.state
+        ):
+            raise ValueError(f"ZIP {place!r} does not fit the packed index")
+        arrays["zip_code"].append(int(code))
+        arrays["zip_city"].append(city)
+        arrays["zip_latitude"].append(place.latitude)
+        arrays["zip_longitude"].append(place.longitude)
+
+    where, offset = {}, 0
+    for name, values in arrays.items():
+        where[name] = [values.typecode, offset, len(values) * values.itemsize]
+        offset += -(-len(values) * values.itemsize // 8) * 8
+    header = {
+        "sources": digest,
+        "state_codes": state_codes,
+        "states": {code: [p.label, p.latitude, p.longitude] for code, p in built.states.items()},
+        "state_aliases": built.state_aliases,
+        "state_names": built.state_names,
+        "lengths": lengths,
+        "arrays": where,
+    }
+    head = json.dumps(header).encode("utf-8")
+    packed = bytearray(_FORMAT + len(head).to_bytes(4, "little") + head)
+    for values in arrays.values():
+        packed += b"\0" * (-len(packed) % 8)
+        packed += values.tobytes()
+    return bytes(packed)
+
+
+def _is_zip(code: str | None) -> bool:
+    return isinstance(code, str) and len(code) == 5 and code.isdigit()
+
+
+def _sources_digest(gazetteer: Path | None = None, code: Path | None = None) -> str:
+    """A hash of everything the packed index is made from: zipcodes' files (its data is compiled in), the
+    builder's own source and what it reads, and the Python that read them (Unicode tables, byte order)."""
+    gazetteer = gazetteer or Path(zipcodes.__file__).parent
+    code = code or Path(__file__).parent
+    digest = hashlib.sha256(_FORMAT)
+    digest.update(f"{sys.version_info[:2]} {unicodedata.unidata_version} {sys.byteorder}".encode())
+    for path in sorted(p for p in gazetteer.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(gazetteer).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in _SOURCES:
+        digest.update((code / name).read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _load_or_build() -> _Index:
+    """The packed index from its file; built and written first when there is none for these sources."""
+    digest = _sources_digest()
+    path = CACHE_DIR / f"places-{digest}.idx"
+    try:
+        return _Index.open(path, digest)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as error:
+        log.warning("places index %s is unusable (%s): building it again", path, error)
+    log.info("building the places index %s (once for these sources)", path)
+    packed = _pack(_fresh(), digest)
+    try:
+        _write(path, packed)
+    except OSError as error:
+        log.warning("cannot write the places index %s (%s): it is built at every start", path, error.strerror)
+        return _Index(memoryview(packed), digest)
+    return _Index.open(path, digest)
+
+
+def _write(path: Path, packed: bytes) -> None:
+    """Writes the file whole or not at all (a process starting meanwhile sees none), then drops the files of
+    other sources."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".places-", delete=False) as file:
+        try:
+            file.write(packed)
+            file.close()
+            os.chmod(file.name, 0o644)  # the service may run as another user than the one who installed it
+            os.replace(file.name, path)
+        except BaseException:
+            os.unlink(file.name)
+            raise
+    for old in path.parent.glob("places-*.idx"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    # `make` runs this once after installing: the service then starts without building anything.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    built = _index()
+    if built.path is None:
+        sys.exit(1)
+    print(built.path)

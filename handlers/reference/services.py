@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers.reference import yamltext
+
 NAME_MAX = 24
 BRING_MAX = 70
 
@@ -33,7 +35,7 @@ class Service:
 def load_services(path: Path, languages: tuple[str, ...]) -> tuple[Service, ...]:
     """Reads and checks the file: every service named and described in every language."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ServicesError(f"{path}: cannot be read: {error}") from error
     entries = raw.get("services") if isinstance(raw, dict) else None
