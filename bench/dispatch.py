@@ -125,8 +125,14 @@ async def throughput(root: Path, carrier_url: str, messages: int) -> list[dict]:
         finally:
             await sender.close()
         rows.append(
-            {"sender": name, "messages": count, "concurrency": policy.concurrency,
-             "null_per_s": (before + after) / 2, "null_runs_per_s": [before, after], "outbox_per_s": rate}
+            {
+                "sender": name,
+                "messages": count,
+                "concurrency": policy.concurrency,
+                "null_per_s": (before + after) / 2,
+                "null_runs_per_s": [before, after],
+                "outbox_per_s": rate,
+            }
         )
     return rows
 

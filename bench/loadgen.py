@@ -141,8 +141,7 @@ class Requests:
         # A new message each time (a repeated MessageSid would be answered as a replay, doing nothing).
         sid = "SM" + hashlib.md5(ident.encode()).hexdigest()
         body = (
-            f"MessageSid={sid}&AccountSid={TWILIO_SID}&From=%2B1555555{digits}&To=%2B15555550100&Body=MENU"
-            "&NumMedia=0"
+            f"MessageSid={sid}&AccountSid={TWILIO_SID}&From=%2B1555555{digits}&To=%2B15555550100&Body=MENU&NumMedia=0"
         )
         # Twilio signs the URL followed by each parameter's name and value, sorted by name.
         signed = f"{self.url}AccountSid{TWILIO_SID}BodyMENUFrom+1555555{digits}MessageSid{sid}NumMedia0To+15555550100"

@@ -147,26 +147,51 @@ class Bench:
 
     # -- load ----------------------------------------------------------------------------------
 
-    async def load(self, server: Server, scenario: str, sessions: int = 0, rate: float = 0.0, clients: int = 0,
-                   seconds: float | None = None) -> dict:
+    async def load(
+        self,
+        server: Server,
+        scenario: str,
+        sessions: int = 0,
+        rate: float = 0.0,
+        clients: int = 0,
+        seconds: float | None = None,
+    ) -> dict:
         """One measure in one stretch of time."""
         clients = clients or (1 if rate else self.args.clients)
         taken = await self.stretch(server, scenario, sessions, rate, clients, seconds or self.args.seconds)
         return self.figures(server, scenario, sessions, rate, clients, [taken])
 
-    async def stretch(self, server: Server, scenario: str, sessions: int, rate: float, clients: int, seconds: float,
-                      warmup: float | None = None) -> dict:
+    async def stretch(
+        self,
+        server: Server,
+        scenario: str,
+        sessions: int,
+        rate: float,
+        clients: int,
+        seconds: float,
+        warmup: float | None = None,
+    ) -> dict:
         """Drives the server from `clients` load processes; what was answered over the measured seconds only."""
         self.measures += 1
-        loadgen = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(server.port),
-                   "--scenario", scenario]
+        loadgen = [
+            sys.executable,
+            str(ROOT / "bench" / "loadgen.py"),
+            "--port",
+            str(server.port),
+            "--scenario",
+            scenario,
+        ]
         processes = []
         for n in range(clients):
             extra = ["--rate", str(rate / clients)] if rate else ["--sessions", str(sessions // clients)]
             processes.append(
                 await asyncio.create_subprocess_exec(
-                    *loadgen, *extra, "--tag", f"m{self.measures}c{n}",
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    *loadgen,
+                    *extra,
+                    "--tag",
+                    f"m{self.measures}c{n}",
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
                 )
             )
         await asyncio.sleep(self.args.warmup if warmup is None else warmup)
@@ -191,8 +216,9 @@ class Bench:
             outputs.append(json.loads(output))
         return {"outputs": outputs, "cpu": cpu, "elapsed": elapsed}
 
-    def figures(self, server: Server, scenario: str, sessions: int, rate: float, clients: int,
-                stretches: list[dict]) -> dict:
+    def figures(
+        self, server: Server, scenario: str, sessions: int, rate: float, clients: int, stretches: list[dict]
+    ) -> dict:
         """The figures of one measure over all its stretches of time."""
         outputs = [output for taken in stretches for output in taken["outputs"]]
         cpu = sum(taken["cpu"] for taken in stretches)
@@ -282,12 +308,20 @@ class Bench:
                     for n in range(passes):
                         for kind in kinds if n % 2 == 0 else kinds[::-1]:
                             stretches[kind].append(
-                                await self.stretch(servers[kind], scenario, sessions, 0, self.args.clients,
-                                                   self.args.seconds / passes, None if n == 0 else 0.3)
+                                await self.stretch(
+                                    servers[kind],
+                                    scenario,
+                                    sessions,
+                                    0,
+                                    self.args.clients,
+                                    self.args.seconds / passes,
+                                    None if n == 0 else 0.3,
+                                )
                             )
                     for kind in kinds:
-                        measured = self.figures(servers[kind], scenario, sessions, 0, self.args.clients,
-                                                stretches[kind])
+                        measured = self.figures(
+                            servers[kind], scenario, sessions, 0, self.args.clients, stretches[kind]
+                        )
                         self.result["webhooks"].append(measured)
                         self.progress(f"{kind} {scenario} @{sessions}: {measured['req_per_s']:,.0f} req/s")
                     if (scenario, sessions) == ("ussd-first", 16):
@@ -343,8 +377,15 @@ class Bench:
                         break
 
         async def alert(session: aiohttp.ClientSession, number: str) -> None:
-            form = {"from": number, "to": "12345", "text": "ALERTA", "date": "2026-11-23",
-                    "id": f"bench-{number}", "linkId": "x", "networkCode": "63902"}
+            form = {
+                "from": number,
+                "to": "12345",
+                "text": "ALERTA",
+                "date": "2026-11-23",
+                "id": f"bench-{number}",
+                "linkId": "x",
+                "networkCode": "63902",
+            }
             posted[number] = time.time()  # the fake stamps arrivals with time.time() too
             async with session.post(f"http://127.0.0.1:{port}/africastalking/sms", data=form) as response:
                 if response.status != 200:
@@ -362,8 +403,11 @@ class Bench:
             server = Server("lifeline alerts", args, env, str(work), port)
             async with server, aiohttp.ClientSession() as session:
                 self.result["start"].append(
-                    {"server": "lifeline (again)", "start_seconds": server.start_seconds,
-                     "idle_rss_mb": memory_mb(server.pid)["rss_mb"]}
+                    {
+                        "server": "lifeline (again)",
+                        "start_seconds": server.start_seconds,
+                        "idle_rss_mb": memory_mb(server.pid)["rss_mb"],
+                    }
                 )
                 # Warm-up, and how many relays one alert makes: those that come within a second.
                 warm = ["+17135559990", "+17135559991"]
@@ -415,7 +459,10 @@ class Bench:
         port = free_port()
         carrier = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_carrier", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **NO_PROXY}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, **NO_PROXY},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             for _ in range(300):
@@ -424,8 +471,16 @@ class Bench:
                     break
                 except OSError:
                     await asyncio.sleep(0.05)
-            command = [self.target_python, str(ROOT / "bench" / "dispatch.py"), "--root", str(self.target),
-                       "--carrier-url", f"http://127.0.0.1:{port}", "--messages", str(self.args.messages)]
+            command = [
+                self.target_python,
+                str(ROOT / "bench" / "dispatch.py"),
+                "--root",
+                str(self.target),
+                "--carrier-url",
+                f"http://127.0.0.1:{port}",
+                "--messages",
+                str(self.args.messages),
+            ]
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=self.tmp, env={**os.environ, **NO_PROXY}, stdout=subprocess.PIPE
             )
@@ -444,8 +499,14 @@ class Bench:
             path = self.target / "bench" / script
             if not path.exists():
                 continue
-            done = subprocess.run([self.target_python, str(path)], cwd=self.target, capture_output=True, text=True,
-                                  env={**os.environ, **NO_PROXY}, timeout=240)
+            done = subprocess.run(
+                [self.target_python, str(path)],
+                cwd=self.target,
+                capture_output=True,
+                text=True,
+                env={**os.environ, **NO_PROXY},
+                timeout=240,
+            )
             printed.append(done.stdout.rstrip() or done.stderr.rstrip()[-500:])
             key = script.removesuffix(".py")
             self.result[key] = {"printed": printed[-1]}
@@ -508,24 +569,44 @@ def report(result: dict) -> str:
         for sessions in SESSIONS:
             for kind in ("bare", "floor", "lifeline"):
                 m = by[(kind, scenario, sessions)]
-                rows.append((
-                    f"{title} @{sessions}" if kind == "bare" else "",
-                    kind,
-                    f"{m['req_per_s']:,.0f}",
-                    f"{m['p50_ms']:.1f}",
-                    f"{m['p99_ms']:.1f}",
-                    f"{m['max_ms']:.0f}",
-                    f"{m['cpu_us_per_req']:.0f}",
-                    f"{m['server_cpu_share']:.0%}",
-                    f"{m['peak_rss_mb']:.0f}",
-                    f"{m['x_bare']:.2f}x",
-                    f"{m['x_floor']:.2f}x",
-                    f"{m['cpu_x_floor']:.2f}x",
-                    str(m["errors"]) if m["errors"] else "",
-                ))
+                rows.append(
+                    (
+                        f"{title} @{sessions}" if kind == "bare" else "",
+                        kind,
+                        f"{m['req_per_s']:,.0f}",
+                        f"{m['p50_ms']:.1f}",
+                        f"{m['p99_ms']:.1f}",
+                        f"{m['max_ms']:.0f}",
+                        f"{m['cpu_us_per_req']:.0f}",
+                        f"{m['server_cpu_share']:.0%}",
+                        f"{m['peak_rss_mb']:.0f}",
+                        f"{m['x_bare']:.2f}x",
+                        f"{m['x_floor']:.2f}x",
+                        f"{m['cpu_x_floor']:.2f}x",
+                        str(m["errors"]) if m["errors"] else "",
+                    )
+                )
     out.append("\n1. Webhooks, closed loop (each session sends its next request when answered)")
-    out.append(table(("measure", "server", "req/s", "p50 ms", "p99 ms", "max ms", "CPU us/req", "busy", "peak MB",
-                      "x bare", "x floor", "CPU x floor", "errors"), rows))
+    out.append(
+        table(
+            (
+                "measure",
+                "server",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "CPU us/req",
+                "busy",
+                "peak MB",
+                "x bare",
+                "x floor",
+                "CPU x floor",
+                "errors",
+            ),
+            rows,
+        )
+    )
     thread = result["floor_thread"]
     floor = by[("floor", "ussd-first", 16)]
     out.append(
@@ -541,8 +622,10 @@ def report(result: dict) -> str:
     if most["req_per_s"] <= 1.05 * default["req_per_s"]:
         verdict = "ok, the clients are not the limit"
     elif default["server_cpu_share"] < 0.8:
-        verdict = (f"inconclusive: the server was {default['server_cpu_share']:.0%} busy, the machine's other "
-                   "work set the pace (read CPU us/req; rerun on a quiet machine)")
+        verdict = (
+            f"inconclusive: the server was {default['server_cpu_share']:.0%} busy, the machine's other "
+            "work set the pace (read CPU us/req; rerun on a quiet machine)"
+        )
     else:
         verdict = "ROSE: the load clients limit the figures"
     figures = ", ".join(
@@ -553,40 +636,88 @@ def report(result: dict) -> str:
     out.append(f"   client check, bare USSD first hop @16: {figures}: {verdict}")
     out.append("   busy: the server's CPU time over the measured seconds (100% = one core all the time)")
     out.append("\n2. Open loop: USSD first hops arriving at a fixed rate")
-    out.append(table(
-        ("server", "rate/s", "done/s", "p50 ms", "p99 ms", "longest ms", "CPU us/req", "busy", "errors"),
-        [(m["server"], f"{m['rate']:,.0f}", f"{m['req_per_s']:,.0f}", f"{m['p50_ms']:.1f}", f"{m['p99_ms']:.1f}",
-          f"{m['max_ms']:.0f}", f"{m['cpu_us_per_req']:.0f}", f"{m['server_cpu_share']:.0%}",
-          str(m["errors"]) if m["errors"] else "")
-         for m in result["open_loop"]],
-    ))
+    out.append(
+        table(
+            ("server", "rate/s", "done/s", "p50 ms", "p99 ms", "longest ms", "CPU us/req", "busy", "errors"),
+            [
+                (
+                    m["server"],
+                    f"{m['rate']:,.0f}",
+                    f"{m['req_per_s']:,.0f}",
+                    f"{m['p50_ms']:.1f}",
+                    f"{m['p99_ms']:.1f}",
+                    f"{m['max_ms']:.0f}",
+                    f"{m['cpu_us_per_req']:.0f}",
+                    f"{m['server_cpu_share']:.0%}",
+                    str(m["errors"]) if m["errors"] else "",
+                )
+                for m in result["open_loop"]
+            ],
+        )
+    )
     out.append("\n3. ALERTA webhook -> relays at the carrier (matched by the number each relay names)")
-    out.append(table(
-        ("alerts", "relays each", "first p50 ms", "first p99 ms", "first max", "last p50 ms", "last p99 ms",
-         "last max"),
-        [(f"{a['alerts']}, {a['at_once']} at a time", a["relays_per_alert"], f"{a['first_p50_ms']:.1f}",
-          f"{a['first_p99_ms']:.1f}", f"{a['first_max_ms']:.0f}", f"{a['last_p50_ms']:.1f}",
-          f"{a['last_p99_ms']:.1f}", f"{a['last_max_ms']:.0f}")
-         for a in result["alerts"].values()],
-    ))
+    out.append(
+        table(
+            (
+                "alerts",
+                "relays each",
+                "first p50 ms",
+                "first p99 ms",
+                "first max",
+                "last p50 ms",
+                "last p99 ms",
+                "last max",
+            ),
+            [
+                (
+                    f"{a['alerts']}, {a['at_once']} at a time",
+                    a["relays_per_alert"],
+                    f"{a['first_p50_ms']:.1f}",
+                    f"{a['first_p99_ms']:.1f}",
+                    f"{a['first_max_ms']:.0f}",
+                    f"{a['last_p50_ms']:.1f}",
+                    f"{a['last_p99_ms']:.1f}",
+                    f"{a['last_max_ms']:.0f}",
+                )
+                for a in result["alerts"].values()
+            ],
+        )
+    )
     out.append("\n4. Outbox: the dispatcher (SQLite outbox) against a null dispatcher (same sends, no database;")
     out.append("   its figure is the mean of a run before and one after the dispatcher's)")
-    out.append(table(
-        ("sender", "messages", "in flight", "null msg/s", "outbox msg/s", "x null"),
-        [(o["sender"], o["messages"], o.get("concurrency", ""), f"{o['null_per_s']:,.0f}", f"{o['outbox_per_s']:,.0f}",
-          f"{o['outbox_per_s'] / o['null_per_s']:.2f}x") for o in result["outbox"]],
-    ))
+    out.append(
+        table(
+            ("sender", "messages", "in flight", "null msg/s", "outbox msg/s", "x null"),
+            [
+                (
+                    o["sender"],
+                    o["messages"],
+                    o.get("concurrency", ""),
+                    f"{o['null_per_s']:,.0f}",
+                    f"{o['outbox_per_s']:,.0f}",
+                    f"{o['outbox_per_s'] / o['null_per_s']:.2f}x",
+                )
+                for o in result["outbox"]
+            ],
+        )
+    )
     base = result["claims"][0]["ms_per_claim"]
-    out.append(table(
-        ("pending", "ms per claim of 16", "x at 100"),
-        [(f"{c['pending']:,}", f"{c['ms_per_claim']:.2f}", f"{c['ms_per_claim'] / base:.2f}x")
-         for c in result["claims"]],
-    ))
+    out.append(
+        table(
+            ("pending", "ms per claim of 16", "x at 100"),
+            [
+                (f"{c['pending']:,}", f"{c['ms_per_claim']:.2f}", f"{c['ms_per_claim'] / base:.2f}x")
+                for c in result["claims"]
+            ],
+        )
+    )
     out.append("\n5. Start (spawn to the first 200 from /healthz) and idle memory")
-    out.append(table(
-        ("server", "start s", "idle RSS MB"),
-        [(s["server"], f"{s['start_seconds']:.2f}", f"{s['idle_rss_mb']:.0f}") for s in result["start"]],
-    ))
+    out.append(
+        table(
+            ("server", "start s", "idle RSS MB"),
+            [(s["server"], f"{s['start_seconds']:.2f}", f"{s['idle_rss_mb']:.0f}") for s in result["start"]],
+        )
+    )
     for key in ("places", "console"):
         if key in result:
             out.append(f"\n6. bench/{key}.py\n{result[key]['printed']}")
@@ -600,8 +731,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per closed-loop row")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each measure")
     parser.add_argument("--clients", type=int, default=2, help="load processes per closed-loop measure")
-    parser.add_argument("--passes", type=int, default=2,
-                        help="webhook measures in this many stretches, in alternating order")
+    parser.add_argument(
+        "--passes", type=int, default=2, help="webhook measures in this many stretches, in alternating order"
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="open loop: first hops per second")
     parser.add_argument("--open-seconds", type=float, default=10.0)
     parser.add_argument("--long", action="store_true", help="the open loop for 5 minutes")
@@ -613,8 +745,9 @@ async def main() -> None:
     bench = Bench(args)
     if args.target and not Path(bench.target_python).exists():
         parser.error(f"{bench.target_python} is missing: run `make .venv/.installed` in {bench.target}")
-    commit = subprocess.run(["git", "-C", str(bench.target), "log", "-1", "--format=%h %s"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(bench.target), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    ).stdout.strip()
     bench.result["machine"] = {
         "target": str(bench.target),
         "commit": commit,
