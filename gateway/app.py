@@ -36,7 +36,7 @@ from handlers.reference.text import fold
 from handlers.reference.vocabulary import Vocabulary
 from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
 from store import accounts, sessions
-from store.db import Store, open_database
+from store.db import DatabaseUnavailable, Store, open_database
 
 log = logging.getLogger("lifeline.app")
 
@@ -90,7 +90,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
             open_database(settings.database_url)
             store = Store(answer_within=policy.conversation.database_wait_seconds)
             stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
-            await store.run(unlock, settings)  # the key checked, the schema migrated
+            await _unlocked(store, settings)  # the key checked, the schema migrated
             senders = build_senders(settings, policy.outbox)
             for sender in senders.values():
                 stack.push_async_callback(sender.close)
@@ -195,6 +195,23 @@ async def _send_due(conversation: Conversation) -> None:
         except Exception:  # the store is down: the dispatcher reports it; try again next round
             log.warning("could not look for escalations and reminders", exc_info=True)
         await asyncio.sleep(DUE_SWEEP_SECONDS)
+
+
+# Another process starting on the same SQLite file may be migrating it (re-encrypting every row, say):
+# started beside it, this one waits for its turn instead of failing at its first locked BEGIN.
+STARTUP_LOCK_SECONDS = 120.0
+
+
+async def _unlocked(store: Store, settings: Settings, patience: float = STARTUP_LOCK_SECONDS) -> None:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await store.run(unlock, settings)
+        except DatabaseUnavailable as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("the database is locked by another process (migrating it?): waiting to start")
+            await asyncio.sleep(0.2)
 
 
 async def _stop(task: asyncio.Task) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import sqlite3
 import stat
 import threading
 from collections import Counter
@@ -227,3 +228,24 @@ async def test_the_write_ahead_log_is_checkpointed_by_the_thread_while_the_loop_
     # Each commit adds pages to the log; checkpointed, the log starts again from its beginning instead of
     # growing with every webhook (and the event loop never syncs the disk).
     assert max(sizes) < 2 * sizes[0]
+
+
+async def test_a_service_starting_while_another_process_holds_the_sqlite_file_waits_for_it(start, database_url):
+    """Several processes start on one SQLite file and one migrates (re-encrypting every row may take a while):
+    the others wait for it instead of failing at their first locked BEGIN."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file lock; PostgreSQL's migrations wait on an advisory lock")
+    client = await start("console")  # the file exists, migrated
+    await client.close()
+    path = database_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process, writing
+    release = asyncio.get_running_loop().call_later(1.0, other.execute, "COMMIT")
+    try:
+        # A lock wait of 100 ms: a service that gave up at its first locked BEGIN would fail to start.
+        client = await start("console", DATABASE_URL=database_url + "?busy_timeout=100")
+        response = await client.get("/healthz")
+        assert response.status == 200
+    finally:
+        release.cancel()
+        other.close()
