@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import sqlite3
-import sqlite3
 import stat
 import threading
 from collections import Counter
