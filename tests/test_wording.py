@@ -256,6 +256,8 @@ async def test_a_too_long_answer_is_told_the_limit(start):
     client = await start("console")
     screens = await dial(client, ["5", "1", "1", "17135550199", "W" * 41])
     assert screens[-1] == "CON Escriba hasta 40 caracteres.\nNombre del contacto:\n0 Atras"
+    screens = await dial(client, ["5", "1", "1", "17135550199", ""])  # an empty answer reads the same
+    assert screens[-1] == "CON Escriba hasta 40 caracteres.\nNombre del contacto:\n0 Atras"
 
 
 async def test_the_remove_screen_shows_the_numbered_contacts(start):
