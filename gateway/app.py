@@ -36,7 +36,7 @@ from handlers.reference.text import fold
 from handlers.reference.vocabulary import Vocabulary
 from handlers.registry import HANDLER_NAMES, POLICY_SECTIONS, build_features
 from store import accounts, sessions
-from store.db import DatabaseUnavailable, Store, open_database
+from store.db import DatabaseUnavailable, Store, database, is_open_at, open_database
 
 log = logging.getLogger("lifeline.app")
 
@@ -87,7 +87,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 
     async def resources(app: web.Application):
         async with contextlib.AsyncExitStack() as stack:
-            open_database(settings.database_url)
+            # A second service in this process (the tests' "other process") shares the open database: pointing
+            # the models at a new connection pool would move transactions the first one has running.
+            if not is_open_at(settings.database_url):
+                open_database(settings.database_url)
+            # SQLite webhooks write on the event loop's own connection: closed with the service, last.
+            stack.callback(_close_loop_connection)
             store = Store(answer_within=policy.conversation.database_wait_seconds)
             stack.push_async_callback(asyncio.to_thread, store.close)  # waits for running transactions
             await _unlocked(store, settings)  # the key checked, the schema migrated
@@ -195,6 +200,11 @@ async def _send_due(conversation: Conversation) -> None:
         except Exception:  # the store is down: the dispatcher reports it; try again next round
             log.warning("could not look for escalations and reminders", exc_info=True)
         await asyncio.sleep(DUE_SWEEP_SECONDS)
+
+
+def _close_loop_connection() -> None:
+    if database.obj is not None:
+        database.close()
 
 
 # Another process starting on the same SQLite file may be migrating it (re-encrypting every row, say):
