@@ -106,6 +106,14 @@ def make_settings(database_url, config_dir, fake, tmp_path, monkeypatch):
     return build
 
 
+def set_outbox_policy(config_dir, **values) -> None:
+    """Outbox settings for one test, on top of the suite's (base 0.01 s, max 0.05 s, 4 attempts)."""
+    path = config_dir / "policy.yaml"
+    policy = yaml.safe_load(path.read_text())
+    policy["outbox"].update(values)
+    path.write_text(yaml.safe_dump(policy))
+
+
 async def in_store(client, fn, *args):
     """Runs a store query in the service's own transaction runner."""
     return await client.app[keys.STORE].run(fn, *args)

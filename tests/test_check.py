@@ -524,17 +524,18 @@ def test_placeholders_are_measured_with_their_longest_sample(shipped):
 # -- the command line -----------------------------------------------------------------------------
 
 
-def run_py(tmp_path: Path, *args: str, menus: Path = ROOT / "menus") -> subprocess.CompletedProcess:
+def run_py(tmp_path: Path, *args: str, menus: Path = ROOT / "menus", root: Path = ROOT) -> subprocess.CompletedProcess:
+    """root's run.py with its config; a hang fails the test after the timeout instead of blocking the suite."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "LIFELINE_MENUS": str(menus),
-        "LIFELINE_CONFIG": str(ROOT / "config"),
+        "LIFELINE_CONFIG": str(root / "config"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "LIFELINE_KEY_FILE": str(tmp_path / "cli.key"),
         "SMS_PROVIDERS": "console",
     }
     return subprocess.run(
-        [sys.executable, "run.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "run.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -633,18 +634,8 @@ def repo_copy(tmp_path) -> Path:
 
 
 def run_copy(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """run.py of the copy; a hang fails the test after the timeout instead of blocking the suite."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LIFELINE_CONFIG": str(root / "config"),
-        "LIFELINE_MENUS": str(root / "menus"),
-        "DATABASE_URL": f"sqlite:///{root / 'cli.db'}",
-        "LIFELINE_KEY_FILE": str(root / "cli.key"),
-        "SMS_PROVIDERS": "console",
-    }
-    return subprocess.run(
-        [sys.executable, "run.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60
-    )
+    """run.py of the copy, on its own menus and config."""
+    return run_py(root, *args, menus=root / "menus", root=root)
 
 
 def test_cli_check_names_a_navigation_text_too_long_for_a_screen_instead_of_hanging(repo_copy):

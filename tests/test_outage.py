@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import yaml
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
 
@@ -16,7 +15,7 @@ from store import outbox
 from store.db import database
 from store.models import OutboxAlarm, OutboxMessage, SchemaVersion
 from store.schema import migrate
-from tests.conftest import OTHER_PERSON, PERSON, ROOT, in_store
+from tests.conftest import OTHER_PERSON, PERSON, ROOT, in_store, set_outbox_policy
 from tests.fake_carrier import Throttled
 from tests.test_alerts import HOUSTON, HOUSTON_PERSON, JOSE, MARIA, messages, only_alert, registered
 from tests.test_flows_sms import Phone
@@ -26,14 +25,6 @@ MAX_ATTEMPTS = 4  # the test policy's count for routine messages (tests/conftest
 RELAYED = {MARIA, JOSE, *HOUSTON.duty_phones}
 CENTRALS = {p for n in Directory.load(ROOT / "config" / "consulates.yaml").networks for p in n.central.phones}
 OVERDUE_PAGE = "hay mensajes de aviso que no pueden salir desde hace minutos"
-
-
-def set_outbox_policy(config_dir, **values) -> None:
-    """Short outbox times for one test, on top of the suite's (base 0.01 s, max 0.05 s, 4 attempts)."""
-    path = config_dir / "policy.yaml"
-    policy = yaml.safe_load(path.read_text())
-    policy["outbox"].update(values)
-    path.write_text(yaml.safe_dump(policy))
 
 
 def relays_of(rows: list[OutboxMessage], reference: str) -> list[OutboxMessage]:

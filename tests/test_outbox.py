@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import yaml
 
 from gateway import keys
 from store import outbox
 from store.db import database, is_postgres
 from store.models import DeliveryReport, OutboxMessage
 from tests import payloads
-from tests.conftest import PERSON, in_store
+from tests.conftest import PERSON, in_store, set_outbox_policy
 from tests.fake_carrier import HANG, OK
 
 PUBLIC = "https://lifeline.example.org"
@@ -272,11 +271,8 @@ async def test_a_burst_is_at_the_carrier_all_at_once_up_to_the_configured_concur
     # More than aiohttp's default 100 connections (the Twilio SDK's session) and the 16 threads the Africa's
     # Talking sender had: neither may hold a burst of relays back when the outbox allows more in flight.
     burst = 120
-    policy_file = config_dir / "policy.yaml"
-    policy = yaml.safe_load(policy_file.read_text())
     # Sends wait for the carrier longer than the test waits for them all to be there: none is retried meanwhile.
-    policy["outbox"].update(concurrency=burst, send_timeout_seconds=60, lease_seconds=180)
-    policy_file.write_text(yaml.safe_dump(policy))
+    set_outbox_policy(config_dir, concurrency=burst, send_timeout_seconds=60, lease_seconds=180)
     client = await start(provider)
     fake.during(provider, 300, HANG)
     now = client.app[keys.CLOCK]()

@@ -13,10 +13,9 @@ from collections import Counter
 
 import aiohttp
 import pytest
-import yaml
 
 from tests import payloads
-from tests.conftest import ROOT
+from tests.conftest import ROOT, set_outbox_policy
 
 PEOPLE = [f"+1555555{n:04d}" for n in range(100, 112)]  # fictional +1 555-555-01xx numbers
 TOKEN = "callback-token-for-the-restart-test"  # `serve` refuses a real account's callbacks without one
@@ -77,10 +76,7 @@ async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_onc
     fake, database_url, config_dir, tmp_path, carrier_state
 ):
     # Retries slow enough that the first process cannot use up a message's attempts before it dies.
-    policy_file = config_dir / "policy.yaml"
-    policy = yaml.safe_load(policy_file.read_text())
-    policy["outbox"].update(max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
-    policy_file.write_text(yaml.safe_dump(policy))
+    set_outbox_policy(config_dir, max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "NO_PROXY": "127.0.0.1,localhost",

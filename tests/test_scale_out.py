@@ -9,14 +9,13 @@ import re
 from collections import Counter
 
 import aiohttp
-import yaml
 
 from store import outbox
 from store.crypto import configure_vault
 from store.db import database, open_database
 from store.models import OutboxMessage
 from tests import payloads
-from tests.conftest import ROOT, SECRET
+from tests.conftest import ROOT, SECRET, set_outbox_policy
 from tests.test_restart import TOKEN, Server
 
 # Fictional numbers (713 555-01xx): Houston, so an ALERT reaches the consulate's duty phones too.
@@ -35,12 +34,14 @@ async def test_two_processes_on_one_database_send_every_message_exactly_once(fak
     # Retried often and for long: the carrier is away while the outbox fills, and nothing may be given up.
     # Sends and leases as long as in production: a send cut short, or a claim taken over, on a busy test
     # machine would be sent again by design (Africa's Talking cannot be asked whether it took it).
-    policy_file = config_dir / "policy.yaml"
-    policy = yaml.safe_load(policy_file.read_text())
-    policy["outbox"].update(
-        max_attempts=1000, backoff_base_seconds=0.05, backoff_max_seconds=0.2, send_timeout_seconds=15, lease_seconds=60
+    set_outbox_policy(
+        config_dir,
+        max_attempts=1000,
+        backoff_base_seconds=0.05,
+        backoff_max_seconds=0.2,
+        send_timeout_seconds=15,
+        lease_seconds=60,
     )
-    policy_file.write_text(yaml.safe_dump(policy))
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "NO_PROXY": "127.0.0.1,localhost",

@@ -12,14 +12,13 @@ from collections import Counter
 
 import aiohttp
 import pytest
-import yaml
 
 from gateway import keys
 from gateway.carriers.base import SendError
 from gateway.carriers.twilio import TwilioSender
 from store import outbox
 from tests import payloads
-from tests.conftest import PERSON, ROOT, TWILIO_FROM
+from tests.conftest import PERSON, ROOT, TWILIO_FROM, set_outbox_policy
 from tests.fake_carrier import HANG, REFUSE, Trickle
 from tests.test_outbox import settled, sms_in
 from tests.test_restart import PEOPLE, Server
@@ -155,10 +154,7 @@ async def test_a_twilio_look_up_that_fails_says_so(fake):
 
 async def test_sigkill_mid_send_through_twilio_sends_each_relay_once(fake, database_url, config_dir, tmp_path):
     """A real `serve` killed while its sends hang at the carrier: the next process asks before resending."""
-    policy_file = config_dir / "policy.yaml"
-    policy = yaml.safe_load(policy_file.read_text())
-    policy["outbox"].update(max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
-    policy_file.write_text(yaml.safe_dump(policy))
+    set_outbox_policy(config_dir, max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
     token = "callback-token-for-the-sigkill-test"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
