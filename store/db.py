@@ -103,10 +103,52 @@ def inserted_one(query: peewee.Insert) -> bool:
     return database.execute(query).rowcount == 1
 
 
-# SQLite: one lock for every writer of this process (the event loop and the store's threads), taken before
-# BEGIN. Within the process nobody then waits in SQLite's busy handler, which sleeps in steps of 1, 2, 5,
-# 10... ms however short the other transaction: only another process's lock is waited for that way.
-_writer = threading.Lock()
+class _WriterLock:
+    """SQLite: one lock for every writer of this process (the event loop and the store's threads), taken
+    before BEGIN. Within the process nobody then waits in SQLite's busy handler, which sleeps in steps of 1,
+    2, 5, 10... ms however short the other transaction: only another process's lock is waited for that way.
+
+    The event loop never blocks on it: it asks `released()` to be woken when a thread lets it go, and then
+    runs its transaction itself. Handing the transaction to the thread instead would keep every webhook on
+    the thread as long as any is there (each finds the lock taken by the one before), at twice the cost.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+        if self._waiting:  # list operations are atomic under the GIL
+            waiting, self._waiting = self._waiting, []
+            for loop, future in waiting:
+                with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                    loop.call_soon_threadsafe(_wake, future)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    async def released(self) -> None:
+        """Returns once the lock is free (it may be taken again by the time the caller tries it)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((loop, future))
+        if not self._lock.locked():  # released between the caller's try and this registration
+            _wake(future)
+        await future
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_writer = _WriterLock()
 
 # A webhook's transaction run on the event loop leaves the write-ahead log to be checkpointed (pages copied
 # into the database file and synced) by the store's thread, after this many of them: a log of some
@@ -119,6 +161,10 @@ class _LockTaken(Exception):
     """SQLite's write lock is held elsewhere at this moment: the transaction goes to the store's thread."""
 
 
+class _OurThreadWrites(_LockTaken):
+    """The write lock is held by a thread of this process, for a transaction of its own: wait for it."""
+
+
 class Store:
     """Runs each transaction off the event loop on a worker thread, except a webhook's on SQLite.
 
@@ -128,9 +174,9 @@ class Store:
 
     On SQLite a webhook's transaction (`answer`) is a few indexed statements on pages in memory, tens of
     microseconds: handing it to a thread and back costs more than running it, so it runs on the event
-    loop when the write lock is free at once. Nothing there waits: the lock is tried, never waited for
-    (another thread of ours or another process holding it sends the transaction to the thread), and the
-    checkpoint's disk sync is left to the thread. PostgreSQL always uses the threads: every statement is
+    loop. Nothing there blocks: while a thread of ours holds the write lock the webhook awaits its
+    release; while another process holds SQLite's lock the transaction goes to the thread, which waits
+    for it; and the checkpoint's disk sync is left to the thread. PostgreSQL always uses the threads: every statement is
     a network round trip, which the event loop must not wait for.
     """
 
@@ -150,9 +196,10 @@ class Store:
         """Runs fn(*args) like run, for someone waiting on the outcome (a carrier's webhook): raises
         DatabaseUnavailable once the store's answer time has passed, and what has not committed by then
         is rolled back or never started, so a webhook answered 503 has changed nothing."""
+        deadline = time.monotonic() + self._answer_within
         if self._on_loop:
             try:
-                result = _at_once(fn, args)
+                result = await self._on_the_loop(fn, args, deadline)
             except _LockTaken:
                 pass  # on the thread, in its turn, waiting for the lock as any transaction does
             else:
@@ -161,7 +208,6 @@ class Store:
                     self._unchecked = 0
                     self._executor.submit(_checkpoint_loop_writes).add_done_callback(_retrieved)
                 return result
-        deadline = time.monotonic() + self._answer_within
         future = self._executor.submit(_atomically, fn, args, deadline)
         future.add_done_callback(_retrieved)  # a transaction given up on reports to nobody
         try:
@@ -170,6 +216,22 @@ class Store:
                 return await asyncio.shield(asyncio.wrap_future(future))
         except TimeoutError:
             raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
+
+    async def _on_the_loop(self, fn: Callable[..., T], args: tuple, deadline: float) -> T:
+        """fn(*args) on the event loop, once the store's own thread has let go of the write lock; raises
+        _LockTaken when another process holds SQLite's lock (the thread waits for that one)."""
+        while True:
+            try:
+                return _at_once(fn, args)
+            except _OurThreadWrites:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
+                try:
+                    async with asyncio.timeout(left):
+                        await _writer.released()
+                except TimeoutError:
+                    raise DatabaseUnavailable(f"no answer within {self._answer_within:g} s") from None
 
     async def overwrite_old_pages(self) -> None:
         """After an erasure: SQLite copies the write-ahead log into the database and empties it, so the
@@ -203,7 +265,7 @@ def _at_once(fn: Callable[..., T], args: tuple) -> T:
     """fn(*args) in one SQLite transaction on the calling thread (the event loop), if the write lock can be
     had without waiting; raises _LockTaken, having done nothing, if it cannot."""
     if not _writer.acquire(blocking=False):
-        raise _LockTaken  # a transaction of the store's thread is running
+        raise _OurThreadWrites  # a transaction of the store's thread is running
     try:
         if database.in_transaction():
             raise _LockTaken  # the caller's own transaction (a test's) is open on this connection

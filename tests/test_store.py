@@ -8,6 +8,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -194,6 +195,29 @@ async def test_while_another_process_writes_a_webhook_transaction_waits_on_the_t
         holder.close()
     assert await waiting != threading.get_ident()  # the store's thread waited for the lock, then wrote
     assert await in_store(client, sessions.load, "ussd:test:2", clock()) is not None
+
+
+@sqlite_only
+async def test_while_the_stores_thread_writes_a_webhook_waits_for_it_then_runs_on_the_event_loop(start, clock):
+    client = await start("console")
+    store = client.app[keys.STORE]
+    inside = threading.Event()
+
+    def long_write(now: float) -> None:  # the dispatcher's claim, a console action: the thread's own
+        inside.set()
+        time.sleep(0.3)
+        sessions.save("ussd:test:thread", "h", "ussd", "{}", 0, False, now, now + 60)
+
+    on_thread = asyncio.ensure_future(store.run(long_write, clock()))
+    await asyncio.to_thread(inside.wait, 5)
+    webhook = asyncio.create_task(store.answer(_stored_here, "ussd:test:loop", clock()))
+    await asyncio.sleep(0.1)
+    assert not webhook.done()  # the thread holds the write lock; the event loop went on meanwhile
+    # Then the webhook ran on the event loop, not queued behind the thread (where every webhook after it
+    # would have followed, each finding the lock taken by the one before).
+    assert await webhook == threading.get_ident()
+    await on_thread
+    assert await in_store(client, ConversationSession.select().count) == 2
 
 
 async def test_the_event_loop_and_the_stores_thread_write_in_turn_and_lose_nothing(start, clock):
