@@ -152,3 +152,41 @@ async def test_serve_runs_on_uvloop_and_leaves_start_up_out_of_garbage_collectio
     assert frozen is not None and float(frozen.group(1)) > 100_000
     # uvloop is one of serve's dependencies: the C event loop, each webhook costing the loop less.
     assert "event loop: uvloop" in server.log.read_text()
+
+
+async def test_the_access_log_names_each_webhook_without_its_token(database_url, config_dir, tmp_path):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "LIFELINE_CONFIG": str(config_dir),
+        "LIFELINE_MENUS": str(ROOT / "menus"),
+        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
+        "SMS_PROVIDERS": "console",
+        "AT_USERNAME": "sandbox",
+        "AT_CALLBACK_TOKEN": TOKEN,
+    }
+    line = re.compile(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO aiohttp\.access: POST /africastalking/sms 200 ", re.M
+    )
+    async with aiohttp.ClientSession() as session:
+        server = Server(env, tmp_path)
+        await server.start(session)
+        try:
+            async with session.post(
+                server.url + f"/africastalking/sms?token={TOKEN}", data=payloads.at_sms(PEOPLE[0], "hola")
+            ) as r:
+                assert r.status == 200
+            # Written in batches, yet on the terminal within the second while the service runs.
+            async with asyncio.timeout(5):
+                while not line.search(server.log.read_text()):
+                    await asyncio.sleep(0.05)
+            async with session.post(
+                server.url + f"/africastalking/sms?token={TOKEN}", data=payloads.at_sms(PEOPLE[1], "hola")
+            ) as r:
+                assert r.status == 200
+        finally:
+            await server.stop()
+    written = server.log.read_text()
+    assert len(line.findall(written)) == 2  # the last one too, written as the service stopped
+    assert TOKEN not in written
