@@ -147,6 +147,15 @@ def _v17_duress_reason() -> None:
     Alert.update(duress_reason="pin").where(Alert.duress_at.is_null(False) & Alert.duress_reason.is_null()).execute()
 
 
+def _v18_midway_sessions() -> None:
+    # The look-up on every dial for a USSD session dropped mid-way (store/sessions.py) reads only these.
+    database.execute_sql(MIDWAY_SESSIONS_INDEX)
+
+
+MIDWAY_SESSIONS_INDEX = """CREATE INDEX IF NOT EXISTS conversation_session_midway
+    ON conversation_session (phone_hash, updated_at) WHERE channel = 'ussd' AND NOT ended"""
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -166,6 +175,7 @@ MIGRATIONS = [
     (15, _v15_person_nationality),
     (16, _v16_api_request_counts),
     (17, _v17_duress_reason),
+    (18, _v18_midway_sessions),
 ]
 
 
