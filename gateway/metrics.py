@@ -63,6 +63,22 @@ class Metrics:
             "lifeline_heap_frozen_objects", "Objects of start-up left out of garbage collection", registry=self.registry
         )
         self.heap_frozen.set_function(gc.get_freeze_count)
+        self._inbound: dict[tuple[str, str], Counter] = {}
+        self._latency: dict[str, Histogram] = {}
+
+    def count_inbound(self, carrier: str, kind: str) -> None:
+        """One webhook more (on every webhook: the labelled child is looked up once, not built each time)."""
+        child = self._inbound.get((carrier, kind))
+        if child is None:
+            child = self._inbound[carrier, kind] = self.inbound.labels(carrier=carrier, kind=kind)
+        child.inc()
+
+    def time_webhook(self, route: str, seconds: float) -> None:
+        """How long a webhook took to answer."""
+        child = self._latency.get(route)
+        if child is None:
+            child = self._latency[route] = self.webhook_latency.labels(route=route)
+        child.observe(seconds)
 
     def set_outbox(
         self, totals: list[tuple[str, str, int, int]], waiting: int, oldest_age: float, overdue_urgent: int

@@ -145,7 +145,7 @@ async def edge(request: web.Request, handler) -> web.StreamResponse:
         log.exception("unexpected error on %s", route)
         return unavailable()
     finally:
-        request.app[keys.METRICS].webhook_latency.labels(route=route).observe(time.perf_counter() - started)
+        request.app[keys.METRICS].time_webhook(route, time.perf_counter() - started)
 
 
 def unavailable() -> web.Response:

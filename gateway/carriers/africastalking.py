@@ -321,7 +321,7 @@ def _unavailable(request: web.Request) -> web.Response:
 async def _ussd_events(request: web.Request) -> web.Response:
     _verified(request)
     ended = parse_ussd_end(await webhook.read_form(request))
-    request.app[keys.METRICS].inbound.labels(carrier=NAME, kind="ussd_end").inc()
+    request.app[keys.METRICS].count_inbound(NAME, "ussd_end")
     await request.app[keys.CONVERSATION].ussd_ended(ended)
     return web.Response(text="OK")
 

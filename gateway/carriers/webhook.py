@@ -27,8 +27,11 @@ async def read_form(request: web.Request):
     if request.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower() != "identity":
         raise BadRequest("compressed form body")  # carriers never compress; the app does not decode (app.py)
     try:
-        async with asyncio.timeout(BODY_SECONDS):
+        if request.content.is_eof():  # the whole body came with the headers, as nearly always: no wait
             form = await request.post()
+        else:
+            async with asyncio.timeout(BODY_SECONDS):
+                form = await request.post()
     except TimeoutError:
         raise BadRequest("form body incomplete") from None
     except UNREADABLE:
@@ -40,11 +43,11 @@ async def read_form(request: web.Request):
 
 async def receive(request: web.Request, message: Inbound, kind: str) -> Answer:
     """A person's message, processed once; the answer for the carrier's HTTP response."""
-    request.app[keys.METRICS].inbound.labels(carrier=message.carrier, kind=kind).inc()
+    request.app[keys.METRICS].count_inbound(message.carrier, kind)
     return await request.app[keys.CONVERSATION].receive(message)
 
 
 async def report(request: web.Request, status: StatusReport) -> None:
     """A carrier's word on a message we sent."""
-    request.app[keys.METRICS].inbound.labels(carrier=status.carrier, kind="status").inc()
+    request.app[keys.METRICS].count_inbound(status.carrier, "status")
     await request.app[keys.CONVERSATION].report(status)
