@@ -21,6 +21,10 @@ stretches in alternating order.
    pending (bench/dispatch.py, in its own process with the tree under test on its path).
 5. Start time (spawn to the first 200 from /healthz) and idle RSS of `run.py serve`.
 6. bench/places.py and bench/console.py, as they print.
+7. Scale-out on PostgreSQL (BENCH_POSTGRES_URL, default the local server as postgres; skipped when it does
+   not answer): USSD first hop @16 on one `run.py serve`, then on two sharing one database, each in a
+   database of its own created for the run: req/s, p50/p99, the serve processes' and PostgreSQL's CPU µs
+   per request, and two processes' serve CPU per request over one's. `--only scale-out` runs it alone.
 
 --target DIR measures another checkout (its .venv, run.py, config, menus, store) with this tree's load
 client and baselines: the "before" of a before/after table.
@@ -42,8 +46,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
+import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,6 +62,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SCENARIOS = (("ussd-first", "USSD first hop"), ("ussd-walk", "USSD 3-hop walk"), ("twilio-sms", "Twilio SMS, signed"))
 SESSIONS = (16, 200)
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # BENCH_POSTGRES_URL overrides it
 
 
 def free_port() -> int:
@@ -64,10 +71,49 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float:
     """User + system CPU time of the process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+# A client backend's title: "postgres: [cluster: ]user database host(port)|[local] state".
+CLIENT_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")
+
+
+def postgres_cpu(database: str, proc: Path = Path("/proc")) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process working for `database`, by pid: the postmaster, the background
+    processes every database shares (WAL writer, checkpointer...) and the backends connected to it. Other
+    databases' backends (a test run on the same server) are left out. Empty when no PostgreSQL process is
+    visible here (a server on another host or in a container)."""
+    found = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            backend = CLIENT_BACKEND.match(title)
+            if backend and backend.group(1) != database:
+                continue
+            found[int(entry.name)] = cpu_seconds(int(entry.name), proc)
+        except OSError:
+            continue  # ended between the listing and the reading
+    return found
+
+
+def postgres_admin(url: str) -> tuple[psycopg2.extensions.connection | None, str]:
+    """An autocommit connection to the PostgreSQL server at url (CREATE and DROP DATABASE), or None and why."""
+    parts = urlsplit(url)
+    try:
+        connection = psycopg2.connect(url, connect_timeout=3)
+    except psycopg2.Error as exc:
+        # Where it looked, without the password the URL may hold.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"no PostgreSQL at {parts.hostname}:{parts.port or 5432} ({reason}); set BENCH_POSTGRES_URL"
+    connection.autocommit = True
+    return connection, ""
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -163,30 +209,33 @@ class Bench:
 
     async def stretch(
         self,
-        server: Server,
+        server: Server | list[Server],
         scenario: str,
         sessions: int,
         rate: float,
         clients: int,
         seconds: float,
         warmup: float | None = None,
+        database: str | None = None,
     ) -> dict:
-        """Drives the server from `clients` load processes; what was answered over the measured seconds only."""
+        """Drives the server from `clients` load processes; what was answered over the measured seconds only.
+
+        Given several servers (processes on one database), load process n drives server n % len(servers),
+        and `cpu` is theirs summed; given a PostgreSQL database, `postgres_cpu` is its processes' too."""
         self.measures += 1
-        loadgen = [
-            sys.executable,
-            str(ROOT / "bench" / "loadgen.py"),
-            "--port",
-            str(server.port),
-            "--scenario",
-            scenario,
-        ]
+        servers = server if isinstance(server, list) else [server]
+        server = servers[0]  # its name in errors
         processes = []
         for n in range(clients):
             extra = ["--rate", str(rate / clients)] if rate else ["--sessions", str(sessions // clients)]
             processes.append(
                 await asyncio.create_subprocess_exec(
-                    *loadgen,
+                    sys.executable,
+                    str(ROOT / "bench" / "loadgen.py"),
+                    "--port",
+                    str(servers[n % len(servers)].port),
+                    "--scenario",
+                    scenario,
                     *extra,
                     "--tag",
                     f"m{self.measures}c{n}",
@@ -195,7 +244,8 @@ class Bench:
                 )
             )
         await asyncio.sleep(self.args.warmup if warmup is None else warmup)
-        cpu_before = cpu_seconds(server.pid)
+        postgres_before = postgres_cpu(database) if database else {}
+        cpu_before = sum(cpu_seconds(s.pid) for s in servers)
         for process in processes:
             if process.returncode is None:
                 process.stdin.write(b"start\n")
@@ -206,15 +256,22 @@ class Bench:
             if process.returncode is None:
                 process.stdin.write(b"stop\n")
                 await process.stdin.drain()
-        cpu = cpu_seconds(server.pid) - cpu_before
+        cpu = sum(cpu_seconds(s.pid) for s in servers) - cpu_before
         elapsed = time.perf_counter() - started
+        taken: dict = {"cpu": cpu, "elapsed": elapsed}
+        if database:
+            # A process started during the measure (a backend for a new connection) counts from zero; one
+            # that ended is lost (backends live as long as the store's connections, for the whole run).
+            after = postgres_cpu(database)
+            spent = sum(t - postgres_before.get(pid, 0.0) for pid, t in after.items())
+            taken["postgres_cpu"] = spent if after else None
         outputs = []
         for process in processes:
             output = (await process.communicate())[0]
             if process.returncode or not output:
                 raise RuntimeError(f"a load client of {server.name} {scenario} failed (exit {process.returncode})")
             outputs.append(json.loads(output))
-        return {"outputs": outputs, "cpu": cpu, "elapsed": elapsed}
+        return {"outputs": outputs, **taken}
 
     def figures(
         self, server: Server, scenario: str, sessions: int, rate: float, clients: int, stretches: list[dict]
@@ -269,7 +326,8 @@ class Bench:
             **extra,
         }
 
-    def server(self, kind: str) -> Server:
+    def server(self, kind: str, **extra: str) -> Server:
+        """A baseline (bare, floor, floor thread) or `run.py serve` (extra: more of its environment)."""
         port = free_port()
         work = self.tmp / kind.replace(" ", "-")
         work.mkdir()
@@ -281,7 +339,7 @@ class Bench:
             args += ["--thread"] if kind == "floor thread" else []
         else:
             args = [self.target_python, str(self.target / "run.py"), "serve"]
-            env = self.lifeline_env(port, work)
+            env = self.lifeline_env(port, work, **extra)
         return Server(kind, args + ["--port", str(port)], env, str(work), port)
 
     async def webhooks(self) -> None:
@@ -492,6 +550,70 @@ class Bench:
             carrier.terminate()
             carrier.wait()
 
+    # -- scale-out on PostgreSQL ------------------------------------------------------------------
+
+    async def scale_out(self) -> None:
+        """Section 7: USSD first hops @16 on one `run.py serve` on PostgreSQL, and on two sharing a database.
+
+        Each configuration gets a database of its own, created here and dropped at the end: neither starts
+        on the other's rows. They run side by side, measured in alternating order (one, two, then two,
+        one), so a drift in the machine's load weighs on both alike; each one's second stretch starts on
+        its first's rows, alike too. The load processes are split evenly between the processes."""
+        url = os.environ.get("BENCH_POSTGRES_URL", POSTGRES_URL)
+        admin, reason = postgres_admin(url)
+        if admin is None:
+            self.result["scale_out"] = {"skipped": reason}
+            self.progress(f"scale-out on PostgreSQL skipped: {reason}")
+            return
+        names = {n: f"lifeline_bench_{os.getpid()}_{n}" for n in (1, 2)}
+        created: list[str] = []
+        try:
+            with admin.cursor() as cursor:
+                for name in names.values():
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+                    created.append(name)
+            async with contextlib.AsyncExitStack() as stack:
+                servers: dict[int, list[Server]] = {}
+                for n, name in names.items():
+                    database_url = urlsplit(url)._replace(path=f"/{name}").geturl()
+                    servers[n] = []
+                    for i in range(n):  # one after the other: the first creates the schema
+                        server = self.server(f"lifeline pg {n}.{i}", DATABASE_URL=database_url)
+                        servers[n].append(await stack.enter_async_context(server))
+                clients = {n: -(-self.args.clients // n) * n for n in names}  # a multiple of the processes
+                stretches: dict[int, list[dict]] = {n: [] for n in names}
+                for p in range(2):
+                    for n in (1, 2) if p % 2 == 0 else (2, 1):
+                        stretches[n].append(
+                            await self.stretch(
+                                servers[n], "ussd-first", 16, 0, clients[n], self.args.seconds, database=names[n]
+                            )
+                        )
+                measures = []
+                for n in names:
+                    m = self.figures(servers[n][0], "ussd-first", 16, 0, clients[n], stretches[n])
+                    postgres = [taken["postgres_cpu"] for taken in stretches[n]]
+                    m.update(
+                        server=f"lifeline x{n} postgresql",
+                        processes=n,
+                        # None: no PostgreSQL process visible from here (another host, a container).
+                        postgres_cpu_us_per_req=(
+                            sum(postgres) / m["requests"] * 1e6 if m["requests"] and None not in postgres else None
+                        ),
+                        peak_rss_mb=max(memory_mb(s.pid)["peak_rss_mb"] for s in servers[n]),
+                    )
+                    m["cpu_x_one"] = m["cpu_us_per_req"] / (measures or [m])[0]["cpu_us_per_req"]
+                    measures.append(m)
+                    self.progress(f"postgresql x{n}: {m['req_per_s']:,.0f} req/s, {m['cpu_us_per_req']:.0f} us/req")
+            self.result["scale_out"] = {"postgres_version": admin.server_version, "measures": measures}
+        finally:
+            # After the servers stopped (their connections closed); FORCE ends any a crash left (PostgreSQL 13+).
+            force = " WITH (FORCE)" if admin.server_version >= 130000 else ""
+            with admin.cursor() as cursor:
+                for name in created:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+            admin.close()
+
     def extras(self) -> list[str]:
         """bench/places.py and bench/console.py of the tree under test, their printed tables kept as text."""
         printed = []
@@ -555,14 +677,59 @@ def plain(value):
     return value
 
 
-def report(result: dict) -> str:
-    out = []
+def headline(result: dict) -> str:
     machine = result["machine"]
-    out.append(
+    return (
         f"make bench: {machine['target']} at {machine['commit']}, {machine['cpus']} CPUs, load average "
         f"{machine['load_before']} before and {machine['load_after']} after, Python {machine['python']}, "
         f"{machine['clients']} load processes a measure, {result['total_seconds']:.0f} s"
     )
+
+
+def scale_out_report(result: dict) -> list[str]:
+    """Section 7; nothing when it was not run."""
+    scale = result.get("scale_out")
+    if scale is None:
+        return []
+    if "skipped" in scale:
+        return [f"\n7. Scale-out on PostgreSQL: skipped, {scale['skipped']}"]
+    out = ["\n7. Scale-out on PostgreSQL: USSD first hop @16, one `serve` process, then two on one database"]
+    out.append(
+        table(
+            (
+                "serve",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "serve CPU us/req",
+                "busy",
+                "PostgreSQL CPU us/req",
+                "CPU x 1 process",
+                "errors",
+            ),
+            [
+                (
+                    f"{m['processes']} process{'es' if m['processes'] > 1 else ''}",
+                    f"{m['req_per_s']:,.0f}",
+                    f"{m['p50_ms']:.1f}",
+                    f"{m['p99_ms']:.1f}",
+                    f"{m['cpu_us_per_req']:.0f}",
+                    f"{m['server_cpu_share']:.0%}",
+                    "n/a" if m["postgres_cpu_us_per_req"] is None else f"{m['postgres_cpu_us_per_req']:.0f}",
+                    f"{m['cpu_x_one']:.2f}x",
+                    str(m["errors"]) if m["errors"] else "",
+                )
+                for m in scale["measures"]
+            ],
+        )
+    )
+    out.append("   serve CPU: the serve processes' summed (busy: 100% = one core); PostgreSQL CPU: the postmaster, its")
+    out.append("   background processes and this database's backends; CPU x 1 process: the target is within 1.10x")
+    return out
+
+
+def report(result: dict) -> str:
+    out = [headline(result)]
     by = {(m["server"], m["scenario"], m["sessions"]): m for m in result["webhooks"]}
     rows = []
     for scenario, title in SCENARIOS:
@@ -721,12 +888,13 @@ def report(result: dict) -> str:
     for key in ("places", "console"):
         if key in result:
             out.append(f"\n6. bench/{key}.py\n{result[key]['printed']}")
+    out.extend(scale_out_report(result))
     return "\n".join(out)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--json", type=Path, help="default bench/results/latest.json, or <section>.json with --only")
     parser.add_argument("--target", type=Path, help="another Lifeline checkout to measure (with its .venv)")
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per closed-loop row")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each measure")
@@ -741,7 +909,10 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, default=200, help="alerts sent 4 at a time")
     parser.add_argument("--messages", type=int, default=2000, help="outbox messages per sender")
     parser.add_argument("--no-extras", action="store_true", help="skip bench/places.py and bench/console.py")
+    parser.add_argument("--only", choices=("scale-out",), help="run this section alone")
     args = parser.parse_args()
+    # A section run alone does not overwrite the whole bench's figures.
+    args.json = args.json or ROOT / "bench" / "results" / f"{args.only or 'latest'}.json"
     bench = Bench(args)
     if args.target and not Path(bench.target_python).exists():
         parser.error(f"{bench.target_python} is missing: run `make .venv/.installed` in {bench.target}")
@@ -758,15 +929,20 @@ async def main() -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     began = time.perf_counter()
-    await bench.webhooks()
-    await bench.alerts()
-    await bench.outbox_and_claims()
-    if not args.no_extras:
+    if not args.only:
+        await bench.webhooks()
+        await bench.alerts()
+        await bench.outbox_and_claims()
+    await bench.scale_out()
+    if not args.only and not args.no_extras:
         bench.extras()
     bench.result["machine"]["load_after"] = round(os.getloadavg()[0], 2)
-    add_ratios(bench.result)
     bench.result["total_seconds"] = time.perf_counter() - began
-    printed = report(bench.result)
+    if args.only:
+        printed = "\n".join([headline(bench.result), *scale_out_report(bench.result)])
+    else:
+        add_ratios(bench.result)
+        printed = report(bench.result)
     print(printed)
     shutil.rmtree(bench.tmp, ignore_errors=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
