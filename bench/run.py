@@ -111,7 +111,8 @@ def postgres_admin(url: str) -> tuple[psycopg2.extensions.connection | None, str
     except psycopg2.Error as exc:
         # Where it looked, without the password the URL may hold.
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, f"no PostgreSQL at {parts.hostname}:{parts.port or 5432} ({reason}); set BENCH_POSTGRES_URL"
+        where = f"{parts.hostname}:{parts.port or 5432}"
+        return None, f"cannot connect to PostgreSQL at {where} ({reason}); set BENCH_POSTGRES_URL"
     connection.autocommit = True
     return connection, ""
 
