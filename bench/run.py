@@ -607,6 +607,9 @@ class Bench:
                     measures.append(m)
                     self.progress(f"postgresql x{n}: {m['req_per_s']:,.0f} req/s, {m['cpu_us_per_req']:.0f} us/req")
             self.result["scale_out"] = {"postgres_version": admin.server_version, "measures": measures}
+        except Exception as exc:  # the other sections' figures, taken by now, are still printed
+            self.result["scale_out"] = {"failed": f"{type(exc).__name__}: {exc}".strip()[-600:]}
+            self.progress(f"scale-out on PostgreSQL failed: {exc}")
         finally:
             # After the servers stopped (their connections closed); FORCE ends any a crash left (PostgreSQL 13+).
             force = " WITH (FORCE)" if admin.server_version >= 130000 else ""
@@ -694,6 +697,8 @@ def scale_out_report(result: dict) -> list[str]:
         return []
     if "skipped" in scale:
         return [f"\n7. Scale-out on PostgreSQL: skipped, {scale['skipped']}"]
+    if "failed" in scale:
+        return [f"\n7. Scale-out on PostgreSQL: FAILED, {scale['failed']}"]
     out = ["\n7. Scale-out on PostgreSQL: USSD first hop @16, one `serve` process, then two on one database"]
     out.append(
         table(
