@@ -86,7 +86,7 @@ class Dispatcher:
         free = self.policy.concurrency - len(self._sending)
         look_ahead = False
         if free >= batch:
-            claimed = await self._store.run(outbox.claim_due, free, self._clock(), self.policy.lease_seconds)
+            claimed = await self._store.brief(outbox.claim_due, free, self._clock(), self.policy.lease_seconds)
             self.problem = None  # the outbox answers again
             for message in claimed:
                 self._sending.add(message.id)
@@ -103,7 +103,7 @@ class Dispatcher:
             return  # enqueued (or a slot freed) meanwhile: claim again now, not after one more query
         timeout = IDLE_POLL_SECONDS
         if look_ahead:
-            wake_at = await self._store.run(outbox.next_wake_at)
+            wake_at = await self._store.brief(outbox.next_wake_at)
             if wake_at is not None:
                 timeout = min(timeout, max(0.0, wake_at - self._clock()))
         with contextlib.suppress(TimeoutError):
@@ -162,6 +162,7 @@ class Dispatcher:
         if resting_until is not None:
             # Every provider of the route asked us to wait (Retry-After): come back when this one allows.
             await self._record(outbox.postpone, message.id, message.claim_token, index, resting_until, self._clock())
+            self._wake.set()  # its new due time may come before the dispatcher's next look
             return
         if message.unanswered and await self._found(message):
             return
@@ -260,7 +261,7 @@ class Dispatcher:
             while self._accepted:
                 batch, self._accepted = self._accepted, []
                 try:
-                    recorded = await self._record(outbox.mark_sent, [a for a, _ in batch], self._clock())
+                    recorded = await self._record(outbox.mark_sent, [a for a, _ in batch], self._clock(), brief=True)
                 except Exception as exc:  # each send reports it, as when it was written alone
                     for _, future in batch:
                         if not future.done():
@@ -272,11 +273,11 @@ class Dispatcher:
         finally:
             self._recording = None
 
-    async def _record(self, fn, *args):
+    async def _record(self, fn, *args, brief: bool = False):
         """Writes a send's outcome, retrying a failing store: a lost write means a second send."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
-                return await self._store.run(fn, *args)
+                return await (self._store.brief if brief else self._store.run)(fn, *args)
             except Exception:
                 if attempt == RECORD_ATTEMPTS:
                     raise
@@ -321,5 +322,8 @@ class Dispatcher:
                 now,
                 unanswered,
             )
+            # The slot was freed (and the dispatcher woken) when the carrier answered, before this was
+            # written: its look at when to wake next still saw the message out on its lease.
+            self._wake.set()
             self._metrics.sends.labels(provider=label, result=error.failure.value).inc()
             log.info("message %s to %s will be retried: %s", message.id, mask(message.to), error)
