@@ -111,14 +111,31 @@ class _WriterLock:
     The event loop never blocks on it: it asks `released()` to be woken when a thread lets it go, and then
     runs its transaction itself. Handing the transaction to the thread instead would keep every webhook on
     the thread as long as any is there (each finds the lock taken by the one before), at twice the cost.
+    A thread waiting for the lock goes first: the event loop, taking it back between two webhooks each
+    time, would otherwise keep the outbox's claims waiting for as long as webhooks keep coming.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._queued = 0  # threads waiting in acquire()
+        self._counting = threading.Lock()
         self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
 
     def acquire(self, blocking: bool = True) -> bool:
-        return self._lock.acquire(blocking)
+        if self._lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        with self._counting:
+            self._queued += 1
+        self._lock.acquire()
+        with self._counting:
+            self._queued -= 1
+        return True
+
+    def acquire_on_loop(self) -> bool:
+        """The event loop's try: False while the lock is taken or a thread waits for it."""
+        return not self._queued and self._lock.acquire(False)
 
     def release(self) -> None:
         self._lock.release()
@@ -138,7 +155,7 @@ class _WriterLock:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiting.append((loop, future))
-        if not self._lock.locked():  # released between the caller's try and this registration
+        if not self._lock.locked() and not self._queued:  # released since the caller's try, nobody waiting
             _wake(future)
         await future
 
@@ -273,7 +290,7 @@ def _retrieved(future: Future) -> None:
 def _at_once(fn: Callable[..., T], args: tuple) -> T:
     """fn(*args) in one SQLite transaction on the calling thread (the event loop), if the write lock can be
     had without waiting; raises _LockTaken, having done nothing, if it cannot."""
-    if not _writer.acquire(blocking=False):
+    if not _writer.acquire_on_loop():
         raise _OurThreadWrites  # a transaction of the store's thread is running
     try:
         if database.in_transaction():
