@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from store.crypto import lookup_hash
+from store.crypto import lookup_hash, vault
 from store.models import Alert, AlertNote, AlertReply, Person
 from store.sql import Statement
 
@@ -24,25 +24,32 @@ DRILL = "drill"  # a practice alert: never open, never paged to a consulate
 DURESS_PIN, PIN_TRIES, EARLIER = "pin", "tries", "earlier"
 
 
+# An ALERTA asks these on every press: written once, not built by peewee each time (its SQL building cost
+# several times the queries themselves; see store/sql.py).
+_OPEN = Statement(
+    "SELECT * FROM alert WHERE person_id = {p} AND status = {p} AND duress_at IS NULL ORDER BY created_at DESC LIMIT 1"
+)
+_OPEN_UNDER_DURESS = Statement(
+    """SELECT * FROM alert WHERE person_id = {p} AND status = {p} AND duress_at IS NOT NULL
+    ORDER BY created_at DESC LIMIT 1"""
+)
+_INSERT = Statement(
+    """INSERT INTO alert (reference, person_id, status, note, consulate, contacts_told, created_at, updated_at,
+        duress_reason)
+    VALUES ({p}, {p}, {p}, {p}, {p}, 0, {p}, {p}, {p}) ON CONFLICT (reference) DO NOTHING RETURNING id"""
+)
+_TOLD = Statement("UPDATE alert SET contacts_told = {p} WHERE id = {p}")
+
+
 def open_alert_of(person_id: int) -> Alert | None:
     """The person's alert that is open as their phone knows it: one cancelled under duress stays open for
     the consulate but, on the phone, is as cancelled as any other."""
-    return (
-        Alert.select()
-        .where((Alert.person == person_id) & (Alert.status == OPEN) & Alert.duress_at.is_null())
-        .order_by(Alert.created_at.desc())
-        .first()
-    )
+    return next(iter(_OPEN.rows(Alert, person_id, OPEN)), None)
 
 
 def open_under_duress(person_id: int) -> Alert | None:
     """The person's newest alert still open that their phone was shown as cancelled (under duress)."""
-    return (
-        Alert.select()
-        .where((Alert.person == person_id) & (Alert.status == OPEN) & Alert.duress_at.is_null(False))
-        .order_by(Alert.created_at.desc())
-        .first()
-    )
+    return next(iter(_OPEN_UNDER_DURESS.rows(Alert, person_id, OPEN)), None)
 
 
 def raise_alert(
@@ -54,22 +61,24 @@ def raise_alert(
     duress_reason: str | None = None,
 ) -> Alert:
     """A new alert (open, or a drill) with a fresh short reference."""
+    stored_note = vault().encrypt(note) if note is not None else None
     for _ in range(20):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-        try:
-            with Alert._meta.database.atomic():  # a savepoint: a taken reference is retried
-                return Alert.create(
-                    reference=reference,
-                    person=person_id,
-                    status=status,
-                    note=note,
-                    consulate=consulate,
-                    created_at=now,
-                    updated_at=now,
-                    duress_reason=duress_reason,
-                )
-        except peewee.IntegrityError:
-            continue
+        row = _INSERT.one(reference, person_id, status, stored_note, consulate, now, now, duress_reason)
+        if row is None:
+            continue  # the reference is taken: another one
+        return Alert(
+            id=row[0],
+            reference=reference,
+            person=person_id,
+            status=status,
+            note=note,
+            consulate=consulate,
+            contacts_told=0,
+            created_at=now,
+            updated_at=now,
+            duress_reason=duress_reason,
+        )
     raise RuntimeError("no free alert reference after 20 tries")
 
 
@@ -84,7 +93,7 @@ def record_update(alert: Alert, note: str | None, update_sent: bool, now: float)
 
 
 def record_told(alert: Alert, contacts: int) -> None:
-    Alert.update(contacts_told=contacts).where(Alert.id == alert.id).execute()
+    _TOLD.execute(contacts, alert.id)
 
 
 def cancel(alert: Alert, now: float) -> None:

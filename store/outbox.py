@@ -219,12 +219,16 @@ def written_after(message_id: int) -> list[Written]:
     return [Written(row.id, row.to, row.body, row.encoding, row.segments) for row in rows]
 
 
+# After every claim that left slots free: written once (see store/sql.py).
+_NEXT_WAKE = Statement(
+    """SELECT (SELECT MIN(due_at) FROM outbox_message WHERE status = {p}),
+        (SELECT MIN(lease_until) FROM outbox_message WHERE status = {p})"""
+)
+
+
 def next_wake_at() -> float | None:
     """When the next message falls due (or a claim goes stale), if any is waiting."""
-    pending = OutboxMessage.select(peewee.fn.MIN(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING).scalar()
-    leased = (
-        OutboxMessage.select(peewee.fn.MIN(OutboxMessage.lease_until)).where(OutboxMessage.status == SENDING).scalar()
-    )
+    pending, leased = _NEXT_WAKE.one(PENDING, SENDING)
     times = [t for t in (pending, leased) if t is not None]
     return min(times) if times else None
 

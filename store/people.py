@@ -42,10 +42,20 @@ def record_consent(person_id: int, text_version: str, now: float) -> None:
     inserted_one(Consent.insert(person=person_id, text_version=text_version, agreed_at=now).on_conflict_ignore())
 
 
+# Asked on every alert and many SMS: written once, not built by peewee each time (see store/sql.py).
+_CONTACTS = Statement("SELECT phone, name, language FROM contact WHERE person_id = {p} ORDER BY added_at, id")
+_LOCATION = Statement("SELECT location, location_updated_at FROM person WHERE id = {p}")
+_NAME = Statement("SELECT name FROM person WHERE id = {p}")
+_NATIONALITY = Statement("SELECT nationality FROM person WHERE id = {p}")
+
+
 def contacts_of(person_id: int) -> list[TrustedContact]:
     """The person's contacts in the order they were added."""
-    rows = Contact.select().where(Contact.person == person_id).order_by(Contact.added_at, Contact.id)
-    return [TrustedContact(n, row.phone, row.name, row.language) for n, row in enumerate(rows, 1)]
+    decrypt = vault().decrypt
+    return [
+        TrustedContact(n, decrypt(phone), decrypt(name), language)
+        for n, (phone, name, language) in enumerate(_CONTACTS.execute(person_id).fetchall(), 1)
+    ]
 
 
 def count_contacts(person_id: int) -> int:
@@ -83,10 +93,11 @@ def set_location(person_id: int, location: str, now: float) -> None:
 
 def location_of(person_id: int) -> tuple[str, float] | None:
     """(location, when it was last updated), if the person gave one."""
-    person = Person.get_or_none(Person.id == person_id)
-    if person is None or not person.location:
+    row = _LOCATION.one(person_id)
+    if row is None or row[0] is None:
         return None
-    return person.location, person.location_updated_at
+    location = vault().decrypt(row[0])
+    return (location, row[1]) if location else None
 
 
 def pin_hash(person_id: int, pin: str, keys: Vault | None = None) -> str:
@@ -179,7 +190,8 @@ def nationality_of(person_id: int | None) -> str | None:
     """The nationality the person chose (which consular network serves them), if any."""
     if person_id is None:
         return None
-    return Person.select(Person.nationality).where(Person.id == person_id).scalar()
+    row = _NATIONALITY.one(person_id)
+    return row[0] if row else None
 
 
 def set_nationality(person_id: int, nationality: str) -> None:
@@ -191,5 +203,5 @@ def set_name(person_id: int, name: str) -> None:
 
 
 def name_of(person_id: int | None) -> str | None:
-    person = Person.get_or_none(Person.id == person_id) if person_id is not None else None
-    return person.name if person else None
+    row = _NAME.one(person_id) if person_id is not None else None
+    return vault().decrypt(row[0]) if row and row[0] is not None else None

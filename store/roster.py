@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.crypto import lookup_hash
+from store.crypto import lookup_hash, vault
 from store.db import is_postgres
 from store.models import DutyShift
 from store.sql import Statement
@@ -71,9 +71,16 @@ def shifts(consulate: str | None, now: float) -> list[Shift]:
     return [_shift(row) for row in query.order_by(DutyShift.consulate, DutyShift.starts_at, DutyShift.id)]
 
 
+_ON_DUTY_AT = Statement(
+    """SELECT phone FROM duty_shift WHERE consulate = {p} AND starts_at <= {p} AND (ends_at IS NULL OR ends_at > {p})
+    ORDER BY id"""
+)
+
+
 def on_duty(consulate: str, now: float) -> list[str]:
-    """The roster's phones on duty for the consulate at this moment."""
-    return [row.phone for row in _current(now).where(DutyShift.consulate == consulate).order_by(DutyShift.id)]
+    """The roster's phones on duty for the consulate at this moment (on every alert: a written statement)."""
+    decrypt = vault().decrypt
+    return [decrypt(phone) for (phone,) in _ON_DUTY_AT.execute(consulate, now, now).fetchall()]
 
 
 def consulates_of(phone: str, now: float) -> list[str]:
