@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from store.crypto import Vault, lookup_hash, vault
 from store.db import inserted_one
-from store.models import InboundSeen, Person, UssdSessionEnd
+from store.models import Person, UssdSessionEnd
 from store.sql import Statement
 
 
@@ -31,9 +31,12 @@ _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrie
 # Of two deliveries of one message at once, the second waits here until the first commits, then finds it.
 _FIRST_SEEN = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
 
-# A known person costs one round trip and no encryption; a new one is inserted (a racing insert
-# of the same person finds the row on conflict).
-_SEEN_PERSON = Statement("UPDATE person SET last_seen_at = {p} WHERE phone_hash = {p} RETURNING id, language")
+# A known person costs one look-up and no encryption; a new one is inserted (a racing insert of the same
+# person finds the row on conflict). When they were last seen is kept to the day: written on every hop it
+# cost a page of the database's log each time, and the hour of each dial is nothing Lifeline needs.
+_KNOWN_PERSON = Statement("SELECT id, language, last_seen_at FROM person WHERE phone_hash = {p}")
+_SEEN_TODAY = Statement("UPDATE person SET last_seen_at = {p} WHERE id = {p}")
+SEEN_EVERY_SECONDS = 86400
 _NEW_PERSON = Statement(
     """INSERT INTO person (phone_hash, phone, created_at, last_seen_at) VALUES ({p}, {p}, {p}, {p})
     ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
@@ -68,16 +71,32 @@ def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:
     return EarlierAnswer(text=vault().decrypt(reply) if reply is not None else None, ends=bool(ends))
 
 
+# Marks are added in time order, so those before the first mark still in the window are the old ones:
+# the look-up reads the rows it then deletes, and no index on seen_at has to be kept up on every webhook.
+# (A mark written a moment out of order by another process stays until the next day's purge.)
+_FORGET_SEEN = Statement(
+    """DELETE FROM inbound_seen WHERE id < COALESCE(
+        (SELECT id FROM inbound_seen WHERE seen_at >= {p} ORDER BY id LIMIT 1),
+        (SELECT MAX(id) + 1 FROM inbound_seen))"""
+)
+
+
 def forget_seen_before(cutoff: float) -> int:
     """Deletes the replay marks of messages first seen before cutoff; returns how many."""
-    return InboundSeen.delete().where(InboundSeen.seen_at < cutoff).execute()
+    return _FORGET_SEEN.execute(cutoff).rowcount
 
 
 def touch_person(phone: str, now: float) -> KnownPerson:
     """The person with this E.164 number, created on first contact; marks them seen now."""
     phone_hash = lookup_hash(phone)
-    row = _SEEN_PERSON.one(now, phone_hash) or _NEW_PERSON.one(phone_hash, vault().encrypt(phone), now, now)
-    return KnownPerson(id=row[0], language=row[1])
+    known = _KNOWN_PERSON.one(phone_hash)
+    if known is None:
+        person_id, language = _NEW_PERSON.one(phone_hash, vault().encrypt(phone), now, now)
+        return KnownPerson(id=person_id, language=language)
+    person_id, language, last_seen_at = known
+    if now - last_seen_at >= SEEN_EVERY_SECONDS:
+        _SEEN_TODAY.execute(now, person_id)
+    return KnownPerson(id=person_id, language=language)
 
 
 def set_language(person_id: int, language: str) -> None:

@@ -156,6 +156,12 @@ MIDWAY_SESSIONS_INDEX = """CREATE INDEX IF NOT EXISTS conversation_session_midwa
     ON conversation_session (phone_hash, updated_at) WHERE channel = 'ussd' AND NOT ended"""
 
 
+def _v19_unindexed_seen_at() -> None:
+    # The replay marks are purged in insertion order (store/inbound.py): their seen_at index only cost a
+    # write on every webhook.
+    database.execute_sql("DROP INDEX IF EXISTS inbound_seen_seen_at")
+
+
 # Append new steps; never edit one that has shipped.
 MIGRATIONS = [
     (1, _v1_initial),
@@ -176,6 +182,7 @@ MIGRATIONS = [
     (16, _v16_api_request_counts),
     (17, _v17_duress_reason),
     (18, _v18_midway_sessions),
+    (19, _v19_unindexed_seen_at),
 ]
 
 

@@ -22,9 +22,9 @@ from gateway.carriers.twilio import TwilioSender
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy
-from store import db, outbox, sessions
+from store import db, inbound, outbox, sessions
 from store.db import Store, database, is_postgres
-from store.models import ConversationSession, OutboxMessage, Person, SchemaVersion
+from store.models import ConversationSession, InboundSeen, OutboxMessage, Person, SchemaVersion
 from store.schema import MIGRATIONS, migrate
 from tests import payloads
 from tests.conftest import PERSON, in_store
@@ -180,7 +180,7 @@ async def test_a_webhook_transaction_runs_on_the_event_loop_on_sqlite_and_on_a_t
 
 
 @sqlite_only
-async def test_while_another_process_writes_a_webhook_transaction_waits_on_the_thread_not_on_the_loop(
+async def test_while_another_process_writes_a_webhook_transaction_waits_without_blocking_the_loop(
     start, database_url, clock
 ):
     client = await start("console")
@@ -193,7 +193,9 @@ async def test_while_another_process_writes_a_webhook_transaction_waits_on_the_t
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert await waiting != threading.get_ident()  # the store's thread waited for the lock, then wrote
+    # Then it was written: by the store's thread, which waited for the lock, or (when that thread was
+    # itself waiting for the other process, with the dispatcher's claim) on the loop, once the thread let go.
+    await waiting
     assert await in_store(client, sessions.load, "ussd:test:2", clock()) is not None
 
 
@@ -290,3 +292,36 @@ async def test_the_look_up_for_a_dropped_session_on_every_dial_reads_only_midway
     # Most dials end at the main menu and are stored as ended: the index holds none of them, and the
     # look-up does not visit one row per earlier dial of that person.
     assert "conversation_session_midway" in await in_store(client, plan)
+
+
+async def test_the_daily_purge_forgets_only_replay_marks_older_than_the_window(start, clock):
+    client = await start("console")
+    now = clock()
+
+    def marks() -> list[str]:
+        return [digest for (digest,) in InboundSeen.select(InboundSeen.digest).order_by(InboundSeen.id).tuples()]
+
+    def write(ages_in_days: list[float]) -> None:
+        for n, age in enumerate(ages_in_days):
+            InboundSeen.create(digest=f"mark-{n}", seen_at=now - age * 86400)
+
+    # In the order they were written; the fourth came a moment late from another process.
+    await in_store(client, write, [40, 39, 38.5, 37.5, 38.01, 10, 1])
+    await in_store(client, inbound.forget_seen_before, now - 38 * 86400)
+    # Everything older than the first mark still in the window is gone; that late mark waits for the next day.
+    assert await in_store(client, marks) == ["mark-3", "mark-4", "mark-5", "mark-6"]
+    await in_store(client, inbound.forget_seen_before, now)
+    assert await in_store(client, marks) == []
+
+
+async def test_when_a_person_was_last_seen_is_kept_to_the_day(start, clock):
+    client = await start("console")
+    phone = Phone(client, PERSON)
+    await phone.send("MENU")
+    first = await in_store(client, lambda: Person.get().last_seen_at)
+    clock.advance(3600)
+    await phone.send("MENU")
+    assert await in_store(client, lambda: Person.get().last_seen_at) == first  # not every message
+    clock.advance(86400)
+    await phone.send("MENU")
+    assert await in_store(client, lambda: Person.get().last_seen_at) >= first + 86400 + 3600
