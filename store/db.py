@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -204,6 +205,8 @@ class Store:
         self._answer_within = answer_within
         self._on_loop = not is_postgres()
         self._unchecked = 0  # transactions committed on the loop since the last checkpoint was asked for
+        self._joining: list[_Joined] = []  # webhooks' transactions waiting for this turn's commit
+        self._committing: set[asyncio.Task] = set()
 
     async def run(self, fn: Callable[..., T], *args) -> T:
         """Runs fn(*args) inside one atomic transaction, off the event loop."""
@@ -216,15 +219,9 @@ class Store:
         deadline = time.monotonic() + self._answer_within
         if self._on_loop:
             try:
-                result = await self._on_the_loop(fn, args, deadline)
+                return await self._joined(fn, args, deadline)
             except _LockTaken:
                 pass  # on the thread, in its turn, waiting for the lock as any transaction does
-            else:
-                self._unchecked += 1
-                if self._unchecked >= CHECKPOINT_AFTER:
-                    self._unchecked = 0
-                    self._executor.submit(_checkpoint_loop_writes).add_done_callback(_retrieved)
-                return result
         future = self._executor.submit(_atomically, fn, args, deadline)
         future.add_done_callback(_retrieved)  # a transaction given up on reports to nobody
         try:
@@ -242,6 +239,49 @@ class Store:
         if self._on_loop:
             return await self.answer(fn, *args)
         return await self.run(fn, *args)
+
+    async def _joined(self, fn: Callable[..., T], args: tuple, deadline: float) -> T:
+        """fn(*args) on the event loop, committed together with the other webhooks' transactions that
+        reach the store in the same turn of the loop (group commit): each in a savepoint of its own, so
+        one that fails is undone alone, and one COMMIT for them all. Under load several webhooks are
+        ready at once, and the commit (a write of every page they changed) was a sixth of a USSD hop."""
+        joined = _Joined(fn, args, deadline, asyncio.get_running_loop().create_future())
+        self._joining.append(joined)
+        if len(self._joining) == 1:
+            task = asyncio.ensure_future(self._commit_joined())  # after the webhooks ready in this turn
+            self._committing.add(task)
+            task.add_done_callback(self._committing.discard)
+        return await joined.outcome
+
+    async def _commit_joined(self) -> None:
+        batch, self._joining = self._joining, []
+        batch = [joined for joined in batch if not joined.outcome.cancelled()]  # nobody waits: not done
+        if not batch:
+            return
+        try:
+            outcomes = await self._on_the_loop(_each_in_a_savepoint, (batch,), min(j.deadline for j in batch))
+        except BaseException as exc:  # nothing was committed: each caller hears why
+            for joined in batch:
+                if joined.outcome.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    joined.outcome.cancel()
+                else:
+                    joined.outcome.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._unchecked += len(batch)
+        if self._unchecked >= CHECKPOINT_AFTER:
+            self._unchecked = 0
+            self._executor.submit(_checkpoint_loop_writes).add_done_callback(_retrieved)
+        for joined, (result, error) in zip(batch, outcomes, strict=True):
+            if joined.outcome.done():
+                continue
+            if error is not None:
+                joined.outcome.set_exception(error)
+            else:
+                joined.outcome.set_result(result)
 
     async def _on_the_loop(self, fn: Callable[..., T], args: tuple, deadline: float) -> T:
         """fn(*args) on the event loop, once the store's own thread has let go of the write lock; raises
@@ -271,6 +311,34 @@ class Store:
         """Waits for running transactions and stops the threads (their connections close with them)."""
         self._executor.shutdown(wait=True)
         database.close()
+
+
+@dataclass
+class _Joined:
+    """A webhook's transaction waiting to be committed with the others of its turn."""
+
+    fn: Callable
+    args: tuple
+    deadline: float
+    outcome: asyncio.Future
+
+
+def _each_in_a_savepoint(batch: list[_Joined]) -> list[tuple[object, BaseException | None]]:
+    """Runs each transaction of a group commit, inside the one open transaction: alone as it is, several
+    each in a savepoint, so one that fails (a unique key another webhook took first) rolls back alone and
+    the caller hears its error, as it would have alone."""
+    if len(batch) == 1:
+        return [(batch[0].fn(*batch[0].args), None)]
+    outcomes: list[tuple[object, BaseException | None]] = []
+    for joined in batch:
+        try:
+            with database.atomic():
+                outcomes.append((joined.fn(*joined.args), None))
+        except (peewee.OperationalError, peewee.InterfaceError):
+            raise  # the database itself failed: the whole transaction goes, and is retried or reported
+        except Exception as exc:
+            outcomes.append((None, exc))
+    return outcomes
 
 
 # How long after its deadline a caller still waits for a transaction to report (see Store.answer).

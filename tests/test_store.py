@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import peewee
 import pytest
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
@@ -325,3 +326,45 @@ async def test_when_a_person_was_last_seen_is_kept_to_the_day(start, clock):
     clock.advance(86400)
     await phone.send("MENU")
     assert await in_store(client, lambda: Person.get().last_seen_at) >= first + 86400 + 3600
+
+
+async def test_webhooks_committed_together_each_succeed_or_fail_alone(start, clock):
+    client = await start("console")
+    store = client.app[keys.STORE]
+    now = clock()
+
+    def save(key: str) -> str:
+        sessions.save(key, "h", "ussd", "{}", 0, False, now, now + 60)
+        return key
+
+    def save_twice(key: str) -> str:
+        save(key)
+        ConversationSession.insert(  # the same unique key again: this one transaction fails
+            key=key, phone_hash="h", channel="ussd", state="x", consumed=0, ended=False, updated_at=now, expires_at=now
+        ).execute()
+        return key
+
+    # Ready in the same turn of the event loop: on SQLite one commit, each in its own savepoint.
+    outcomes = await asyncio.gather(
+        store.answer(save, "ussd:1"),
+        store.answer(save_twice, "ussd:2"),
+        store.answer(save, "ussd:3"),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "ussd:1" and outcomes[2] == "ussd:3"
+    assert isinstance(outcomes[1], peewee.IntegrityError)  # its caller hears it, as alone
+    keys_kept = await in_store(client, lambda: sorted(s.key for s in ConversationSession.select()))
+    assert keys_kept == ["ussd:1", "ussd:3"]  # the failed one left nothing, the others everything
+
+
+@sqlite_only
+async def test_a_webhook_given_up_before_its_turn_is_never_written(start, clock):
+    client = await start("console")
+    store = client.app[keys.STORE]
+    now = clock()
+    first = asyncio.ensure_future(store.answer(sessions.save, "ussd:kept", "h", "ussd", "{}", 0, False, now, now + 60))
+    gone = asyncio.ensure_future(store.answer(sessions.save, "ussd:gone", "h", "ussd", "{}", 0, False, now, now + 60))
+    await asyncio.sleep(0)  # both joined this turn's commit, which has not run yet
+    gone.cancel()
+    await first
+    assert await in_store(client, lambda: [s.key for s in ConversationSession.select()]) == ["ussd:kept"]
