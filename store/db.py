@@ -194,8 +194,9 @@ class Store:
     microseconds: handing it to a thread and back costs more than running it, so it runs on the event
     loop. Nothing there blocks: while a thread of ours holds the write lock the webhook awaits its
     release; while another process holds SQLite's lock the transaction goes to the thread, which waits
-    for it; and the checkpoint's disk sync is left to the thread. PostgreSQL always uses the threads: every statement is
-    a network round trip, which the event loop must not wait for.
+    for it; and the checkpoint's disk sync is left to the thread. The webhooks ready in one turn of the
+    loop commit together (`_joined`). PostgreSQL always uses the threads: every statement is a network
+    round trip, which the event loop must not wait for.
     """
 
     def __init__(self, threads: int | None = None, answer_within: float = 5.0):
