@@ -40,6 +40,11 @@ def rows(result: dict) -> dict[str, tuple[float | None, str]]:
         found[f"outbox {o['sender']}: x null"] = (o["outbox_per_s"] / o["null_per_s"], "x")
     for c in result["claims"]:
         found[f"claim of 16 at {c['pending']:,} pending: ms"] = (c["ms_per_claim"], "")
+    for m in result.get("scale_out", {}).get("measures", []):  # section 7, in runs that have it
+        processes = f"PostgreSQL, {m['processes']} serve process{'es' if m['processes'] > 1 else ''}"
+        found[f"{processes}: serve CPU us/req"] = (m["cpu_us_per_req"], "")
+        found[f"{processes}: PostgreSQL CPU us/req"] = (m["postgres_cpu_us_per_req"], "")
+        found[f"{processes}: CPU x 1 process"] = (m["cpu_x_one"], "x")
     for s in result["start"]:
         if s["server"] == "lifeline":
             found["serve: start s"] = (s["start_seconds"], "")
