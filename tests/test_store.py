@@ -368,3 +368,18 @@ async def test_a_webhook_given_up_before_its_turn_is_never_written(start, clock)
     gone.cancel()
     await first
     assert await in_store(client, lambda: [s.key for s in ConversationSession.select()]) == ["ussd:kept"]
+
+
+async def test_on_postgresql_each_statement_is_prepared_once_per_connection(start, clock):
+    if not is_postgres():
+        pytest.skip("PostgreSQL parses and plans each statement; SQLite's module keeps them compiled itself")
+    client = await start("console")
+
+    def twice() -> tuple:
+        found = [sessions._LOAD.one("ussd:test:none", clock()) for _ in range(2)]
+        prepared = database.execute_sql(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", (sessions._LOAD._name,)
+        ).fetchone()[0]
+        return (*found, prepared)
+
+    assert await in_store(client, twice) == (None, None, 1)
