@@ -45,9 +45,12 @@ def save(
     _SAVE.execute(key, phone_hash, channel, vault().encrypt(state), consumed, ended, now, expires_at)
 
 
+_FORGET = Statement("DELETE FROM conversation_session WHERE key = {p}")
+
+
 def forget(key: str) -> None:
-    """Drops a session (an SMS conversation that reached its end)."""
-    ConversationSession.delete().where(ConversationSession.key == key).execute()
+    """Drops a session (an SMS conversation that reached its end: many do)."""
+    _FORGET.execute(key)
 
 
 def forget_number(phone_hash: str) -> None:
@@ -74,9 +77,12 @@ def dropped_ussd_session(phone_hash: str, key_prefix: str, since: float, now: fl
     return (row[0], vault().decrypt(row[1])) if row else None
 
 
+_CLOSE = Statement("UPDATE conversation_session SET ended = {p}, updated_at = {p} WHERE key = {p}")
+
+
 def close(key: str, now: float) -> None:
     """Marks a session finished, so it is never offered for resumption."""
-    ConversationSession.update(ended=True, updated_at=now).where(ConversationSession.key == key).execute()
+    _CLOSE.execute(True, now, key)
 
 
 def purge_expired(now: float) -> int:
