@@ -332,13 +332,20 @@ def _each_in_a_savepoint(batch: list[_Joined]) -> list[tuple[object, BaseExcepti
         return [(batch[0].fn(*batch[0].args), None)]
     outcomes: list[tuple[object, BaseException | None]] = []
     for joined in batch:
+        # Written out rather than peewee's atomic(), which names each savepoint with a fresh uuid: the
+        # savepoints here follow one another, never nest, and one name does.
+        database.execute_sql("SAVEPOINT joined")
         try:
-            with database.atomic():
-                outcomes.append((joined.fn(*joined.args), None))
+            result = joined.fn(*joined.args)
         except (peewee.OperationalError, peewee.InterfaceError):
             raise  # the database itself failed: the whole transaction goes, and is retried or reported
         except Exception as exc:
+            database.execute_sql("ROLLBACK TO joined")
+            database.execute_sql("RELEASE joined")
             outcomes.append((None, exc))
+        else:
+            database.execute_sql("RELEASE joined")
+            outcomes.append((result, None))
     return outcomes
 
 
