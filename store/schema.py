@@ -149,11 +149,10 @@ def _v17_duress_reason() -> None:
 
 def _v18_midway_sessions() -> None:
     # The look-up on every dial for a USSD session dropped mid-way (store/sessions.py) reads only these.
-    database.execute_sql(MIDWAY_SESSIONS_INDEX)
-
-
-MIDWAY_SESSIONS_INDEX = """CREATE INDEX IF NOT EXISTS conversation_session_midway
-    ON conversation_session (phone_hash, updated_at) WHERE channel = 'ussd' AND NOT ended"""
+    database.execute_sql(
+        """CREATE INDEX IF NOT EXISTS conversation_session_midway
+        ON conversation_session (phone_hash, updated_at) WHERE channel = 'ussd' AND NOT ended"""
+    )
 
 
 def _v19_unindexed_seen_at() -> None:

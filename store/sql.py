@@ -28,12 +28,10 @@ class Statement:
         self._text = " ".join(text.split())
         self._compiled: dict[str, str] = {}
         self._name = f"lifeline_{next(_numbers)}"
-        count = self._text.count("{p}")
-        numbered = iter(range(1, count + 1))
-        self._prepare = f"PREPARE {self._name} AS " + "".join(
-            part + (f"${next(numbered)}" if n < count else "") for n, part in enumerate(self._text.split("{p}"))
-        )
-        self._execute = f"EXECUTE {self._name}" + (f" ({', '.join(['%s'] * count)})" if count else "")
+        # PostgreSQL numbers a prepared statement's parameters: $1, $2...
+        first, *rest = self._text.split("{p}")
+        self._prepare = f"PREPARE {self._name} AS {first}" + "".join(f"${n}{part}" for n, part in enumerate(rest, 1))
+        self._execute = f"EXECUTE {self._name}" + (f" ({', '.join(['%s'] * len(rest))})" if rest else "")
 
     def sql(self) -> str:
         """The text for the open database."""

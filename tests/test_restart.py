@@ -27,6 +27,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve_env(database_url: str, config_dir, tmp_path, **settings: str) -> dict:
+    """The environment an operator starts `serve` with (its key in a file beside the test), plus settings."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "LIFELINE_CONFIG": str(config_dir),
+        "LIFELINE_MENUS": str(ROOT / "menus"),
+        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
+        **settings,
+    }
+
+
 class Server:
     """`python run.py serve` as an operator starts it."""
 
@@ -77,19 +90,16 @@ async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_onc
 ):
     # Retries slow enough that the first process cannot use up a message's attempts before it dies.
     set_outbox_policy(config_dir, max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "LIFELINE_CONFIG": str(config_dir),
-        "LIFELINE_MENUS": str(ROOT / "menus"),
-        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
-        "SMS_PROVIDERS": "africastalking",
-        "AT_USERNAME": fake.at_username,
-        "AT_API_KEY": fake.at_api_key,
-        "AT_API_URL": fake.url,
-        "AT_CALLBACK_TOKEN": TOKEN,
-    }
+    env = serve_env(
+        database_url,
+        config_dir,
+        tmp_path,
+        SMS_PROVIDERS="africastalking",
+        AT_USERNAME=fake.at_username,
+        AT_API_KEY=fake.at_api_key,
+        AT_API_URL=fake.url,
+        AT_CALLBACK_TOKEN=TOKEN,
+    )
     if carrier_state == "refusing":
         await fake.refuse()
     else:
@@ -129,15 +139,7 @@ async def test_sigkill_between_accepting_and_sending_loses_nothing_and_sends_onc
 
 
 async def test_serve_runs_on_uvloop_and_leaves_start_up_out_of_garbage_collection(database_url, config_dir, tmp_path):
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "LIFELINE_CONFIG": str(config_dir),
-        "LIFELINE_MENUS": str(ROOT / "menus"),
-        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
-        "SMS_PROVIDERS": "console",
-    }
+    env = serve_env(database_url, config_dir, tmp_path, SMS_PROVIDERS="console")
     async with aiohttp.ClientSession() as session:
         server = Server(env, tmp_path)
         await server.start(session)
@@ -155,17 +157,14 @@ async def test_serve_runs_on_uvloop_and_leaves_start_up_out_of_garbage_collectio
 
 
 async def test_the_access_log_names_each_webhook_without_its_token(database_url, config_dir, tmp_path):
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "LIFELINE_CONFIG": str(config_dir),
-        "LIFELINE_MENUS": str(ROOT / "menus"),
-        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
-        "SMS_PROVIDERS": "console",
-        "AT_USERNAME": "sandbox",
-        "AT_CALLBACK_TOKEN": TOKEN,
-    }
+    env = serve_env(
+        database_url,
+        config_dir,
+        tmp_path,
+        SMS_PROVIDERS="console",
+        AT_USERNAME="sandbox",
+        AT_CALLBACK_TOKEN=TOKEN,
+    )
     line = re.compile(
         r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO aiohttp\.access: POST /africastalking/sms 200 ", re.M
     )

@@ -6,7 +6,6 @@ Africa's Talking cannot be asked: it is sent again, at least once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
 
@@ -18,10 +17,10 @@ from gateway.carriers.base import SendError
 from gateway.carriers.twilio import TwilioSender
 from store import outbox
 from tests import payloads
-from tests.conftest import PERSON, ROOT, TWILIO_FROM, set_outbox_policy
+from tests.conftest import PERSON, TWILIO_FROM, set_outbox_policy
 from tests.fake_carrier import HANG, REFUSE, Trickle
 from tests.test_outbox import settled, sms_in
-from tests.test_restart import PEOPLE, Server
+from tests.test_restart import PEOPLE, Server, serve_env
 
 PUBLIC = "https://lifeline.example.org"
 FAULTS = {"hang": HANG, "trickle": Trickle(0.2)}  # a ~300-byte answer at 0.2 s a byte: a minute
@@ -156,23 +155,20 @@ async def test_sigkill_mid_send_through_twilio_sends_each_relay_once(fake, datab
     """A real `serve` killed while its sends hang at the carrier: the next process asks before resending."""
     set_outbox_policy(config_dir, max_attempts=8, backoff_base_seconds=1, backoff_max_seconds=2)
     token = "callback-token-for-the-sigkill-test"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "LIFELINE_CONFIG": str(config_dir),
-        "LIFELINE_MENUS": str(ROOT / "menus"),
-        "LIFELINE_KEY_FILE": str(tmp_path / "lifeline.key"),
-        "SMS_PROVIDERS": "twilio",
-        "TWILIO_ACCOUNT_SID": fake.twilio_sid,
-        "TWILIO_AUTH_TOKEN": fake.twilio_token,
-        "TWILIO_FROM": TWILIO_FROM,
-        "TWILIO_API_URL": fake.url,
-        "PUBLIC_URL": PUBLIC,
+    env = serve_env(
+        database_url,
+        config_dir,
+        tmp_path,
+        SMS_PROVIDERS="twilio",
+        TWILIO_ACCOUNT_SID=fake.twilio_sid,
+        TWILIO_AUTH_TOKEN=fake.twilio_token,
+        TWILIO_FROM=TWILIO_FROM,
+        TWILIO_API_URL=fake.url,
+        PUBLIC_URL=PUBLIC,
         # People write through Africa's Talking (unsigned, simpler to post); replies leave through Twilio.
-        "AT_USERNAME": fake.at_username,
-        "AT_CALLBACK_TOKEN": token,
-    }
+        AT_USERNAME=fake.at_username,
+        AT_CALLBACK_TOKEN=token,
+    )
     fake.script("twilio", *[HANG] * len(PEOPLE))
     async with aiohttp.ClientSession() as session:
         first = Server(env, tmp_path)
