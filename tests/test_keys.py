@@ -330,3 +330,18 @@ def test_a_tampered_truncated_or_foreign_value_is_refused_never_misread():
             keys.decrypt(damaged)
     with pytest.raises(Undecryptable):
         Vault(KEY_B.encode()).decrypt(token)
+
+
+def test_the_lookup_hash_is_hmac_sha256_so_databases_written_before_keep_finding_people():
+    """Computed from precomputed keyed states for speed: it must stay the standard HMAC of every number,
+    or a database written by an earlier release would no longer find anyone in it."""
+    import hashlib
+    import hmac
+
+    from store.crypto import _derive
+
+    key = _derive(KEY_A.encode(), b"lifeline lookup hash v1")
+    keys = Vault(KEY_A.encode())
+    for value in ("+15555550142", "", "inbound:twilio:SM0123", "ñ€😀" * 40):
+        assert keys.lookup_hash(value) == hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    assert keys.lookup_hash("+15555550142") != Vault(KEY_B.encode()).lookup_hash("+15555550142")
