@@ -20,10 +20,13 @@ class EarlierAnswer:
 
 @dataclass(frozen=True)
 class KnownPerson:
-    """The person behind a number, as a handler needs them."""
+    """The person behind a number, as a handler needs them, with what the flows ask about them."""
 
     id: int
     language: str | None
+    phone_hash: str
+    consented: bool = False
+    contacts: int = 0
 
 
 _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrier = {p} AND external_id = {p}")
@@ -31,10 +34,16 @@ _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrie
 # Of two deliveries of one message at once, the second waits here until the first commits, then finds it.
 _FIRST_SEEN = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
 
-# A known person costs one look-up and no encryption; a new one is inserted (a racing insert of the same
-# person finds the row on conflict). When they were last seen is kept to the day: written on every hop it
-# cost a page of the database's log each time, and the hour of each dial is nothing Lifeline needs.
-_KNOWN_PERSON = Statement("SELECT id, language, last_seen_at FROM person WHERE phone_hash = {p}")
+# A known person costs one look-up and no encryption, which also tells whether they consented and how many
+# contacts they have (the flows' facts, asked on every message); a new one is inserted (a racing insert of
+# the same person finds the row on conflict). When they were last seen is kept to the day: written on every
+# hop it cost a page of the database's log each time, and the hour of each dial is nothing Lifeline needs.
+_KNOWN_PERSON = Statement(
+    """SELECT id, language, last_seen_at,
+        (SELECT COUNT(*) FROM consent WHERE person_id = person.id),
+        (SELECT COUNT(*) FROM contact WHERE person_id = person.id)
+    FROM person WHERE phone_hash = {p}"""
+)
 _SEEN_TODAY = Statement("UPDATE person SET last_seen_at = {p} WHERE id = {p}")
 SEEN_EVERY_SECONDS = 86400
 _NEW_PERSON = Statement(
@@ -91,12 +100,14 @@ def touch_person(phone: str, now: float) -> KnownPerson:
     phone_hash = lookup_hash(phone)
     known = _KNOWN_PERSON.one(phone_hash)
     if known is None:
+        # New: no consent and no contacts yet (a racing first message that added some is committed later
+        # than this look-up, and its menus are shown as to someone new; the handlers check for themselves).
         person_id, language = _NEW_PERSON.one(phone_hash, vault().encrypt(phone), now, now)
-        return KnownPerson(id=person_id, language=language)
-    person_id, language, last_seen_at = known
+        return KnownPerson(person_id, language, phone_hash)
+    person_id, language, last_seen_at, consented, contacts = known
     if now - last_seen_at >= SEEN_EVERY_SECONDS:
         _SEEN_TODAY.execute(now, person_id)
-    return KnownPerson(id=person_id, language=language)
+    return KnownPerson(person_id, language, phone_hash, bool(consented), int(contacts))
 
 
 def set_language(person_id: int, language: str) -> None:

@@ -20,17 +20,7 @@ class TrustedContact:
     language: str | None
 
 
-_FACTS = Statement(
-    """SELECT (SELECT COUNT(*) FROM consent WHERE person_id = {p}),
-              (SELECT COUNT(*) FROM contact WHERE person_id = {p})"""
-)
 _LOCK_PERSON = Statement("SELECT pg_advisory_xact_lock({p})")
-
-
-def registration(person_id: int) -> tuple[bool, int]:
-    """(consented, number of contacts), in one round trip: asked on every message."""
-    consented, contacts = _FACTS.one(person_id, person_id)
-    return bool(consented), int(contacts)
 
 
 def has_consented(person_id: int) -> bool:

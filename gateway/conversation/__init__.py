@@ -26,7 +26,6 @@ from handlers.reference.numbers import region_of
 from handlers.registry import Features
 from store import inbound as inbound_store
 from store import outbox, people, sessions
-from store.crypto import lookup_hash
 from store.db import Store
 
 __all__ = ["Answer", "Conversation", "Sms", "enqueue", "route_for"]
@@ -121,7 +120,7 @@ class Conversation:
             turn.outgoing = [
                 replace(sms, tag=outbox.FORGET) if sms.to == message.phone else sms for sms in turn.outgoing
             ]
-            sessions.forget_number(lookup_hash(message.phone))
+            sessions.forget_number(person.phone_hash)
         inbound_store.record_inbound(
             message.carrier, message.external_id, message.channel.value, person, message.text, text, ends, now
         )
@@ -199,14 +198,13 @@ class Conversation:
 
 def _facts(person: inbound_store.KnownPerson) -> frozenset[str]:
     """What flows may ask about the person (`if: has_contacts`)."""
-    consented, contacts = people.registration(person.id)
     facts = set()
     if person.language:
         facts.add("has_language")
-    if consented:
+    if person.consented:
         facts.add("has_consent")
-    if contacts:
+    if person.contacts:
         facts.add("has_contacts")
-    if contacts >= people.MAX_CONTACTS:
+    if person.contacts >= people.MAX_CONTACTS:
         facts.add("contacts_full")
     return frozenset(facts)

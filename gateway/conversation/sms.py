@@ -14,7 +14,6 @@ from gateway.engine.render import sms_text
 from gateway.policy import ConversationPolicy
 from gateway.texts import Texts
 from store import outbox, sessions
-from store.crypto import lookup_hash
 
 # Session data field: the language of the keyword an SMS exchange started with.
 WORD_LANGUAGE = "_word_language"
@@ -48,7 +47,7 @@ class TextMessages:
 
     def _read(self, turn: Turn) -> None:
         message, now = turn.message, turn.now
-        key = f"sms:{lookup_hash(message.phone)}"
+        key = f"sms:{turn.person.phone_hash}"
         reserved = self._keywords.carrier_word(message.text)
         if reserved == "opt_out":
             # The carrier confirms the opt-out itself; from now on nothing is sent to this number.
@@ -96,7 +95,7 @@ class TextMessages:
             sessions.forget(key)
         else:
             expires = now + self._policy.sms_pending_minutes * 60
-            sessions.save(key, lookup_hash(message.phone), "sms", step.session.to_json(), 0, False, now, expires)
+            sessions.save(key, turn.person.phone_hash, "sms", step.session.to_json(), 0, False, now, expires)
 
     def _answering(self, phone: str, now: float, stored: sessions.StoredSession | None = None) -> bool:
         """An officer wrote to the person, and Lifeline asked nothing since (a question asked after the

@@ -8,7 +8,6 @@ from gateway.engine.engine import Session, Step
 from gateway.engine.render import ussd_screen
 from gateway.policy import ConversationPolicy
 from store import sessions
-from store.crypto import lookup_hash
 
 
 class Ussd:
@@ -35,7 +34,7 @@ class Ussd:
         screen = ussd_screen(step.show, self._steps.say(turn))
         sessions.save(
             key,
-            lookup_hash(message.phone),
+            turn.person.phone_hash,
             "ussd",
             step.session.to_json(),
             len(inputs),
@@ -55,7 +54,7 @@ class Ussd:
         if not inputs:  # a plain dial; a dial with options (*384*123*1#) is urgent, never delayed
             since = now - self._policy.ussd_resume_minutes * 60
             prefix = f"ussd:{message.carrier}:"
-            dropped = sessions.dropped_ussd_session(lookup_hash(message.phone), prefix, since, now)
+            dropped = sessions.dropped_ussd_session(turn.person.phone_hash, prefix, since, now)
         paused = Session.from_json(dropped[1]) if dropped else None
         if paused is not None and self._engine.worth_resuming(paused):
             sessions.close(dropped[0], now)  # offered once, never again
