@@ -12,7 +12,12 @@ from __future__ import annotations
 import itertools
 import weakref
 
+import peewee
+
 from store.db import database, is_postgres
+
+# sqlite3's and psycopg2's errors raised as peewee's (IntegrityError, OperationalError...), as peewee does.
+_as_peewee_errors = peewee.__exception_wrapper__
 
 # PostgreSQL: the statements prepared on each connection (a connection replaced after a failure starts
 # with none). Parsed and planned once per connection instead of on every webhook.
@@ -44,7 +49,10 @@ class Statement:
     def execute(self, *params):
         """Runs the statement with these parameters; returns the cursor."""
         if not is_postgres():
-            return database.execute_sql(self.sql(), params)
+            # Straight to the connection: peewee's execute_sql (its logging, hooks and the proxy's look-ups)
+            # cost a third as much as an indexed statement itself.
+            with _as_peewee_errors:
+                return database.connection().execute(self.sql(), params)
         connection = database.connection()
         names = _prepared.get(connection)
         if names is None:
