@@ -125,6 +125,18 @@ async def test_ussd_in_english_after_choosing_it(start, label, inputs, expected)
     assert len(screen) <= 182
 
 
+async def test_each_person_gets_the_main_menu_in_their_own_language_dial_after_dial(start):
+    """The main menu is kept rendered per language: people in two languages dialling in turn each keep theirs."""
+    client = await start("console")
+    english = "+15555550177"
+    await choose_english(client, english)
+    for _ in range(2):
+        assert (await dial(client, [], english))[0] == MAIN_EN
+        assert (await dial(client, []))[0] == MAIN_ES
+    assert (await dial(client, ["7", "1"], english))[-1].startswith("END ")  # back to Spanish
+    assert (await dial(client, [], english))[0] == MAIN_ES
+
+
 async def test_a_long_text_pages_with_98_within_the_screen_limit(start):
     client = await start("console")
     await choose_english(client)

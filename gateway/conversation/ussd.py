@@ -4,10 +4,13 @@ sessions survive restarts and hops may land on different processes."""
 from __future__ import annotations
 
 from gateway.conversation.turn import Steps, Turn
-from gateway.engine.engine import Session, Step
+from gateway.engine.engine import Context, Session, Step
 from gateway.engine.render import ussd_screen
 from gateway.policy import ConversationPolicy
 from store import sessions
+
+# Main menus kept rendered: one per set of facts, region and language met, which stays far below this.
+MAX_HOMES = 4096
 
 
 class Ussd:
@@ -15,6 +18,9 @@ class Ussd:
         self._steps = steps
         self._engine = steps.engine
         self._policy = policy
+        # The main menu, shown on nearly every dial, depends only on the person's facts, region and
+        # language: built, rendered and serialised once for each (its handler-free step, screen, state).
+        self._homes: dict[tuple[Context, str], tuple[Step, str, str]] = {}
 
     def handle(self, turn: Turn) -> tuple[str, bool]:
         """The screen to show, and whether the session ends with it."""
@@ -31,12 +37,12 @@ class Ussd:
             step = self._steps.run(self._engine.answer(step.session, text, turn.context), turn)
         if step.show is None:
             step = self._engine.show(step.session, turn.context)
-        screen = ussd_screen(step.show, self._steps.say(turn))
+        screen, state = self._rendered(step, turn)
         sessions.save(
             key,
             turn.person.phone_hash,
             "ussd",
-            step.session.to_json(),
+            state,
             len(inputs),
             # Stored as ended when nothing in it is worth offering again (it finished, or it is at the main
             # menu, where most dials stop): the next dial's look-up for a dropped session then finds no row,
@@ -59,4 +65,27 @@ class Ussd:
         if paused is not None and self._engine.worth_resuming(paused):
             sessions.close(dropped[0], now)  # offered once, never again
             return self._engine.offer_resume(paused, turn.context)
-        return self._steps.run(self._engine.home(turn.context), turn)
+        return self._home(turn)
+
+    def _home(self, turn: Turn) -> Step:
+        cached = self._homes.get((turn.context, turn.language))
+        if cached is not None:
+            return cached[0]
+        step = self._engine.home(turn.context)
+        if step.call is not None:  # a main menu that runs a handler is built for each dial
+            return self._steps.run(step, turn)
+        if len(self._homes) >= MAX_HOMES:
+            self._homes.clear()
+        self._homes[(turn.context, turn.language)] = (
+            step,
+            ussd_screen(step.show, self._steps.say(turn)),
+            step.session.to_json(),
+        )
+        return step
+
+    def _rendered(self, step: Step, turn: Turn) -> tuple[str, str]:
+        """The screen's text, and the session as stored."""
+        cached = self._homes.get((turn.context, turn.language))
+        if cached is not None and cached[0] is step:
+            return cached[1], cached[2]
+        return ussd_screen(step.show, self._steps.say(turn)), step.session.to_json()
