@@ -11,6 +11,7 @@ import phonenumbers
 from store import bookings, complaints, outbox
 from store.crypto import lookup_hash, vault
 from store.db import database
+from store.inbound import leave_marks
 from store.models import (
     Alert,
     AlertNote,
@@ -75,7 +76,7 @@ def erase_person(person_id: int, now: float | None = None, tags: tuple[str, ...]
     bookings.cancel_future_of(person_id, now)
     Booking.update(person=None).where(Booking.person == person_id).execute()
     complaints.erase_person(person_id)  # their complaints and feedback are theirs: they go too
-    InboundMessage.delete().where(InboundMessage.person == person_id).execute()
+    _forget_inbound(InboundMessage.person == person_id)
     ConversationSession.delete().where(ConversationSession.phone_hash == person.phone_hash).execute()
     # What was sent to them: withdrawn if not gone yet, and the texts deleted.
     OutboxMessage.delete().where(OutboxMessage.to_hash == person.phone_hash).execute()
@@ -163,7 +164,7 @@ class Purged:
 def purge_older_than(cutoff: float, now: float) -> Purged:
     """Expired sessions, inbound messages and the texts of finished outbound messages older than cutoff."""
     sessions = ConversationSession.delete().where(ConversationSession.expires_at <= now).execute()
-    inbound = InboundMessage.delete().where(InboundMessage.received_at < cutoff).execute()
+    inbound = _forget_inbound(InboundMessage.received_at < cutoff)
     bodies = (
         OutboxMessage.update(body="", purged_at=now)
         .where(
@@ -172,6 +173,13 @@ def purge_older_than(cutoff: float, now: float) -> Purged:
         .execute()
     )
     return Purged(sessions, inbound, bodies)
+
+
+def _forget_inbound(which) -> int:
+    """Deletes these inbound messages, leaving the mark that refuses a replay of each; returns how many."""
+    gone = InboundMessage.select(InboundMessage.carrier, InboundMessage.external_id, InboundMessage.received_at)
+    leave_marks(gone.where(which).order_by(InboundMessage.id).tuples().iterator())
+    return InboundMessage.delete().where(which).execute()
 
 
 def person_for(phone: str) -> Person | None:

@@ -31,8 +31,15 @@ class KnownPerson:
 
 _EARLIER = Statement("SELECT reply, reply_ends FROM inbound_message WHERE carrier = {p} AND external_id = {p}")
 
-# Of two deliveries of one message at once, the second waits here until the first commits, then finds it.
-_FIRST_SEEN = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
+# A message is known while it is kept (inbound_message, by its unique carrier id) and, once gone (the
+# retention period, an erasure), by the keyed hash of its id left in its place (inbound_seen): one look-up
+# on every webhook, and nothing more to write than the message itself. Of two deliveries of one message at
+# once, the second fails on that unique id when recording it, and is answered again as a repeat.
+_SEEN = Statement(
+    """SELECT 1 FROM inbound_message WHERE carrier = {p} AND external_id = {p}
+    UNION ALL SELECT 1 FROM inbound_seen WHERE digest = {p}"""
+)
+_MARK = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
 
 # A known person costs one look-up and no encryption, which also tells whether they consented and how many
 # contacts they have (the flows' facts, asked on every message); a new one is inserted (a racing insert of
@@ -60,10 +67,17 @@ _RECORD = Statement(
 )
 
 
-def first_delivery(carrier: str, external_id: str, now: float) -> bool:
-    """True the first time this carrier message comes in; remembers it (as a keyed hash) for the replay
-    window, beyond the retention period of the message itself."""
-    return _FIRST_SEEN.execute(seen_digest(carrier, external_id), now).rowcount == 1
+def first_delivery(carrier: str, external_id: str) -> bool:
+    """True the first time this carrier message comes in: neither kept nor marked as seen (record_inbound
+    keeps it; leave_marks replaces it by its mark when it goes)."""
+    return _SEEN.one(carrier, external_id, seen_digest(carrier, external_id)) is None
+
+
+def leave_marks(rows) -> None:
+    """Before inbound messages are deleted: the mark of each (carrier, external_id, received_at), so a
+    replay of one is still refused for the replay window beyond the retention period."""
+    for carrier, external_id, received_at in rows:
+        _MARK.execute(seen_digest(carrier, external_id), received_at)
 
 
 def seen_digest(carrier: str, external_id: str, keys: Vault | None = None) -> str:
@@ -80,9 +94,9 @@ def already_received(carrier: str, external_id: str) -> EarlierAnswer | None:
     return EarlierAnswer(text=vault().decrypt(reply) if reply is not None else None, ends=bool(ends))
 
 
-# Marks are added in time order, so those before the first mark still in the window are the old ones:
-# the look-up reads the rows it then deletes, and no index on seen_at has to be kept up on every webhook.
-# (A mark written a moment out of order by another process stays until the next day's purge.)
+# Marks are added in time order (the daily purge's, oldest first), so those before the first mark still in
+# the window are the old ones: the look-up reads the rows it then deletes, and no index on seen_at has to be
+# kept up. (A mark written out of order, by an erasure, holds back older ones until it is old itself.)
 _FORGET_SEEN = Statement(
     """DELETE FROM inbound_seen WHERE id < COALESCE(
         (SELECT id FROM inbound_seen WHERE seen_at >= {p} ORDER BY id LIMIT 1),

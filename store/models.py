@@ -348,8 +348,9 @@ class ComplaintMessage(BaseModel):
 
 
 class InboundSeen(BaseModel):
-    """A carrier message already processed, kept as a keyed hash of (carrier, message id) beyond the
-    retention period, so a replayed request is answered as a repeat (privacy.replay_window_days)."""
+    """A carrier message already processed and no longer kept (past the retention period, or erased), as a
+    keyed hash of (carrier, message id), so a replayed request is answered as a repeat for the replay window
+    (privacy.replay_window_days). Written when the message goes: while it is kept, it is its own mark."""
 
     digest = peewee.CharField(max_length=64, unique=True)
     # Not indexed (schema step 19): one index fewer to write on every webhook; the daily purge finds the

@@ -141,6 +141,30 @@ async def test_erasing_does_not_reset_the_daily_limits(start, clock, database_ur
     assert await in_store(client, LimitEvent.select().count) == 1
 
 
+async def test_a_replayed_message_of_an_erased_person_changes_nothing(start, fake):
+    """Erasure deletes the person's messages and leaves only the keyed hash of each one's carrier id: a
+    captured alert replayed afterwards raises nothing and brings back no one."""
+    client = await start("africastalking")
+
+    async def sms(text: str, message_id: str) -> None:
+        form = payloads.at_sms(HOUSTON_PERSON, text, message_id=message_id)
+        assert (await client.post("/africastalking/sms", data=form)).status == 200
+
+    await sms("ALERTA", "at-alert-1")
+    assert await in_store(client, Alert.select().count) == 1
+    await sms("BORRAR", "at-erase-1")
+    await sms("1", "at-erase-2")
+    assert await in_store(client, Person.select().count) == 0
+    assert await in_store(client, InboundMessage.select().count) <= 1  # the confirmation, naming nobody
+    marks = await in_store(client, InboundSeen.select().count)
+    assert marks >= 2
+
+    await sms("ALERTA", "at-alert-1")  # the same request, captured and replayed
+    assert await in_store(client, Alert.select().count) == 1
+    assert await in_store(client, Person.select().count) == 0
+    assert await in_store(client, InboundSeen.select().count) == marks
+
+
 async def test_a_replayed_signed_twilio_request_after_the_purge_changes_nothing(start, fake, clock):
     client = await start("twilio", PUBLIC_URL=PUBLIC)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from store import inbound as inbound_store
@@ -91,6 +93,17 @@ async def test_retried_sms_webhook_answers_once(start, fake):
     form = payloads.at_sms(PERSON, "hola", message_id="dup-1")
     for _ in range(3):
         assert (await client.post("/africastalking/sms", data=form)).status == 200
+    await fake.wait_for(1)
+    assert await in_store(client, InboundMessage.select().count) == 1
+    assert await in_store(client, OutboxMessage.select().count) == 1
+
+
+async def test_one_sms_delivered_many_times_at_once_is_processed_once(start, fake):
+    """A carrier's retries may overlap: each gets a 200, one message is kept and one answer sent."""
+    client = await start("africastalking")
+    form = payloads.at_sms(PERSON, "hola", message_id="dup-at-once")
+    answers = await asyncio.gather(*(client.post("/africastalking/sms", data=form) for _ in range(8)))
+    assert [answer.status for answer in answers] == [200] * 8
     await fake.wait_for(1)
     assert await in_store(client, InboundMessage.select().count) == 1
     assert await in_store(client, OutboxMessage.select().count) == 1

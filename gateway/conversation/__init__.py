@@ -98,7 +98,7 @@ class Conversation:
         return answer
 
     def _receive(self, message: Inbound, now: float) -> tuple[Answer, bool, bool]:
-        if not inbound_store.first_delivery(message.carrier, message.external_id, now):
+        if not inbound_store.first_delivery(message.carrier, message.external_id):
             # A retry or a replay: nothing is done again. Past the retention period only the mark is
             # left, and there is no earlier screen to show.
             earlier = inbound_store.already_received(message.carrier, message.external_id)
