@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from store.crypto import Vault, lookup_hash, vault
-from store.db import inserted_one
-from store.models import Person, UssdSessionEnd
+from store.models import Person
 from store.sql import Statement
 
 
@@ -153,18 +152,16 @@ def record_inbound(
     )
 
 
+# The carrier tells the end of every USSD session: as many of these as of dials.
+_USSD_END = Statement(
+    """INSERT INTO ussd_session_end (carrier, session_id, status, hops, duration_ms, error_message, recorded_at)
+    VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (carrier, session_id) DO NOTHING"""
+)
+
+
 def record_ussd_end(
     carrier: str, session_id: str, status: str, hops: int | None, duration_ms: int | None, error: str | None, now: float
 ) -> bool:
     """Keeps a USSD end-of-session notification once; False for a repeat."""
-    return inserted_one(
-        UssdSessionEnd.insert(
-            carrier=carrier,
-            session_id=session_id,
-            status=status,
-            hops=hops,
-            duration_ms=duration_ms,
-            error_message=error[:255] if error else None,
-            recorded_at=now,
-        ).on_conflict_ignore()
-    )
+    error = error[:255] if error else None
+    return _USSD_END.execute(carrier, session_id, status, hops, duration_ms, error, now).rowcount == 1
