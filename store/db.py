@@ -332,20 +332,22 @@ def _each_in_a_savepoint(batch: list[_Joined]) -> list[tuple[object, BaseExcepti
     if len(batch) == 1:
         return [(batch[0].fn(*batch[0].args), None)]
     outcomes: list[tuple[object, BaseException | None]] = []
+    connection = database.connection()
     for joined in batch:
         # Written out rather than peewee's atomic(), which names each savepoint with a fresh uuid: the
-        # savepoints here follow one another, never nest, and one name does.
-        database.execute_sql("SAVEPOINT joined")
+        # savepoints here follow one another, never nest, and one name does. Straight on the SQLite handle
+        # (this runs only there), as the pragmas are.
+        _sql(connection, "SAVEPOINT joined")
         try:
             result = joined.fn(*joined.args)
         except (peewee.OperationalError, peewee.InterfaceError):
             raise  # the database itself failed: the whole transaction goes, and is retried or reported
         except Exception as exc:
-            database.execute_sql("ROLLBACK TO joined")
-            database.execute_sql("RELEASE joined")
+            _sql(connection, "ROLLBACK TO joined")
+            _sql(connection, "RELEASE joined")
             outcomes.append((None, exc))
         else:
-            database.execute_sql("RELEASE joined")
+            _sql(connection, "RELEASE joined")
             outcomes.append((result, None))
     return outcomes
 
@@ -399,10 +401,14 @@ def _waiting_again() -> None:
 
 
 def _pragma(connection: sqlite3.Connection, setting: str) -> None:
-    """Sets a pragma on the handle itself (peewee's statement machinery costs more than the statement);
-    a failure reads as peewee's, like any other statement's."""
+    """Sets a pragma on the handle itself (peewee's statement machinery costs more than the statement)."""
+    _sql(connection, f"PRAGMA {setting}")
+
+
+def _sql(connection: sqlite3.Connection, statement: str) -> None:
+    """One statement on the SQLite handle itself; a failure reads as peewee's, like any other statement's."""
     try:
-        connection.execute(f"PRAGMA {setting}")
+        connection.execute(statement)
     except sqlite3.Error as exc:
         raise peewee.OperationalError(str(exc)) from exc
 
