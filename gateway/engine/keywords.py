@@ -109,6 +109,11 @@ class Keywords:
                     self._symbols |= {key for key in phrase if not key.isalnum()}
         # Longest phrase first, so "ESTOY BIEN" wins over a keyword "ESTOY", "ALERTA POR" over "ALERTA".
         self._phrases.sort(key=lambda entry: (-len(entry[0]), -len(" ".join(entry[0]))))
+        # The phrases a message's first word can begin, in that order: every SMS is matched against them.
+        self._starting: dict[str, list[tuple[tuple[str, ...], Keyword, str | None]]] = {}
+        for entry in self._phrases:
+            self._starting.setdefault(entry[0][0], []).append(entry)
+        self._longest = max((len(phrase) for phrase, _, _ in self._phrases), default=1)
 
     @classmethod
     def load(cls, path: Path, fold: Callable[[str], str]) -> Keywords:
@@ -137,11 +142,11 @@ class Keywords:
     def match(self, text: str) -> Match | Ambiguous | None:
         """The keyword a message starts with, if any."""
         text = unicodedata.normalize("NFC", text)
-        words = self._keys(text, self._symbols)
+        words = self._keys(text, self._symbols, self._longest)
         if not words:
             return None
         keys = tuple(key for key, _ in words)
-        for phrase, keyword, language in self._phrases:
+        for phrase, keyword, language in self._starting.get(keys[0], ()):
             if keys[: len(phrase)] == phrase:
                 return Match(keyword, language, _rest(text, words[len(phrase) - 1][1]))
         first = keys[0]
@@ -160,11 +165,14 @@ class Keywords:
             return Match(keyword, language, _rest(text, words[0][1]))
         return None
 
-    def _keys(self, text: str, symbols: set[str] | None) -> list[tuple[str, int]]:
-        """(key, end offset) of each word of a text: folded, without punctuation or repeated letters. Emoji
-        count only when `symbols` holds them (None: every emoji, for reading the file's own words)."""
+    def _keys(self, text: str, symbols: set[str] | None, limit: int = 0) -> list[tuple[str, int]]:
+        """(key, end offset) of each word of a text (the first `limit` words, if given): folded, without
+        punctuation or repeated letters. Emoji count only when `symbols` holds them (None: every emoji, for
+        reading the file's own words)."""
         found = []
         for token in _TOKEN.finditer(text):
+            if limit and len(found) == limit:
+                break
             letters = "".join(ch for ch in self.fold(token.group()) if ch.isalnum())
             if letters:
                 found.append((_collapse(letters), token.end()))
