@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from store.crypto import Vault, lookup_hash, vault
-from store.models import Person
+from store.models import InboundSeen, Person
 from store.sql import Statement
 
 
@@ -38,7 +39,7 @@ _SEEN = Statement(
     """SELECT 1 FROM inbound_message WHERE carrier = {p} AND external_id = {p}
     UNION ALL SELECT 1 FROM inbound_seen WHERE digest = {p}"""
 )
-_MARK = Statement("INSERT INTO inbound_seen (digest, seen_at) VALUES ({p}, {p}) ON CONFLICT (digest) DO NOTHING")
+MARKS_AT_ONCE = 500
 
 # A known person costs one look-up and no encryption, which also tells whether they consented and how many
 # contacts they have (the flows' facts, asked on every message); a new one is inserted (a racing insert of
@@ -74,9 +75,12 @@ def first_delivery(carrier: str, external_id: str) -> bool:
 
 def leave_marks(rows) -> None:
     """Before inbound messages are deleted: the mark of each (carrier, external_id, received_at), so a
-    replay of one is still refused for the replay window beyond the retention period."""
-    for carrier, external_id, received_at in rows:
-        _MARK.execute(seen_digest(carrier, external_id), received_at)
+    replay of one is still refused for the replay window beyond the retention period. Written in chunks:
+    a day's purge may leave many, and each statement is a round trip on PostgreSQL."""
+    keys = vault()
+    marks = ({"digest": seen_digest(c, i, keys), "seen_at": at} for c, i, at in rows)
+    while chunk := list(itertools.islice(marks, MARKS_AT_ONCE)):
+        InboundSeen.insert_many(chunk).on_conflict_ignore().execute()
 
 
 def seen_digest(carrier: str, external_id: str, keys: Vault | None = None) -> str:

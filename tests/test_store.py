@@ -315,6 +315,33 @@ async def test_the_daily_purge_forgets_only_replay_marks_older_than_the_window(s
     assert await in_store(client, marks) == []
 
 
+async def test_the_purge_leaves_a_mark_for_every_message_it_deletes_so_none_can_be_replayed(start, clock):
+    """A day's purge deletes many messages at once: each leaves its mark (they are written in chunks)."""
+    from handlers.backoffice import retention
+    from store.models import InboundMessage
+
+    client = await start("console")
+    old = clock() - 31 * 86400
+    count = inbound.MARKS_AT_ONCE * 2 + 3
+
+    def received() -> None:
+        rows = [
+            {"carrier": "twilio", "external_id": f"SM{n:032d}", "channel": "sms", "person": None,
+             "text": "hola", "reply": None, "reply_ends": True, "received_at": old + n}
+            for n in range(count)
+        ]  # fmt: skip
+        InboundMessage.insert_many(rows).execute()
+
+    await in_store(client, received)
+    assert not await in_store(client, inbound.first_delivery, "twilio", f"SM{count - 1:032d}")
+    purged = await in_store(client, retention.purge, 30, 7, clock())
+    assert purged.inbound == count and await in_store(client, InboundMessage.select().count) == 0
+    assert await in_store(client, InboundSeen.select().count) == count
+    for n in (0, inbound.MARKS_AT_ONCE, count - 1):
+        assert not await in_store(client, inbound.first_delivery, "twilio", f"SM{n:032d}")  # still refused
+    assert await in_store(client, inbound.first_delivery, "twilio", f"SM{count:032d}")  # never seen
+
+
 async def test_when_a_person_was_last_seen_is_kept_to_the_day(start, clock):
     client = await start("console")
     phone = Phone(client, PERSON)
