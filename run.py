@@ -130,6 +130,12 @@ def _refusals(command):
     return run
 
 
+# Connections the kernel holds for serve while it is busy (capped by net.core.somaxconn). aiohttp's 128 overflowed
+# when 200 sessions connected at once: the kernel then drops the handshake's last packet, and the carrier's
+# first request on that connection waits a second or more for it to be sent again.
+LISTEN_BACKLOG = 1024
+
+
 def run_serve(settings, args) -> int:
     from aiohttp import web
 
@@ -153,6 +159,7 @@ def run_serve(settings, args) -> int:
         app,
         host=args.host,
         port=args.port,
+        backlog=LISTEN_BACKLOG,
         access_log_class=AccessLog,
         print=lambda line: logging.getLogger("lifeline").info(line.strip()),
         loop=_event_loop(),

@@ -156,6 +156,43 @@ async def test_serve_runs_on_uvloop_and_leaves_start_up_out_of_garbage_collectio
     assert "event loop: uvloop" in server.log.read_text()
 
 
+async def test_a_surge_of_connections_at_once_is_all_answered_and_held_by_a_deep_listen_queue(
+    database_url, config_dir, tmp_path
+):
+    """A crisis brings many connections at once: the kernel must hold them until serve accepts them (a full
+    queue drops a handshake's last packet, and that carrier's request waits a second or more)."""
+    import shutil
+    import subprocess
+    from urllib.parse import urlencode
+
+    env = serve_env(database_url, config_dir, tmp_path, SMS_PROVIDERS="console", AT_USERNAME="sandbox")
+
+    async def dial(n: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        body = urlencode(payloads.at_ussd(f"+1555555{n:04d}", "", session=f"surge-{n}"))
+        writer.write(
+            f"POST /africastalking/ussd HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode()
+        )
+        answer = await reader.read()
+        writer.close()
+        return answer
+
+    async with aiohttp.ClientSession() as session:
+        server = Server(env, tmp_path)
+        await server.start(session)
+        try:
+            if shutil.which("ss"):  # the listening socket's queue length, as the kernel reports it
+                listed = subprocess.run(["ss", "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True)
+                queue = int(listed.stdout.split()[2])
+                with open("/proc/sys/net/core/somaxconn") as limit:
+                    assert queue == min(1024, int(limit.read()))
+            answers = await asyncio.gather(*(dial(n) for n in range(400)))
+        finally:
+            await server.stop()
+    assert all(answer.startswith(b"HTTP/1.1 200") and b"CON Lifeline" in answer for answer in answers)
+
+
 async def test_the_access_log_names_each_webhook_without_its_token(database_url, config_dir, tmp_path):
     env = serve_env(
         database_url,
