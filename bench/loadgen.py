@@ -5,8 +5,9 @@ flight per connection (no pipelining), each connection one simulated person dial
     python bench/loadgen.py --port P --scenario ussd-first --rate 1000 --tag a        (open loop)
 
 It sends from the start, so the server warms up; the driver then writes `start` on standard input (the
-counters restart), later `stop`: the client writes one JSON line (requests, errors, latencies in µs) to
-standard output and exits. With several client processes the driver starts and stops them together.
+counters restart: a request counts in the measure it was sent in), later `stop`: the client writes one JSON
+line (requests, errors, latencies in µs) to standard output and exits. With several client processes the
+driver starts and stops them together.
 
 Closed loop: each session sends its next request when the last one is answered (throughput). Open loop:
 one new dial every 1/rate seconds whatever the server does, each timed from when it was due, so a stalled
@@ -181,16 +182,19 @@ async def closed_loop(requests: Requests, port: int, sessions: int, state: dict)
         while not state["stopping"]:
             for hop in range(len(requests.hops)):
                 raw = requests.dial(n, dial, hop)
+                # Counted in the measure it was sent in: one sent during the warm-up (the first requests of
+                # hundreds of new connections at once) does not bring its wait into the measured seconds.
+                tally = state["tally"]
                 started = time.perf_counter()
                 try:
                     status, body, keep = await connection.request(raw)
                 except ConnectionError as exc:
-                    state["tally"].error(str(exc))
+                    tally.error(str(exc))
                     connection = await connect(port)
                     break
-                state["tally"].latencies.append(int((time.perf_counter() - started) * 1e6))
+                tally.latencies.append(int((time.perf_counter() - started) * 1e6))
                 if not requests.good(status, body):
-                    state["tally"].error(f"{status} {body[:120]!r}")
+                    tally.error(f"{status} {body[:120]!r}")
                 if not keep or connection.closed:
                     connection = await connect(port)
             dial += 1
@@ -211,6 +215,7 @@ async def open_loop(requests: Requests, port: int, rate: float, state: dict) -> 
 
     async def one(n: int, due: float) -> None:
         nonlocal opened
+        tally = state["tally"]  # the measure it was due in
         if idle.empty() and opened < OPEN_LOOP_CONNECTIONS:
             opened += 1
             connection = await connect(port)
@@ -219,13 +224,13 @@ async def open_loop(requests: Requests, port: int, rate: float, state: dict) -> 
         try:
             status, body, keep = await connection.request(requests.dial(n, 0, 0))
         except ConnectionError as exc:
-            state["tally"].error(str(exc))
+            tally.error(str(exc))
             opened -= 1
             return
         # From when the dial was due: time spent waiting for a connection or the loop counts too.
-        state["tally"].latencies.append(int((time.perf_counter() - due) * 1e6))
+        tally.latencies.append(int((time.perf_counter() - due) * 1e6))
         if not requests.good(status, body):
-            state["tally"].error(f"{status} {body[:120]!r}")
+            tally.error(f"{status} {body[:120]!r}")
         if keep and not connection.closed:
             idle.put_nowait(connection)
         else:

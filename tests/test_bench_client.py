@@ -87,3 +87,39 @@ def test_a_response_is_read_whole_and_only_when_whole(raw, expected):
         buffer += raw[cut:] + b"HTTP/1.1 200"  # the next response's first bytes stay in the buffer
         assert loadgen._response(buffer) == expected
         assert buffer == b"HTTP/1.1 200"
+
+
+async def test_a_request_sent_during_the_warm_up_is_not_timed_in_the_measure():
+    """The first requests of many new connections wait during the warm-up; answered after the measure
+    began, they must not bring that wait into it (they did: a 2 s maximum at 200 sessions)."""
+    import asyncio
+
+    from aiohttp import web
+
+    first = asyncio.Event()
+
+    async def ussd(request: web.Request) -> web.Response:
+        if not first.is_set():
+            await asyncio.sleep(0.6)  # the warm-up's slow first answers
+        return web.Response(text="CON Lifeline")
+
+    app = web.Application()
+    app.router.add_post("/africastalking/ussd", ussd)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    state = {"stopping": False, "tally": loadgen.Tally()}
+    load = asyncio.create_task(loadgen.closed_loop(loadgen.Requests("ussd-first", port, "w"), port, 4, state))
+    try:
+        await asyncio.sleep(0.2)  # the four first requests are waiting
+        measured = state["tally"] = loadgen.Tally()  # the driver's `start`
+        first.set()
+        await asyncio.sleep(0.8)
+        state["stopping"] = True
+        await asyncio.wait_for(load, 5)
+    finally:
+        await runner.cleanup()
+    assert measured.latencies and measured.errors == 0
+    assert max(measured.latencies) < 300_000  # µs: none of the four sent before `start`
