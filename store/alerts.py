@@ -26,13 +26,10 @@ DURESS_PIN, PIN_TRIES, EARLIER = "pin", "tries", "earlier"
 
 # An ALERTA asks these on every press: written once, not built by peewee each time (its SQL building cost
 # several times the queries themselves; see store/sql.py).
-_OPEN = Statement(
-    "SELECT * FROM alert WHERE person_id = {p} AND status = {p} AND duress_at IS NULL ORDER BY created_at DESC LIMIT 1"
-)
-_OPEN_UNDER_DURESS = Statement(
-    """SELECT * FROM alert WHERE person_id = {p} AND status = {p} AND duress_at IS NOT NULL
-    ORDER BY created_at DESC LIMIT 1"""
-)
+# The person's newest alert in a status; {} says whether it was cancelled under duress.
+_NEWEST = "SELECT * FROM alert WHERE person_id = {p} AND status = {p} AND duress_at {} ORDER BY created_at DESC LIMIT 1"
+_OPEN = Statement(_NEWEST.replace("{}", "IS NULL"))
+_OPEN_UNDER_DURESS = Statement(_NEWEST.replace("{}", "IS NOT NULL"))
 _INSERT = Statement(
     """INSERT INTO alert (reference, person_id, status, note, consulate, contacts_told, created_at, updated_at,
         duress_reason)

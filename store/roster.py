@@ -71,10 +71,10 @@ def shifts(consulate: str | None, now: float) -> list[Shift]:
     return [_shift(row) for row in query.order_by(DutyShift.consulate, DutyShift.starts_at, DutyShift.id)]
 
 
-_ON_DUTY_AT = Statement(
-    """SELECT phone FROM duty_shift WHERE consulate = {p} AND starts_at <= {p} AND (ends_at IS NULL OR ends_at > {p})
-    ORDER BY id"""
-)
+# A shift on at a moment (its two parameters: that moment), as the written statements below ask it.
+_ON_AT = "starts_at <= {p} AND (ends_at IS NULL OR ends_at > {p})"
+
+_ON_DUTY_AT = Statement(f"SELECT phone FROM duty_shift WHERE consulate = {{p}} AND {_ON_AT} ORDER BY id")
 
 
 def on_duty(consulate: str, now: float) -> list[str]:
@@ -90,10 +90,7 @@ def consulates_of(phone: str, now: float) -> list[str]:
 
 
 # Asked for every SMS (a duty officer's texts go to the officers' flow): written once, not built each time.
-_ON_DUTY = Statement(
-    """SELECT 1 FROM duty_shift WHERE phone_hash = {p} AND starts_at <= {p} AND (ends_at IS NULL OR ends_at > {p})
-    LIMIT 1"""
-)
+_ON_DUTY = Statement(f"SELECT 1 FROM duty_shift WHERE phone_hash = {{p}} AND {_ON_AT} LIMIT 1")
 
 
 def is_on_duty(phone: str, now: float) -> bool:
