@@ -14,7 +14,7 @@ import pytest
 
 from gateway import keys
 from gateway.carriers.base import SendError
-from gateway.carriers.twilio import TwilioSender
+from gateway.carriers.sdk.twilio_sender import TwilioSender
 from store import outbox
 from tests import payloads
 from tests.conftest import PERSON, TWILIO_FROM, set_outbox_policy

@@ -74,3 +74,24 @@ def test_the_service_starts_without_the_geocoder_or_a_places_build(tmp_path):
     )
     started = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert started.stdout.split() == ["[]", "None"]
+
+
+def test_a_service_sending_through_the_console_loads_no_carrier_sdk(tmp_path):
+    # It takes both carriers' webhooks (signatures checked), but sends nothing through them: their SDKs and
+    # requests, some 40 ms of every start, stay unloaded until a sender is built (the outbox tests build them).
+    code = (
+        "import sys\n"
+        "from gateway.app import create_app\n"
+        "from gateway.settings import Settings\n"
+        f"settings = Settings.from_env({{'LIFELINE_CONFIG': {str(ROOT / 'config')!r}, "
+        f"'LIFELINE_MENUS': {str(ROOT / 'menus')!r}, 'SMS_PROVIDERS': 'console', 'AT_USERNAME': 'sandbox', "
+        "'TWILIO_AUTH_TOKEN': 'token', 'PUBLIC_URL': 'http://127.0.0.1:1'})\n"
+        "app = create_app(settings)\n"
+        "print(sorted(r.resource.canonical for r in app.router.routes() if '/twilio/' in r.resource.canonical\n"
+        "             or '/africastalking/sms' in r.resource.canonical))\n"
+        "print(sorted(m for m in ('twilio.rest', 'africastalking', 'requests', 'urllib3') if m in sys.modules))\n"
+    )
+    started = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    routes, loaded = started.stdout.splitlines()
+    assert routes == "['/africastalking/sms', '/twilio/sms', '/twilio/status']"
+    assert loaded == "[]"

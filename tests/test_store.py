@@ -19,7 +19,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as alter
 
 from gateway import keys
-from gateway.carriers.twilio import TwilioSender
+from gateway.carriers.sdk.twilio_sender import TwilioSender
 from gateway.metrics import Metrics
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.policy import OutboxPolicy

@@ -15,7 +15,8 @@ from gateway.carriers.base import Carrier
 def carriers() -> dict[str, Carrier]:
     """Carrier name → its declaration, in file-name order."""
     found = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(gateway.carriers.__path__)):
+    # Modules only: the sdk package holds the senders, imported when one is built.
+    for module in sorted(m.name for m in pkgutil.iter_modules(gateway.carriers.__path__) if not m.ispkg):
         declared = getattr(importlib.import_module(f"gateway.carriers.{module}"), "CARRIER", None)
         if isinstance(declared, Carrier):
             found[declared.name] = declared
