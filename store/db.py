@@ -30,6 +30,9 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",  # durable at every checkpoint, safe in WAL mode
     "busy_timeout": 5000,  # other processes wait for the lock instead of failing
     "foreign_keys": 1,
+    # Temporary data in memory: each webhook of a group commit runs in a savepoint, whose journal SQLite
+    # otherwise spills past 64 KiB to a file it creates, writes and deletes in the middle of the commit.
+    "temp_store": "memory",
     "secure_delete": 1,  # a deleted row (an erased person) is overwritten, not left readable in a free page
 }
 

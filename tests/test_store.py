@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -410,3 +411,33 @@ async def test_on_postgresql_each_statement_is_prepared_once_per_connection(star
         return (*found, prepared)
 
     assert await in_store(client, twice) == (None, None, 1)
+
+
+@sqlite_only
+async def test_a_group_commit_keeps_its_savepoints_journal_in_memory(start, clock):
+    # Each webhook of a group commit runs in a savepoint, whose journal (the pages it changed, as they were,
+    # to undo it alone) SQLite spills to a temporary file past 64 KiB unless told to keep temporary data in
+    # memory: a file created, written and deleted in the middle of the webhooks' commit.
+    client = await start("console")
+    store = client.app[keys.STORE]
+    now = clock()
+
+    def open_temporary_files() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the descriptor listdir itself used is closed by now
+                found += [link for link in [os.readlink(f"/proc/self/fd/{fd}")] if "etilqs" in link]
+        return found  # SQLite names its temporary files etilqs_...
+
+    def save_many(prefix: str, state: str) -> list[str]:
+        for n in range(300):  # some 300 kB of pages, changed in this savepoint
+            sessions.save(f"{prefix}:{n}", f"h{n}", "ussd", state * 1000, 0, False, now, now + 60)
+        return open_temporary_files()
+
+    await in_store(client, save_many, "ussd:a", "x")
+    await in_store(client, save_many, "ussd:b", "x")
+    # Pages that existed before the savepoint are the ones it journals.
+    first, second = await asyncio.gather(store.answer(save_many, "ussd:a", "y"), store.answer(save_many, "ussd:b", "z"))
+    assert first == second == []
+    states = await in_store(client, lambda: sorted({s.state[0] for s in ConversationSession.select()}))
+    assert states == ["y", "z"]
