@@ -77,6 +77,12 @@ CONSOLE_TEXTS = [
     ("dialled from abroad", "FAMILIA 0115215555500148 Jose", "FAMILIA 0***********0148 Jose"),
     ("a ZIP code and dates stay", "ayuda en 77002 (20/11). 23/11 14:05", "ayuda en 77002 (20/11). 23/11 14:05"),
     ("a list of times stays", "¿A que hora?\n1 08:00  2 08:20  3 08:40", "¿A que hora?\\n1 08:00  2 08:20  3 08:40"),
+    ("the shortest number", "Llame al 555-0142", "Llame al 5**0142"),  # 7 digits: read for numbers
+    (
+        "a menu stays",
+        "1 Alerta 2 Consulado 3 Cita 4 Familia 5 Idioma 0 Salir",
+        "1 Alerta 2 Consulado 3 Cita 4 Familia 5 Idioma 0 Salir",
+    ),
 ]
 
 
