@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import urlparse
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from multidict import MultiDict, MultiDictProxy
+from twilio.request_validator import RequestValidator, add_port, remove_port
+
+from gateway.carriers.twilio import signed as twilio_signed
 from store.models import InboundMessage, OutboxMessage
 from tests import payloads
 from tests.conftest import PERSON, in_store
@@ -121,3 +128,54 @@ async def test_twilio_status_callback_needs_a_signature(start, fake):
     client = await start("twilio", PUBLIC_URL=PUBLIC)
     response = await client.post("/twilio/status", data=payloads.twilio_status("SM" + "b" * 32, "delivered"))
     assert response.status == 403
+
+
+# Text Twilio may post: any character but lone surrogates (which no UTF-8 body decodes to).
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_URLS = st.builds(
+    lambda scheme, host, port, path, query: f"{scheme}://{host}{port}{path}{query}",
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["lifeline.example.org", "127.0.0.1", "[::1]"]),
+    st.sampled_from(["", ":80", ":443", ":8080"]),
+    st.sampled_from(["/twilio/sms", "/twilio/status", "/"]),
+    st.sampled_from(["", "?", "?a=1&b=2", "?token=x%20y"]),
+)
+
+
+@given(
+    url=_URLS,
+    pairs=st.lists(st.tuples(st.sampled_from(["Body", "From", "To", "MessageSid", "b", "é"]), _TEXT), max_size=8),
+    signed_as=st.sampled_from(["the URL", "without its port", "with its port", "another URL", "forged"]),
+    forged=st.text(max_size=40),
+)
+def test_a_signature_is_checked_as_the_sdk_checks_it(url, pairs, signed_as, forged):
+    # Repeated names and repeated pairs included: Twilio signs every distinct value of a name.
+    form = MultiDictProxy(MultiDict(pairs))
+    sdk = RequestValidator("token")
+    signing_url = {
+        "the URL": url,
+        "without its port": remove_port(urlparse(url)),
+        "with its port": add_port(urlparse(url)),
+        "another URL": url + "x",
+    }.get(signed_as)
+    signature = forged if signing_url is None else sdk.compute_signature(signing_url, form)
+    assert twilio_signed(url, form, signature, "token") is sdk.validate(url, form, signature)
+    assert not twilio_signed(url, form, signature, "another token")
+
+
+def test_twilio_signs_the_url_with_or_without_its_port_and_either_is_taken():
+    form = MultiDictProxy(MultiDict(payloads.twilio_sms(PERSON, "hola")))
+    sdk = RequestValidator("token")
+    for called, signed_url in [
+        ("https://lifeline.example.org/twilio/sms", "https://lifeline.example.org:443/twilio/sms"),
+        ("https://lifeline.example.org:443/twilio/sms", "https://lifeline.example.org/twilio/sms"),
+        ("http://127.0.0.1:8080/twilio/sms", "http://127.0.0.1/twilio/sms"),
+    ]:
+        assert twilio_signed(called, form, sdk.compute_signature(signed_url, form), "token")
+        assert twilio_signed(called, form, sdk.compute_signature(called, form), "token")
+    assert not twilio_signed(
+        "https://lifeline.example.org/twilio/sms",
+        form,
+        sdk.compute_signature("https://lifeline.example.org:8443/twilio/sms", form),
+        "token",
+    )

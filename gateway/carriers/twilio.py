@@ -6,10 +6,15 @@ Signatures: https://www.twilio.com/docs/usage/webhooks/webhooks-security
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
 from collections.abc import Mapping
+from urllib.parse import urlparse
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import add_port, remove_port
 from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import keys
@@ -40,8 +45,41 @@ MAX_BODY = 1600  # Twilio's own limit on an inbound Body
 
 def verify(url: str, form: Mapping[str, str], signature: str | None, auth_token: str | None) -> None:
     """Refuses a request whose X-Twilio-Signature does not match (or when no auth token is configured)."""
-    if not auth_token or not signature or not RequestValidator(auth_token).validate(url, form, signature):
+    if not auth_token or not signature or not signed(url, form, signature, auth_token):
         raise web.HTTPForbidden(text="invalid Twilio signature\n")
+
+
+# Twilio's signature, computed as the SDK's RequestValidator computes it (tests/test_webhooks_twilio.py
+# holds the two to the same answer on random requests), for less: the SDK builds the HMAC key anew, works
+# out the URL's two forms and signs both on every webhook, 24-34 µs of each against 6 here.
+
+
+def signed(url: str, form: Mapping[str, str], signature: str, auth_token: str) -> bool:
+    """Whether the signature is the auth token's HMAC-SHA1 of the URL Twilio called (with or without its
+    port: Twilio signs either) followed by each parameter's name and value, sorted by name, then value."""
+    # Names sorted, each one's distinct values sorted: the distinct (name, value) pairs, sorted.
+    fields = "".join(name + value for name, value in sorted(set(form.items())))
+    given = signature.encode("utf-8", "replace")  # a signature is base64: anything else matches nothing
+    key = _key(auth_token)
+    for form_of_url in _signed_forms(url):  # one HMAC for a genuine request, as a rule
+        mac = key.copy()
+        mac.update((form_of_url + fields).encode("utf-8"))
+        if hmac.compare_digest(base64.b64encode(mac.digest()), given):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4)
+def _key(auth_token: str) -> hmac.HMAC:
+    """The HMAC with the token's key already mixed in; each signature starts from a copy."""
+    return hmac.new(auth_token.encode("utf-8"), digestmod=hashlib.sha1)
+
+
+@functools.lru_cache(maxsize=64)
+def _signed_forms(url: str) -> tuple[str, ...]:
+    """The URL without and with its port, as the SDK writes them (the webhook's URL is nearly always one)."""
+    parsed = urlparse(url)
+    return tuple(dict.fromkeys((remove_port(parsed), add_port(parsed))))
 
 
 def parse_inbound(form: Mapping[str, str]) -> Inbound:
