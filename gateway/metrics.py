@@ -64,6 +64,7 @@ class Metrics:
         )
         self.heap_frozen.set_function(gc.get_freeze_count)
         self._inbound: dict[tuple[str, str], Counter] = {}
+        self._sends: dict[tuple[str, str], Counter] = {}
         self._latency: dict[str, Histogram] = {}
 
     def count_inbound(self, carrier: str, kind: str) -> None:
@@ -71,6 +72,13 @@ class Metrics:
         child = self._inbound.get((carrier, kind))
         if child is None:
             child = self._inbound[carrier, kind] = self.inbound.labels(carrier=carrier, kind=kind)
+        child.inc()
+
+    def count_send(self, provider: str, result: str) -> None:
+        """One send attempt more and how it ended (on every message, looked up as count_inbound does)."""
+        child = self._sends.get((provider, result))
+        if child is None:
+            child = self._sends[provider, result] = self.sends.labels(provider=provider, result=result)
         child.inc()
 
     def time_webhook(self, route: str, seconds: float) -> None:

@@ -177,7 +177,7 @@ class Dispatcher:
             return
         came_back = self._health.succeeded(provider)
         recorded = await self._mark_sent(message, provider, sent)
-        self._metrics.sends.labels(provider=provider, result="sent").inc()
+        self._metrics.count_send(provider, "sent")
         if not recorded:
             log.warning("message %s was sent by %s after its lease expired", message.id, provider)
         if message.tag == outbox.FORGET:
@@ -218,7 +218,7 @@ class Dispatcher:
             return False
         provider, sent = found
         await self._mark_sent(message, provider, sent)
-        self._metrics.sends.labels(provider=provider, result="found").inc()
+        self._metrics.count_send(provider, "found")
         log.info("message %s to %s was already taken by %s: not sent again", message.id, mask(message.to), provider)
         return True
 
@@ -306,7 +306,7 @@ class Dispatcher:
             await self._record(outbox.mark_failed, message.id, message.claim_token, provider, error.detail, now)
             if message.tag == outbox.FORGET:
                 await self._forget_traces()
-            self._metrics.sends.labels(provider=label, result="failed").inc()
+            self._metrics.count_send(label, "failed")
             # An urgent message given up is what nobody may miss; a routine one is an everyday event.
             level = logging.ERROR if message.deadline_at is not None else logging.WARNING
             log.log(level, "message %s to %s failed for good: %s", message.id, mask(message.to), error)
@@ -325,5 +325,5 @@ class Dispatcher:
             # The slot was freed (and the dispatcher woken) when the carrier answered, before this was
             # written: its look at when to wake next still saw the message out on its lease.
             self._wake.set()
-            self._metrics.sends.labels(provider=label, result=error.failure.value).inc()
+            self._metrics.count_send(label, error.failure.value)
             log.info("message %s to %s will be retried: %s", message.id, mask(message.to), error)
