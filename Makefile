@@ -12,11 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependency list changes. Then the places index is packed into its file once (2 s),
-# so that `serve` maps it in milliseconds; serve rebuilds it itself if its sources changed since.
+# so that `serve` maps it in milliseconds; serve rebuilds it itself if its sources changed since. The code is
+# compiled to bytecode too: where PYTHONDONTWRITEBYTECODE is set, serve would otherwise compile it at every start.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m handlers.reference.places
+	$(BIN)/python -m compileall -q gateway handlers store run.py
 	touch $(STAMP)
 
 serve: $(STAMP)
