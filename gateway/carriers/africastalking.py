@@ -180,7 +180,7 @@ def _unguarded(settings) -> tuple[str, str] | None:
 
 
 def _sender(settings, policy):
-    from gateway.carriers.sdk.africastalking_sender import AfricasTalkingSender
+    from gateway.carriers.sdk.africastalking_sender import AfricasTalkingSender  # the SDK: loaded only to send
 
     return AfricasTalkingSender(
         settings.at_username,

@@ -158,7 +158,7 @@ def _unguarded(settings) -> tuple[str, str] | None:
 
 
 def _sender(settings, policy):
-    from gateway.carriers.sdk.twilio_sender import TwilioSender
+    from gateway.carriers.sdk.twilio_sender import TwilioSender  # the SDK: loaded only to send
 
     status_url = f"{settings.public_url}/twilio/status" if settings.public_url else None
     return TwilioSender(

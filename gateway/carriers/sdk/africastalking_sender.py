@@ -1,6 +1,7 @@
 """Africa's Talking's SMS sender: the official SDK (requests, on threads) pointed at a configurable host.
 
-Imported only when a sender is built (the SDK and requests take some 40 ms to import, on every start)."""
+Imported only when a sender is built: the SDK and requests take some 40 ms to import, which a service that
+sends through another provider would pay at every start."""
 
 from __future__ import annotations
 

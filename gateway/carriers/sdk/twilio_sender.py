@@ -1,7 +1,7 @@
 """Twilio's SMS sender: the official SDK's aiohttp client, Retry-After read, errors classified.
 
-Imported only when a sender is built (the SDK's REST client and requests take some 40 ms to import, on
-every start)."""
+Imported only when a sender is built: the SDK's REST client and requests take some 40 ms to import, which a
+service that sends through another provider would pay at every start."""
 
 from __future__ import annotations
 
